@@ -1,0 +1,395 @@
+/**
+ * The stack file contract (../shared/DESIGN.md §5) as zod schemas, one per
+ * top-level config key. Every string that can ever reach a shell is restricted
+ * here to characters that need no quoting (rule 12): names, addresses, device
+ * paths. Scripts still receive them shell-quoted, as a second line of defence.
+ */
+import { z } from "zod";
+
+// ---------- primitives ----------------------------------------------------
+
+const hostnameRe = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export const hostname = z
+    .string()
+    .regex(hostnameRe, "must be a host name: lowercase letters, digits and '-' (not first or last), e.g. prox1");
+
+export const ipAddress = z.union([z.ipv4(), z.ipv6()], {
+    error: "must be an IPv4 or IPv6 address, e.g. 10.0.0.11",
+});
+
+export const cidr = z.union([z.cidrv4(), z.cidrv6()], {
+    error: "must be a network in CIDR notation, e.g. 10.0.1.0/24",
+});
+
+/** An address with prefix length for an interface, e.g. 10.40.1.11/24. */
+export const interfaceAddress = cidr;
+
+export const ipOrCidr = z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], {
+    error: "must be an IP address or a network in CIDR notation, e.g. 192.0.2.10 or 192.0.2.0/24",
+});
+
+export const devicePath = z
+    .string()
+    .regex(
+        /^\/dev\/[A-Za-z0-9._:+-]+(\/[A-Za-z0-9._:+-]+)*$/,
+        "must be an absolute device path such as /dev/disk/by-id/ata-SAMSUNG_MZ7LH960_S45NNA0R123456",
+    )
+    .refine((p) => !p.split("/").includes(".."), "must not contain '..'");
+
+export const zfsName = z
+    .string()
+    .regex(
+        /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/,
+        "must be a ZFS pool name: a letter, then letters, digits, '_', '.', ':' or '-', e.g. pool1",
+    )
+    .refine(
+        (n) => !/^(mirror|raidz|draid|spare|log|c[0-9])/.test(n),
+        "must not start with a name ZFS reserves (mirror, raidz, draid, spare, log, c0…)",
+    );
+
+export const datasetPath = z
+    .string()
+    .regex(
+        /^[A-Za-z0-9_.:-]+(\/[A-Za-z0-9_.:-]+)*$/,
+        "must be a dataset path below the pool, e.g. vmstore or data/vms",
+    );
+
+export const sshHostKey = z
+    .string()
+    .regex(
+        /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521) [A-Za-z0-9+/]+={0,3}$/,
+        "must be a public host key '<type> <base64>' without comment, as printed by `ssh-keyscan -t ed25519 <host> | cut -d' ' -f2-`",
+    );
+
+export const kernelModule = z
+    .string()
+    .regex(/^[a-z0-9_]{1,55}$/, "must be a kernel module name such as softdog, ipmi_watchdog or iTCO_wdt");
+
+export const ifaceName = z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,14}$/, "must be a Linux interface name of at most 15 characters, e.g. eno1 or bond0");
+
+export const bridgeName = z.string().regex(/^vmbr\d{1,4}$/, "must be a Proxmox bridge name vmbrN, e.g. vmbr1");
+
+export const sdnId = z
+    .string()
+    .regex(/^[a-z][a-z0-9]{1,7}$/, "must be 2–8 characters of a-z and 0-9 starting with a letter (Proxmox SDN id), e.g. vxz1");
+
+export const storageId = z
+    .string()
+    .regex(/^[a-z][a-z0-9_.-]*[a-z0-9]$/, "must be a Proxmox storage id: lowercase letters, digits, '-', '_', '.', e.g. vmstore");
+
+export const ruleId = z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]{1,62}$/, "must be a rule id: a lowercase letter, then letters, digits, '-' or '_', e.g. keep-fw-apart");
+
+export const duration = z.string().regex(/^\d+(s|m|h|d)$/, "must be a duration such as 30s, 10m, 2h or 1d");
+
+export const isoVolume = z
+    .string()
+    .regex(/^[a-z][a-z0-9_.-]*:iso\/[A-Za-z0-9._+-]+\.iso$/, "must be an ISO volume id such as local:iso/opnsense-25.1.iso");
+
+export const zfsLayout = z.enum(["single", "mirror", "raid10", "raidz1", "raidz2", "raidz3"], {
+    error: "must be one of single, mirror, raid10, raidz1, raidz2, raidz3",
+});
+export type ZfsLayout = z.infer<typeof zfsLayout>;
+
+/** Minimum disk counts, as PVE's own "Create ZFS" API enforces them. */
+export const MIN_DISKS: Record<ZfsLayout, number> = { single: 1, mirror: 2, raid10: 4, raidz1: 3, raidz2: 4, raidz3: 5 };
+
+// ---------- sections --------------------------------------------------------
+
+export const linkSchema = z.union(
+    [
+        ipAddress.transform((address) => ({ address, priority: undefined as number | undefined })),
+        z.strictObject({ address: ipAddress, priority: z.int().min(0).max(255).optional() }),
+    ],
+    { error: "must be an IP address, or { address, priority } with priority 0–255 (higher is preferred)" },
+);
+
+export const zfsSchema = z.strictObject({
+    /** Pool name; the same on every node that replicates. */
+    pool: zfsName,
+    /** vdev layout. Defaults to mirror. */
+    layout: zfsLayout.default("mirror"),
+    /** Whole disks, by stable path (/dev/disk/by-id/…). */
+    disks: z.array(devicePath).min(1, "list at least one disk"),
+    /** Pool sector size exponent. Defaults to 12 (4 KiB), as Proxmox. */
+    ashift: z.int().min(9).max(16).default(12),
+    /** Compression of the pool's root dataset. Defaults to lz4. */
+    compression: z.enum(["on", "off", "lz4", "zstd", "gzip", "lzjb", "zle"]).default("lz4"),
+});
+
+export const nodeSchema = z.strictObject({
+    name: hostname,
+    /** Address used for SSH and the API. */
+    address: ipAddress,
+    /** Corosync links (link0, link1, …). Defaults to [address]. */
+    links: z.array(linkSchema).min(1).max(8).optional(),
+    sshHostKey,
+    /** SSH port. Defaults to 22. */
+    sshPort: z.int().min(1).max(65535).default(22),
+    /** Watchdog kernel module. Defaults to softdog. */
+    watchdog: kernelModule.default("softdog"),
+    zfs: zfsSchema,
+});
+
+export const clusterSchema = z.strictObject({
+    name: z
+        .string()
+        .regex(/^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/, "must be a cluster name of at most 15 lowercase letters, digits and '-', e.g. prod"),
+    /** Migration type. Defaults to secure (over SSH). */
+    migrationType: z.enum(["secure", "insecure"]).default("secure"),
+    /** Migration network (CIDR). Defaults to replication.network. */
+    migrationNetwork: cidr.optional(),
+    /** Bandwidth limits in MiB/s, so migrations and restores cannot starve corosync. */
+    bandwidthLimitMBps: z
+        .strictObject({
+            migration: z.number().min(1).optional(),
+            restore: z.number().min(1).optional(),
+            clone: z.number().min(1).optional(),
+            move: z.number().min(1).optional(),
+            default: z.number().min(1).optional(),
+        })
+        .default({}),
+    /** Cluster resource scheduler. Defaults to basic; static only when asked. */
+    crs: z
+        .strictObject({
+            ha: z.enum(["basic", "static"]).default("basic"),
+            rebalanceOnStart: z.boolean().default(false),
+        })
+        .default({ ha: "basic", rebalanceOnStart: false }),
+    /** HA shutdown policy. Defaults to conditional. */
+    haShutdownPolicy: z.enum(["conditional", "freeze", "failover", "migrate"]).default("conditional"),
+    /** Keyboard layout and other datacenter defaults are left to Proxmox. */
+});
+
+export const qdeviceSchema = z.strictObject({
+    /** IP of the host that runs corosync-qnetd (pvecm requires an IP). */
+    address: ipAddress,
+    sshHostKey,
+    sshPort: z.int().min(1).max(65535).default(22),
+    /** ffsplit tie-breaker. Defaults to lowest node id. */
+    tieBreaker: z.enum(["lowest", "highest"]).default("lowest"),
+});
+
+export const storageSchema = z.strictObject({
+    id: storageId,
+    pool: zfsName,
+    /** Dataset below the pool that holds guest disks. Defaults to the pool itself. */
+    dataset: datasetPath.optional(),
+    /** Sparse zvols. Defaults to true. */
+    thinProvision: z.boolean().default(true),
+    /** zvol block size, e.g. 16k. Defaults to Proxmox's (16k). */
+    blocksize: z.string().regex(/^\d+[kKmM]?$/, "must be a block size such as 16k").optional(),
+});
+
+export const replicationSchema = z.strictObject({
+    /** Proxmox calendar event. Defaults to every 5 minutes. */
+    schedule: z.string().default("*/5"),
+    /** Rate limit in MB/s (pvesr --rate). */
+    rateMBps: z.number().min(1).optional(),
+    /** Network used for replication and migration traffic (CIDR). */
+    network: cidr.optional(),
+    /** The recovery point the site promises; the schedule's worst case must stay within it. */
+    rpoTarget: duration.optional(),
+});
+
+export const diskSchema = z.strictObject({
+    /** Bus slot. Defaults to scsi0, scsi1, … in order. */
+    slot: z.string().regex(/^(scsi([0-9]|[12][0-9]|30)|virtio([0-9]|1[0-5])|sata[0-5])$/, "must be scsiN, virtioN or sataN").optional(),
+    sizeGb: z.int().min(1),
+    /** Storage id. Defaults to the site's replicated ZFS storage. */
+    storage: storageId.optional(),
+    ssd: z.boolean().default(true),
+    discard: z.boolean().default(true),
+});
+
+export const nicSchema = z
+    .strictObject({
+        bridge: bridgeName.optional(),
+        vnet: sdnId.optional(),
+        vlan: z.int().min(1).max(4094).optional(),
+        model: z.enum(["virtio", "e1000", "e1000e", "vmxnet3"]).default("virtio"),
+        firewall: z.boolean().default(true),
+        mtu: z.int().min(576).max(65520).optional(),
+        macAddress: z
+            .string()
+            .regex(/^([0-9A-F]{2}:){5}[0-9A-F]{2}$/, "must be a MAC address in upper case, e.g. BC:24:11:00:00:01")
+            .optional(),
+    })
+    .refine((n) => (n.bridge === undefined) !== (n.vnet === undefined), "give exactly one of bridge or vnet");
+
+export const haSchema = z.strictObject({
+    /** Requested state. Defaults to started. */
+    state: z.enum(["started", "stopped", "disabled", "ignored"]).default("started"),
+    maxRestart: z.int().min(0).max(10).default(1),
+    maxRelocate: z.int().min(0).max(10).default(1),
+    failback: z.boolean().default(true),
+    /** Node affinity: node name → priority (higher runs it). Defaults to home node 2, others 1. */
+    nodes: z.record(hostname, z.int().min(0).max(1000)).optional(),
+    /** Strict node affinity: run only on the listed nodes. Defaults to false. */
+    strict: z.boolean().default(false),
+});
+
+export const guestSchema = z.strictObject({
+    vmid: z.int({ error: "must be a whole number from 100 to 999999999" }).min(100, "must be at least 100").max(999_999_999),
+    name: hostname,
+    /** Home node. */
+    node: hostname,
+    cores: z.int().min(1).max(512).default(2),
+    memoryMb: z.int().min(16).default(2048),
+    disks: z.array(diskSchema).default([{ sizeGb: 32, ssd: true, discard: true }]),
+    nics: z.array(nicSchema).default([]),
+    cdrom: isoVolume.optional(),
+    osType: z.enum(["l26", "other", "win11", "win10", "solaris"]).default("l26"),
+    /** Start after creation and on boot. Defaults to true. */
+    started: z.boolean().default(true),
+    startOnBoot: z.boolean().default(true),
+    /** Proxmox protection flag (blocks removal of the VM and its disks). Defaults to true. */
+    protect: z.boolean().default(true),
+    agent: z.boolean().default(true),
+    /** Nodes that receive replicas. Defaults to every other node. */
+    replicateTo: z.array(hostname).optional(),
+    ha: haSchema.optional(),
+});
+
+export const haRuleSchema = z.strictObject({
+    id: ruleId,
+    affinity: z.enum(["positive", "negative"]),
+    guests: z.array(z.int()).min(2, "a resource-affinity rule needs at least two guests"),
+    comment: z.string().regex(/^[^'"`$\\;\n]*$/, "must not contain quotes, '$', '\\', ';' or newlines").optional(),
+});
+
+export const vlanSchema = z.strictObject({
+    tag: z.int({ error: "must be a VLAN tag from 1 to 4094" }).min(1, "must be a VLAN tag from 1 to 4094").max(4094, "must be a VLAN tag from 1 to 4094"),
+    /** Parent interface, e.g. eno1 or bond0. */
+    interface: ifaceName,
+    mtu: z.int().min(576).max(9216).optional(),
+    purpose: z.enum(["corosync", "replication", "vxlan", "migration", "guest", "storage", "other"]).default("other"),
+    /** Per-node address with prefix, e.g. { prox1: 10.40.1.11/24 }. */
+    addresses: z.record(hostname, interfaceAddress).default({}),
+    /** Nodes that get this VLAN. Defaults to all. */
+    nodes: z.array(hostname).optional(),
+    comment: z.string().regex(/^[^'"`$\\;\n]*$/, "must not contain quotes, '$', '\\', ';' or newlines").optional(),
+});
+
+export const bridgeSchema = z.strictObject({
+    name: bridgeName,
+    ports: z.array(ifaceName).default([]),
+    vlanAware: z.boolean().default(false),
+    mtu: z.int().min(576).max(9216).optional(),
+    addresses: z.record(hostname, interfaceAddress).default({}),
+    nodes: z.array(hostname).optional(),
+    comment: z.string().regex(/^[^'"`$\\;\n]*$/, "must not contain quotes, '$', '\\', ';' or newlines").optional(),
+    /**
+     * Set to true only when this bridge carries a node's management address and
+     * you really want Pulumi to manage it (a mistake cuts the node off).
+     */
+    managesManagementAddress: z.boolean().default(false),
+});
+
+export const vxlanSchema = z.strictObject({
+    zone: sdnId,
+    vnet: sdnId,
+    /** VXLAN network identifier (VNI). */
+    tag: z.int().min(1).max(16_777_215),
+    /** Guest-side MTU of the zone. At most underlayMtu − 50. */
+    mtu: z.int().min(576).max(9000),
+    /** MTU of the underlay network. Defaults to 1500. */
+    underlayMtu: z.int().min(626).max(9216).default(1500),
+    /** Underlay address per node. Defaults to the addresses of a VLAN with purpose vxlan, else node addresses. */
+    peers: z.record(hostname, ipAddress).optional(),
+});
+
+export const networkSchema = z.strictObject({
+    vlans: z.array(vlanSchema).default([]),
+    bridges: z.array(bridgeSchema).default([]),
+    vxlan: vxlanSchema.optional(),
+});
+
+export const firewallSchema = z.strictObject({
+    enabled: z.boolean().default(false),
+    /** Who may reach SSH (22) and the web UI/API (8006). */
+    managementAllowlist: z.array(ipOrCidr).default([]),
+});
+
+export const alertsSchema = z.strictObject({
+    email: z.email({ error: "must be an e-mail address" }).optional(),
+    /** Sender address. Defaults to Proxmox's own (root@<node>). */
+    from: z.email({ error: "must be an e-mail address" }).optional(),
+});
+
+export const zreplSchema = z.strictObject({
+    enabled: z.boolean().default(false),
+    /** Snapshot interval of the source jobs. Defaults to 10m. */
+    interval: duration.default("10m"),
+    /** TCP port of the source jobs. Defaults to 8888. */
+    port: z.int().min(1).max(65535).default(8888),
+    /** Where pulled copies land on each node. Defaults to <storage pool>/zrepl. */
+    rootFs: datasetPathWithPool().optional(),
+    /** zrepl snapshots kept on the receiver. Defaults to 24. */
+    keep: z.int().min(1).max(10_000).default(24),
+    /** How often the repair tool runs. Defaults to 15m. */
+    repairInterval: duration.default("15m"),
+    /** zrepl's APT repository and its signing key. */
+    apt: z
+        .strictObject({
+            url: z.url({ protocol: /^https$/, error: "must be an https URL" }).default("https://zrepl.cschwarz.com/apt/debian"),
+            keyUrl: z.url({ protocol: /^https$/, error: "must be an https URL" }).default("https://zrepl.cschwarz.com/apt/apt-key.asc"),
+            fingerprint: z
+                .string()
+                .regex(/^[0-9A-F]{40}$/, "must be a 40-hex-digit OpenPGP fingerprint in upper case without spaces")
+                .default("E101418FD3D6FBCB9D65A62D708699FC5F2EBF16"),
+        })
+        .default({
+            url: "https://zrepl.cschwarz.com/apt/debian",
+            keyUrl: "https://zrepl.cschwarz.com/apt/apt-key.asc",
+            fingerprint: "E101418FD3D6FBCB9D65A62D708699FC5F2EBF16",
+        }),
+});
+
+function datasetPathWithPool() {
+    return z
+        .string()
+        .regex(/^[A-Za-z][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_.:-]+)+$/, "must be a dataset path inside a pool, e.g. pool1/zrepl");
+}
+
+/** Every structured key of the stack file, with the schema that reads it. */
+export const SECTIONS = {
+    cluster: clusterSchema,
+    nodes: z.array(nodeSchema).min(1, "list at least one node"),
+    qdevice: qdeviceSchema.optional(),
+    storage: storageSchema,
+    replication: replicationSchema.default({ schedule: "*/5" }),
+    guests: z.array(guestSchema).default([]),
+    haRules: z.array(haRuleSchema).default([]),
+    network: networkSchema.default({ vlans: [], bridges: [] }),
+    firewall: firewallSchema.default({ enabled: false, managementAllowlist: [] }),
+    alerts: alertsSchema.default({}),
+    zrepl: zreplSchema.default({
+        enabled: false,
+        interval: "10m",
+        port: 8888,
+        keep: 24,
+        repairInterval: "15m",
+        apt: {
+            url: "https://zrepl.cschwarz.com/apt/debian",
+            keyUrl: "https://zrepl.cschwarz.com/apt/apt-key.asc",
+            fingerprint: "E101418FD3D6FBCB9D65A62D708699FC5F2EBF16",
+        },
+    }),
+    /** Skip TLS verification of the Proxmox API (self-signed certificates). Defaults to false. */
+    apiInsecure: z.boolean().default(false),
+} as const;
+
+export type SectionName = keyof typeof SECTIONS;
+export const REQUIRED_SECTIONS: readonly SectionName[] = ["cluster", "nodes", "storage"];
+
+/** Secret keys: never part of the parsed object, read with requireSecret. */
+export const SECRET_KEYS = ["apiToken", "rootPassword", "sshPrivateKey"] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+
+export type ParsedSections = { [K in SectionName]: z.output<(typeof SECTIONS)[K]> };
+export type NodeInput = z.output<typeof nodeSchema>;
+export type GuestInput = z.output<typeof guestSchema>;

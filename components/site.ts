@@ -1,0 +1,79 @@
+/**
+ * The whole site: host bootstrap over SSH, then the Proxmox API objects, then
+ * (optionally) zrepl. Only true dependencies are edges: see DESIGN.md §3.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { SiteSecrets } from "./config";
+import { failureCases, guestRpos, quorumFacts } from "./facts";
+import { replicationJobs, type Site } from "./model";
+import { HostBootstrap } from "./hosts/bootstrap";
+import { ApiLayer } from "./api/apiLayer";
+import { ZreplReplication } from "./zrepl/zrepl";
+
+export interface ProxmoxSiteArgs {
+    /** The validated site (see components/validate.ts). */
+    readonly site: Site;
+    readonly secrets: SiteSecrets;
+}
+
+export class ProxmoxSite extends pulumi.ComponentResource {
+    readonly hosts: HostBootstrap;
+    readonly api: ApiLayer;
+    readonly zrepl?: ZreplReplication;
+    /** Stack outputs, plain data computed from the stack plus the bootstrap's reboot report. */
+    readonly summary: pulumi.Output<Record<string, unknown>>;
+
+    constructor(name: string, args: ProxmoxSiteArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("proxmox-ha:index:Site", name, {}, opts);
+        const { site, secrets } = args;
+
+        this.hosts = new HostBootstrap(`${name}-hosts`, { site, secrets }, { parent: this });
+
+        this.api = new ApiLayer(
+            `${name}-api`,
+            {
+                site,
+                apiToken: this.hosts.apiToken,
+                sshPrivateKey: secrets.sshPrivateKey,
+                after: this.hosts.stages,
+            },
+            { parent: this },
+        );
+
+        if (site.zrepl.enabled) {
+            this.zrepl = new ZreplReplication(
+                `${name}-zrepl`,
+                { site, sshPrivateKey: secrets.sshPrivateKey, after: this.hosts.stages },
+                { parent: this },
+            );
+        }
+
+        const q = quorumFacts(site);
+        this.summary = pulumi.output(this.hosts.rebootRequired).apply((rebootRequired): Record<string, unknown> => ({
+            cluster: site.cluster.name,
+            nodes: site.nodes.map((n) => ({ name: n.name, address: n.address, pool: n.zfs.pool, watchdog: n.watchdog })),
+            storage: { id: site.storage.id, pool: site.storage.zfsPath },
+            guests: site.guests.map((g) => ({ vmid: g.vmid, name: g.name, homeNode: g.node, ha: g.ha !== undefined })),
+            replicationJobs: site.guests.flatMap((g) =>
+                replicationJobs(site, g).map((j) => ({
+                    id: j.id,
+                    target: j.target,
+                    schedule: site.replication.schedule,
+                    worstCaseRpoMinutes: site.replication.worstCaseRpoMinutes,
+                })),
+            ),
+            ha: site.guests
+                .filter((g) => g.ha)
+                .map((g) => ({ sid: `vm:${g.vmid}`, state: g.ha!.state, nodes: g.ha!.nodes, strict: g.ha!.strict })),
+            quorum: q,
+            survives: failureCases(site).map((f) => ({ failure: f.failure, survives: f.survives })),
+            rpo: guestRpos(site).map((r) => ({ vmid: r.vmid, worstCaseRpoMinutes: r.worstCaseRpoMinutes ?? null })),
+            rebootRequired,
+            zrepl: site.zrepl.enabled
+                ? { enabled: true, copies: site.nodes.map((n) => ({ node: n.name, rootFs: site.zrepl.rootFs })) }
+                : { enabled: false },
+        }));
+
+        this.registerOutputs({ summary: this.summary });
+    }
+}

@@ -1,0 +1,101 @@
+/**
+ * The dependency graph of recorded resources: which steps run in parallel and
+ * how long the critical path is. A resource waits for its explicit and
+ * input dependencies; a dependency on a component means all of its custom
+ * descendants (as the engine does). Provider objects take no time and are
+ * left out of the stages.
+ */
+import type { RecordedResource } from "./mock-runtime";
+
+export interface Stage {
+    readonly index: number;
+    readonly resources: readonly RecordedResource[];
+}
+
+export function isStep(r: RecordedResource): boolean {
+    return r.custom && !r.type.startsWith("pulumi:providers:");
+}
+
+/** Custom descendants of each component URN. */
+function descendants(resources: readonly RecordedResource[]): Map<string, string[]> {
+    const children = new Map<string, RecordedResource[]>();
+    for (const r of resources) {
+        if (r.parent) children.set(r.parent, [...(children.get(r.parent) ?? []), r]);
+    }
+    const memo = new Map<string, string[]>();
+    const walk = (urn: string): string[] => {
+        const hit = memo.get(urn);
+        if (hit) return hit;
+        const out: string[] = [];
+        for (const c of children.get(urn) ?? []) {
+            if (isStep(c)) out.push(c.urn);
+            out.push(...walk(c.urn));
+        }
+        memo.set(urn, out);
+        return out;
+    };
+    for (const r of resources) walk(r.urn);
+    return memo;
+}
+
+/** Step URN → the step URNs it waits for (components expanded). */
+export function stepDependencies(resources: readonly RecordedResource[]): Map<string, Set<string>> {
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const desc = descendants(resources);
+    const deps = new Map<string, Set<string>>();
+    for (const r of resources) {
+        if (!isStep(r)) continue;
+        const set = new Set<string>();
+        for (const d of r.dependsOn) {
+            const dep = byUrn.get(d);
+            if (!dep) continue;
+            if (isStep(dep)) set.add(d);
+            else if (!dep.custom) for (const x of desc.get(d) ?? []) set.add(x);
+        }
+        set.delete(r.urn);
+        deps.set(r.urn, set);
+    }
+    return deps;
+}
+
+export function stages(resources: readonly RecordedResource[]): Stage[] {
+    const deps = stepDependencies(resources);
+    const level = new Map<string, number>();
+    const visiting = new Set<string>();
+    const depth = (urn: string): number => {
+        const hit = level.get(urn);
+        if (hit !== undefined) return hit;
+        if (visiting.has(urn)) throw new Error(`dependency cycle through ${urn}`);
+        visiting.add(urn);
+        let d = 1;
+        for (const x of deps.get(urn) ?? []) d = Math.max(d, depth(x) + 1);
+        visiting.delete(urn);
+        level.set(urn, d);
+        return d;
+    };
+    const steps = resources.filter(isStep);
+    for (const r of steps) depth(r.urn);
+    const max = Math.max(0, ...level.values());
+    return Array.from({ length: max }, (_, i) => ({
+        index: i + 1,
+        resources: steps.filter((r) => level.get(r.urn) === i + 1),
+    }));
+}
+
+/** True when `a` waits for `b`, directly or transitively. */
+export function waitsFor(resources: readonly RecordedResource[], a: string, b: string): boolean {
+    const deps = stepDependencies(resources);
+    const seen = new Set<string>();
+    const stack = [a];
+    while (stack.length) {
+        const x = stack.pop()!;
+        for (const d of deps.get(x) ?? []) {
+            if (d === b) return true;
+            if (!seen.has(d)) {
+                seen.add(d);
+                stack.push(d);
+            }
+        }
+    }
+    return false;
+}

@@ -12,7 +12,11 @@ export interface BootstrapStages {
     readonly pools: readonly pulumi.Resource[];
     /** One per node: the watchdog module is configured. */
     readonly watchdogs: readonly pulumi.Resource[];
-    /** The cluster exists and every node has joined (last element = fully formed). */
+    /**
+     * Membership, index-aligned with `site.nodes`: `cluster[0]` creates the
+     * cluster on the first node, `cluster[i]` is the step after which node i is
+     * a member (its join). Joins run one at a time, in this order.
+     */
     readonly cluster: readonly pulumi.Resource[];
     /** The QDevice gives its vote (absent on odd-sized clusters). */
     readonly qdevice?: pulumi.Resource;

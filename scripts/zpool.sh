@@ -67,7 +67,8 @@ if ! [[ $ashift =~ ^[0-9]+$ ]] || ((ashift < 9 || ashift > 16)); then
 fi
 [[ $compression =~ ^(on|off|lz4|lzjb|zle|gzip(-[1-9])?|zstd(-([1-9]|1[0-9]))?)$ ]] || die "invalid compression '$compression'"
 if [[ -n $dataset ]]; then
-    [[ $dataset =~ ^[A-Za-z0-9_.:-]+(/[A-Za-z0-9_.:-]+)*$ ]] || die "invalid dataset path '$dataset' (a path below the pool, e.g. vmstore)"
+    [[ $dataset =~ ^[A-Za-z0-9_.:-]+(/[A-Za-z0-9_.:-]+)*$ && /$dataset/ != */./* && /$dataset/ != */../* ]] ||
+        die "invalid dataset path '$dataset' (a path below the pool, e.g. vmstore)"
 fi
 for d in "${disks[@]}"; do
     [[ $d == /* && $d != *$'\n'* && $d != *' '* ]] || die "disk must be an absolute path without spaces, got '$d'"

@@ -52,7 +52,8 @@ export const datasetPath = z
     .regex(
         /^[A-Za-z0-9_.:-]+(\/[A-Za-z0-9_.:-]+)*$/,
         "must be a dataset path below the pool, e.g. vmstore or data/vms",
-    );
+    )
+    .refine((p) => !p.split("/").some((c) => c === "." || c === ".."), "must not contain '.' or '..' components");
 
 export const sshHostKey = z
     .string()
@@ -63,7 +64,7 @@ export const sshHostKey = z
 
 export const kernelModule = z
     .string()
-    .regex(/^[a-z0-9_]{1,55}$/, "must be a kernel module name such as softdog, ipmi_watchdog or iTCO_wdt");
+    .regex(/^[A-Za-z0-9_]{1,55}$/, "must be a kernel module name such as softdog, ipmi_watchdog or iTCO_wdt");
 
 export const ifaceName = z
     .string()

@@ -37,7 +37,7 @@ die() {
 
 (($# == 1)) || die "usage: watchdog.sh <kernel-module>"
 module=$1
-[[ $module =~ ^[a-z0-9_]{1,55}$ ]] || die "invalid kernel module name '$module'"
+[[ $module =~ ^[A-Za-z0-9_]{1,55}$ ]] || die "invalid kernel module name '$module'"
 
 conf=/etc/default/pve-ha-manager
 

@@ -1,0 +1,131 @@
+/**
+ * Health check of a running site against its stack.
+ *
+ *   npm run health -- --stack prod [--json] [--timeout 15] [--identity ~/.ssh/id_ed25519]
+ *   npm run health -- --file path/to/Pulumi.site.yaml …     # a stack file kept elsewhere
+ *
+ * Connects as root over SSH to every node and the qnetd host in parallel
+ * (host keys pinned from the stack), runs read-only commands only, and prints
+ * one table per host. Key: --identity FILE, else the PROXMOX_HA_SSH_KEY
+ * environment variable (the private key text, e.g. from
+ * `pulumi config get sshPrivateKey`), else the SSH agent (SSH_AUTH_SOCK).
+ *
+ * Exit 0 healthy, 1 degraded, 2 cannot tell (a host unreachable, refused,
+ * timed out or its output not understood; also an invalid stack or no key).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { utils } from "ssh2";
+import type { Site } from "../../components/model";
+import { evaluate, type HealthReport, type HostProbe } from "./checks";
+import { nodeCommands, QNETD_COMMANDS } from "./commands";
+import { loadStackSite } from "./load";
+import { renderReport } from "./report";
+import { runOnHost, type SshAuth } from "./ssh";
+
+export const DEFAULT_TIMEOUT_S = 15;
+
+/** Probes every host of the site in parallel and evaluates the answers. */
+export async function checkSite(stack: string, site: Site, auth: SshAuth, timeoutMs: number): Promise<HealthReport> {
+    const nodeRuns = site.nodes.map(async (n) => {
+        const run = await runOnHost({ address: n.address, port: n.sshPort, hostKey: n.sshHostKey }, auth, nodeCommands(site, n), timeoutMs);
+        return [n.name, { ...(run.error ? { error: run.error } : {}), results: run.results } as HostProbe] as const;
+    });
+    const qd = site.qdevice;
+    const qdeviceRun = qd
+        ? runOnHost({ address: qd.address, port: qd.sshPort, hostKey: qd.sshHostKey }, auth, QNETD_COMMANDS, timeoutMs).then(
+              (run): HostProbe => ({ ...(run.error ? { error: run.error } : {}), results: run.results }),
+          )
+        : Promise.resolve(undefined);
+    const [nodes, qdevice] = await Promise.all([Promise.all(nodeRuns), qdeviceRun]);
+    return evaluate(stack, site, { nodes: new Map(nodes), ...(qdevice ? { qdevice } : {}) });
+}
+
+class UsageError extends Error {}
+
+/** The SSH credentials, in order: --identity, PROXMOX_HA_SSH_KEY, the agent. */
+export function resolveAuth(identity: string | undefined, env: NodeJS.ProcessEnv): SshAuth {
+    let key: string | undefined;
+    let from = "";
+    if (identity !== undefined) {
+        try {
+            key = fs.readFileSync(identity, "utf8");
+        } catch (e) {
+            throw new UsageError(`cannot read --identity ${identity}: ${(e as Error).message}`);
+        }
+        from = `--identity ${identity}`;
+    } else if (env.PROXMOX_HA_SSH_KEY) {
+        key = env.PROXMOX_HA_SSH_KEY;
+        from = "PROXMOX_HA_SSH_KEY";
+    }
+    if (key !== undefined) {
+        const parsed = utils.parseKey(key);
+        if (parsed instanceof Error) throw new UsageError(`the private key from ${from} cannot be used: ${parsed.message}`);
+        return { privateKey: key };
+    }
+    if (env.SSH_AUTH_SOCK) return { agent: env.SSH_AUTH_SOCK };
+    throw new UsageError("no SSH key: pass --identity FILE, set PROXMOX_HA_SSH_KEY to the private key, or start an SSH agent (SSH_AUTH_SOCK)");
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+    let args;
+    try {
+        args = parseArgs({
+            args: argv,
+            options: {
+                stack: { type: "string" },
+                file: { type: "string" },
+                json: { type: "boolean", default: false },
+                timeout: { type: "string", default: String(DEFAULT_TIMEOUT_S) },
+                identity: { type: "string" },
+                help: { type: "boolean", default: false },
+            },
+            strict: true,
+        }).values;
+    } catch (e) {
+        return { code: 2, stdout: "", stderr: `health: ${(e as Error).message}\n` };
+    }
+    if (args.help) {
+        return { code: 0, stdout: "usage: npm run health -- --stack NAME [--file Pulumi.NAME.yaml] [--json] [--timeout SECONDS] [--identity KEYFILE]\n", stderr: "" };
+    }
+    const file = args.file;
+    const stack = args.stack ?? (file ? /^Pulumi\.(.+)\.yaml$/.exec(path.basename(file))?.[1] : undefined);
+    if (!stack) return { code: 2, stdout: "", stderr: "health: --stack NAME is required\n" };
+    const timeout = Number(args.timeout);
+    if (!Number.isFinite(timeout) || timeout <= 0) return { code: 2, stdout: "", stderr: `health: --timeout must be a number of seconds, not "${args.timeout}"\n` };
+    let loaded;
+    try {
+        loaded = file ? loadStackSite(stack, file) : loadStackSite(stack);
+    } catch (e) {
+        return { code: 2, stdout: "", stderr: `health: cannot read stack ${stack}: ${(e as Error).message}\n` };
+    }
+    if (!loaded.site) {
+        const lines = loaded.problems.map((p) => `  - ${p.path}: ${p.message}`).join("\n");
+        return { code: 2, stdout: "", stderr: `health: stack ${stack} is not valid (${loaded.problems.length} problem${loaded.problems.length === 1 ? "" : "s"}):\n${lines}\n` };
+    }
+    let auth: SshAuth;
+    try {
+        auth = resolveAuth(args.identity, env);
+    } catch (e) {
+        if (e instanceof UsageError) return { code: 2, stdout: "", stderr: `health: ${e.message}\n` };
+        throw e;
+    }
+    const report = await checkSite(stack, loaded.site, auth, timeout * 1000);
+    return { code: report.exitCode, stdout: args.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report), stderr: "" };
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).then(
+        (r) => {
+            process.stdout.write(r.stdout);
+            process.stderr.write(r.stderr);
+            process.exitCode = r.code;
+        },
+        (e: unknown) => {
+            // Never a stack trace: an unexpected failure is "cannot tell".
+            process.stderr.write(`health: internal error: ${(e as Error)?.message ?? String(e)}\n`);
+            process.exitCode = 2;
+        },
+    );
+}

@@ -1,0 +1,48 @@
+/**
+ * The read-only commands the health check runs on each host. Nothing here
+ * writes, restarts, loads or probes anything: status commands and file reads.
+ * `LC_ALL=C` keeps the output in the documented (English) format.
+ */
+import type { Site, SiteNode } from "../../components/model";
+import { shq } from "../../components/remote";
+
+export type NodeCommand = "pvecm" | "qdevice" | "pvesr" | "clock" | "zpoolList" | "zpoolStatus" | "ha" | "watchdogConf" | "watchdogInUse";
+export type QnetdCommand = "qnetd";
+
+const C = "LC_ALL=C ";
+
+/**
+ * Which module owns /dev/watchdog, by the rules of scripts/watchdog.sh (read
+ * from sysfs only): watchdog0's driver module, else its identity (softdog has
+ * none and says "Software Watchdog"); without watchdog0, the stack's module
+ * counts as in use when it is loaded (legacy misc-device drivers such as
+ * ipmi_watchdog). Parsed by parseWatchdogProbe.
+ */
+export function watchdogProbe(module: string): string {
+    const w = "/sys/class/watchdog/watchdog0";
+    return (
+        `if [ -e ${w} ]; then ` +
+        `if [ -e ${w}/device/driver/module ]; then echo "driver-module $(readlink -f ${w}/device/driver/module)"; ` +
+        `else echo "identity $(cat ${w}/identity 2>/dev/null)"; fi; ` +
+        `else echo no-watchdog0; if [ -e /sys/module/${shq(module)}/initstate ]; then echo loaded ${shq(module)}; fi; fi`
+    );
+}
+
+export function nodeCommands(site: Site, node: SiteNode): Partial<Record<NodeCommand, string>> {
+    return {
+        pvecm: `${C}pvecm status`,
+        ...(site.qdevice ? { qdevice: `${C}corosync-qdevice-tool -s` } : {}),
+        pvesr: `${C}pvesr status`,
+        clock: `${C}date '+%Y-%m-%d_%H:%M:%S'`,
+        zpoolList: `${C}zpool list -H -o name,health`,
+        zpoolStatus: `${C}zpool status -x`,
+        ha: `${C}ha-manager status`,
+        // A missing file is the shipped default (softdog): print nothing rather than fail.
+        watchdogConf: `if [ -e /etc/default/pve-ha-manager ]; then cat /etc/default/pve-ha-manager; fi`,
+        watchdogInUse: watchdogProbe(node.watchdog),
+    };
+}
+
+export const QNETD_COMMANDS: Record<QnetdCommand, string> = {
+    qnetd: `${C}systemctl is-active corosync-qnetd`,
+};

@@ -26,11 +26,17 @@ export function childOpts(
     return { parent: ctx.parent, provider: ctx.provider, dependsOn: deps, ...extra };
 }
 
-/** The step after which `site.nodes[i]` (by name) is a cluster member. */
-export function membership(ctx: ApiContext, node: string): pulumi.Resource | undefined {
+/**
+ * The steps after which `node` is a member of the cluster the API endpoint
+ * (nodes[0]) belongs to: the cluster's creation and the node's own join
+ * (`cluster[i]`). Both explicitly, so the order does not rest on the
+ * bootstrap chaining its joins after the create.
+ */
+export function membership(ctx: ApiContext, node: string): pulumi.Resource[] {
     const i = ctx.site.nodes.findIndex((n) => n.name === node);
     if (i < 0) throw new Error(`API layer: "${node}" is not a node of this site`);
-    return ctx.after.cluster[i];
+    const steps = i === 0 ? [ctx.after.cluster[0]] : [ctx.after.cluster[0], ctx.after.cluster[i]];
+    return steps.filter((s): s is pulumi.Resource => s !== undefined);
 }
 
 /**

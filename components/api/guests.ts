@@ -50,7 +50,7 @@ export function createGuests(ctx: ApiContext, storage: pulumi.Resource, networks
     for (const g of site.guests) {
         // Proxmox VmLegacy, not the new Vm: in 8.6.0 `Vm` has no disks, network
         // devices, memory, agent, started or onBoot yet; VmLegacy covers all of them.
-        const deps: (pulumi.Resource | undefined)[] = [storage, membership(ctx, g.node)];
+        const deps: (pulumi.Resource | undefined)[] = [storage, ...membership(ctx, g.node)];
         for (const nic of g.nics) {
             if (nic.bridge) deps.push(managedBridge(networks, g.node, nic.bridge));
             if (nic.vnet) deps.push(sdn?.apply);
@@ -78,7 +78,7 @@ export function createGuests(ctx: ApiContext, storage: pulumi.Resource, networks
                     schedule: site.replication.schedule,
                     rate: site.replication.rateMBps,
                 }),
-                childOpts(ctx, [vm, membership(ctx, job.target)], {
+                childOpts(ctx, [vm, ...membership(ctx, job.target)], {
                     // Removing a job removes its replicated volumes on the
                     // target (pvesr), so a protected guest protects its replicas.
                     protect: g.protect,

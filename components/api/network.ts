@@ -54,7 +54,7 @@ export function createHostNetworks(ctx: ApiContext): HostNetworks {
             // owners of one interface would fight, so they are not managed here.
             if (v.purpose === "corosync" || !v.nodes.includes(node.name)) continue;
             const vlan = vlanArgs(ctx, v, node.name);
-            const res = new proxmox.network.linux.Vlan(`${name}-vlan-${node.name}-${v.tag}`, vlan, childOpts(ctx, [member]));
+            const res = new proxmox.network.linux.Vlan(`${name}-vlan-${node.name}-${v.tag}`, vlan, childOpts(ctx, member));
             vlans.set(`${node.name}/${vlan.name}`, res);
             if (v.purpose === "vxlan") underlay.push(res);
         }
@@ -62,7 +62,7 @@ export function createHostNetworks(ctx: ApiContext): HostNetworks {
             if (!b.nodes.includes(node.name)) continue;
             bridges.set(
                 `${node.name}/${b.name}`,
-                new proxmox.network.linux.Bridge(`${name}-bridge-${node.name}-${b.name}`, bridgeArgs(ctx, b, node.name), childOpts(ctx, [member])),
+                new proxmox.network.linux.Bridge(`${name}-bridge-${node.name}-${b.name}`, bridgeArgs(ctx, b, node.name), childOpts(ctx, member)),
             );
         }
     }

@@ -40,6 +40,8 @@ export interface RecordedResource {
     readonly additionalSecretOutputs: readonly string[];
     readonly deletedWith?: string;
     readonly customTimeouts?: { create?: string; update?: string; delete?: string };
+    /** The `replacementTrigger` option: the engine replaces the resource when this value changes. */
+    readonly replacementTrigger?: unknown;
 }
 
 export type OutputsFn = (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown>;
@@ -85,6 +87,8 @@ interface RegisterRequest {
     getAdditionalsecretoutputsList(): string[];
     getDeletedwith(): string;
     getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
+    hasReplacementTrigger(): boolean;
+    getReplacementTrigger(): { toJavaScript(): unknown } | undefined;
 }
 
 /**
@@ -146,6 +150,7 @@ export async function evaluate<T>(program: () => T, o: EvaluateOptions): Promise
                     additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
                     ...(req.getDeletedwith() ? { deletedWith: req.getDeletedwith() } : {}),
                     ...(timeouts && Object.keys(timeouts).length ? { customTimeouts: timeouts } : {}),
+                    ...(req.hasReplacementTrigger() ? { replacementTrigger: req.getReplacementTrigger()?.toJavaScript() } : {}),
                 });
             }
             cb(err, res);

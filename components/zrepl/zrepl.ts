@@ -60,18 +60,18 @@ export class ZreplReplication extends pulumi.ComponentResource {
     readonly ports: pulumi.Output<number[]>;
 
     constructor(name: string, args: ZreplArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("proxmox-ha:zrepl:Zrepl", name, {}, opts);
         const { site, after, sshPrivateKey } = args;
         const on = site.zrepl.enabled;
+        // Checked before anything is registered: every node's commands must wait for its pool and membership.
+        if (on && (after.pools.length !== site.nodes.length || after.cluster.length !== site.nodes.length)) {
+            throw new Error(
+                `zrepl needs one pool and one membership step per node (got ${after.pools.length} pools and ${after.cluster.length} membership steps for ${site.nodes.length} nodes)`,
+            );
+        }
+        super("proxmox-ha:zrepl:Zrepl", name, {}, opts);
 
         const copies: ZreplCopy[] = [];
         if (on) {
-            if (after.pools.length !== site.nodes.length || after.cluster.length !== site.nodes.length) {
-                throw new pulumi.ResourceError(
-                    `zrepl needs one pool and one membership step per node (got ${after.pools.length} pools and ${after.cluster.length} membership steps for ${site.nodes.length} nodes)`,
-                    this,
-                );
-            }
             const tool = repairToolText();
             site.nodes.forEach((node, i) => {
                 const targets = pullTargets(site, node);

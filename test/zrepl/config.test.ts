@@ -26,10 +26,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { parse } from "yaml";
-import { validateSite } from "../../components/validate";
-import { SECRET_KEYS } from "../../components/schema";
-import type { Site } from "../../components/model";
-import { readStack } from "../../tools/lib/stack";
+import { nodeOf, prodSite } from "./site";
 import {
     repairUnits,
     zreplConfigYaml,
@@ -37,27 +34,7 @@ import {
     type KeepRule,
 } from "../../components/zrepl/config";
 
-/** The committed reference stack as raw config, with a change applied. */
-function prodSite(change: (raw: Record<string, any>) => void = () => {}): Site {
-    const st = readStack("prod");
-    const raw: Record<string, any> = {};
-    for (const [full, text] of Object.entries(st.config)) {
-        const key = full.slice(full.indexOf(":") + 1);
-        if ((SECRET_KEYS as readonly string[]).includes(key)) continue;
-        try {
-            raw[key] = JSON.parse(text);
-        } catch {
-            raw[key] = text;
-        }
-    }
-    raw.zrepl = { enabled: true };
-    change(raw);
-    const r = validateSite(raw);
-    assert.deepEqual(r.problems, []);
-    return r.site!;
-}
-
-const node = (site: Site, name: string) => site.nodes.find((n) => n.name === name)!;
+const node = nodeOf;
 
 const KEEP_SENDER = [
     { type: "not_replicated" },

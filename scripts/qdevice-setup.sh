@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# qdevice-setup.sh <qnetd-address> <qnetd-host-key> <expected-votes>
+#
+# On the first node, once every node has joined and the qnetd host trusts this
+# node's root key (qnetd-authorize.sh): adds the QDevice as the cluster's extra
+# vote with `pvecm qdevice setup <address>` (proxmox-facts.md §3).
+# <qnetd-host-key> is the stack's pinned `<type> <base64>`; <expected-votes> is
+# nodes + 1 for the even node counts PVE supports (ffsplit).
+#
+# `pvecm qdevice setup` is not idempotent, so:
+# 1. corosync.conf is read first. A `device {` block inside `quorum {` whose
+#    `host:` is this address means it is configured: no setup, only the checks
+#    of step 5 (action=present). A device for another host is an error that
+#    names that host; changing the qnetd host needs `pvecm qdevice remove`
+#    first, which this script never runs.
+# 2. The qnetd host key is added to /root/.ssh/known_hosts (appended once, as
+#    `<address> <type> <base64>`; a different key of the same type for that
+#    address is an error, never replaced), so pvecm's ssh-copy-id, ssh and scp
+#    to the qnetd host neither prompt nor fail host-key checking.
+# 3. A leftover certificate store /etc/corosync/qdevice/net/nssdb (left by an
+#    earlier setup that stopped after initialising it, §3 steps 5 and 7) makes
+#    pvecm refuse with "QDevice certificate store already initialised, set force
+#    to delete!". It is moved aside to nssdb.stale-<UTC time> (kept, not
+#    deleted). Why that is safe: we only get here when corosync.conf has no
+#    `device {` block, so no QDevice is configured and corosync-qdevice has
+#    nothing that uses the store; everything in it is re-created by the setup
+#    itself (the qnetd CA certificate fetched again in step 7, the cluster
+#    certificate requested and signed again in step 8). It is exactly what
+#    `--force` would `rm -rf` (pvecm.pm), but `--force` is not used because it
+#    also switches an odd-sized cluster to the `lms` algorithm PVE does not
+#    support; without it pvecm keeps refusing odd node counts. pvecm checks
+#    only this node's store; the other nodes tolerate an existing one (their
+#    `-i` errors are ignored, the certificate is imported into it).
+# 4. `pvecm qdevice setup <address>` runs with stdin from /dev/null (nothing to
+#    answer). Its errors are real non-zero exits ("QDevice already
+#    configured!", "All nodes must be online! …", "Clusters with an odd node
+#    count are not officially supported!") and are reported with their text.
+# 5. Verified, waiting up to 30 s for the QDevice daemons to connect:
+#    `pvecm status` exits 0, its `Flags:` line contains Quorate and Qdevice,
+#    `Expected votes:` equals <expected-votes>, and the Qdevice membership line
+#    shows it casting its vote (not "(votes N)").
+#
+# Stdout: qdevice=<address> action=configured|present
+set -euo pipefail
+
+me=${0##*/}
+die() {
+    printf '%s: %s\n' "$me" "$*" >&2
+    exit 1
+}
+oneline() { tr -s '\n\t ' '   ' <<<"$1" | sed 's/^ //; s/ $//'; }
+
+(($# == 3)) || die "usage: qdevice-setup.sh <qnetd-address> '<type> <base64>' <expected-votes>"
+addr=$1 hostkey=$2 expected=$3
+[[ $addr =~ ^[0-9A-Fa-f.:]+$ ]] || die "invalid qnetd address '$addr' (pvecm requires an IP)"
+[[ $hostkey =~ ^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521)\ ([A-Za-z0-9+/]+={0,3})$ ]] ||
+    die "invalid qnetd host key (expected '<type> <base64>')"
+keytype=${BASH_REMATCH[1]} keyblob=${BASH_REMATCH[2]}
+if ! [[ $expected =~ ^[0-9]+$ ]] || ((expected < 3)); then
+    die "invalid expected votes '$expected' (nodes + 1, at least 3)"
+fi
+
+conf=/etc/pve/corosync.conf
+nssdb=/etc/corosync/qdevice/net/nssdb
+cd /
+[[ -f $conf ]] || die "this node is not in a cluster (no $conf): create the cluster and join the nodes first"
+
+# "none", or "device <host|->" for a `device {` block inside `quorum {`.
+configured_device() {
+    awk '
+        { sub(/#.*/, ""); for (i = 1; i <= NF; i++) tok[++nt] = $i }
+        END {
+            depth = 0; dev = 0; host = ""
+            for (i = 1; i <= nt; i++) {
+                if ((i + 1) <= nt && tok[i + 1] == "{") {
+                    path[++depth] = tok[i]; i++
+                    if (depth == 2 && path[1] == "quorum" && path[2] == "device") dev = 1
+                    continue
+                }
+                if (tok[i] == "}") { if (depth > 0) depth--; continue }
+                if (depth == 3 && path[1] == "quorum" && path[2] == "device" && path[3] == "net" && tok[i] == "host:") host = tok[i + 1]
+                if (tok[i] ~ /:$/) i++
+            }
+            if (dev) print "device " (host == "" ? "-" : host); else print "none"
+        }' "$conf"
+}
+
+ensure_known_host() {
+    local dir=/root/.ssh kh=/root/.ssh/known_hosts found line t b
+    if [[ ! -d $dir ]]; then
+        mkdir -p "$dir"
+        chmod 700 "$dir"
+    fi
+    found=no
+    if [[ -f $kh ]]; then
+        # ssh-keygen -F also finds hashed entries; it prints "<host> <type> <key>" lines.
+        while read -r _ t b _; do
+            [[ $t == "$keytype" ]] || continue
+            [[ $b == "$keyblob" ]] || die "$kh already holds a different $keytype key for $addr; if the qnetd host was reinstalled, check its key and remove the old one with 'ssh-keygen -R $addr'"
+            found=yes
+        done < <(ssh-keygen -F "$addr" -f "$kh" 2>/dev/null | grep -v '^#' || true)
+    fi
+    if [[ $found == no ]]; then
+        line="$addr $keytype $keyblob"
+        (umask 077 && printf '%s\n' "$line" >>"$kh")
+    fi
+}
+
+# Reason text when the check below fails.
+status_summary() {
+    local status
+    status=$(pvecm status 2>&1) || true
+    oneline "$(grep -E '^(Quorate|Expected votes|Total votes|Quorum|Flags):|Qdevice' <<<"$status" | tr -s ' ' | paste -sd, -)"
+}
+
+verified() {
+    local status flags exp
+    status=$(pvecm status 2>/dev/null) || return 1
+    flags=$(sed -n 's/^Flags:[[:space:]]*//p' <<<"$status")
+    exp=$(sed -n 's/^Expected votes:[[:space:]]*\([0-9]*\).*/\1/p' <<<"$status")
+    [[ " $flags " == *" Quorate "* && " $flags " == *" Qdevice "* ]] || return 1
+    [[ $exp == "$expected" ]] || return 1
+    # 0x00000000 line: "Qdevice" when it casts its vote, "Qdevice (votes N)" when not.
+    grep -Eq '^(0x00000000|[[:space:]]*0)[[:space:]]+[1-9][0-9]*[[:space:]]+Qdevice[[:space:]]*$' <<<"$status"
+}
+
+wait_verified() {
+    local i
+    for ((i = 0; i < 30; i++)); do
+        verified && return 0
+        sleep 1
+    done
+    return 1
+}
+
+device=$(configured_device)
+if [[ $device != none ]]; then
+    host=${device#device }
+    [[ $host == "$addr" ]] || die "the cluster already has a QDevice on '$host', not '$addr'; remove it with 'pvecm qdevice remove' first (this script never removes one)"
+    ensure_known_host
+    wait_verified || die "QDevice $addr is configured but the cluster does not show it voting: $(status_summary) (expected votes $expected; is corosync-qdevice running on every node and corosync-qnetd on $addr?)"
+    printf 'qdevice=%s action=present\n' "$addr"
+    exit 0
+fi
+
+ensure_known_host
+
+if [[ -e $nssdb ]]; then
+    stale="$nssdb.stale-$(date -u +%Y%m%dT%H%M%SZ)"
+    mv "$nssdb" "$stale" || die "cannot move the leftover certificate store $nssdb aside"
+    printf '%s: moved leftover certificate store %s to %s (no QDevice configured; setup re-creates it)\n' "$me" "$nssdb" "$stale" >&2
+fi
+
+errfile=$(mktemp)
+trap 'rm -f "$errfile"' EXIT
+rc=0
+output=$(pvecm qdevice setup "$addr" </dev/null 2>"$errfile") || rc=$?
+err=$(<"$errfile")
+if ((rc != 0)); then
+    reason=$(oneline "$(grep -v '^[[:space:]]*$' <<<"$err" | tail -n 3 || true)")
+    [[ -n $reason ]] || reason=$(oneline "$(tail -n 3 <<<"$output")")
+    if grep -q 'QDevice already configured' <<<"$err"; then
+        die "a QDevice was configured meanwhile (by someone else?): $(configured_device); pvecm: $reason"
+    fi
+    die "pvecm qdevice setup $addr failed (exit $rc): ${reason:-no error text}"
+fi
+
+wait_verified || die "pvecm qdevice setup $addr finished but the cluster does not show the QDevice voting: $(status_summary) (expected votes $expected)"
+printf 'qdevice=%s action=configured\n' "$addr"

@@ -1,0 +1,1249 @@
+"""
+Stateful fakes of the Proxmox VE commands the cluster scripts call
+(pvecm, pvesh, pveum, corosync-quorumtool, corosync-qdevice-tool, the two
+corosync qdevice/qnetd certutils) plus the two network tools the VLAN script
+calls (ifreload, ip). TESTS ONLY: they run inside the fake hosts of
+test/harness/hosts.ts, where this directory is bind-mounted over
+/usr/local/sbin, and refuse to run anywhere else.
+
+Source of truth: /work/shared/reference/proxmox-facts.md ("the reference").
+Every message, exit code and output format below is quoted from it, or, where
+the reference is silent, from the Proxmox source it cites (file named at the
+use). Anything a real node does that neither documents is NOT simulated; where
+a fake must do *something* (e.g. a peer that does not answer), the message
+starts with "fake " so no test can mistake it for Proxmox's wording.
+
+State model (one directory shared by every fake host: STATE=/var/lib/fakepve)
+  hosts/<name>/host.json        written by the harness: name, address, pve,
+                                rootPasswordSha256, sshPort, hostKey
+  hosts/<name>/pve-local/       the node's own pmxcfs content while standalone
+                                (bind-mounted at /etc/pve by the harness)
+  hosts/<name>/corosync/        the node's /etc/corosync (bind-mounted)
+  hosts/<name>/runtime.json     services: corosync, corosync-qdevice, and the
+                                cluster whose filesystem is mounted at /etc/pve
+  hosts/<name>/ifaces.json      interfaces brought up by the fake ifreload
+  hosts/<name>/down             test-made: the host is cut off from the others
+  hosts/<name>/faults/<fault>   test-made, one-shot fault injection (see below)
+  hosts/<name>/calls.jsonl      every fake call: argv, env, cwd and the argv/env
+                                of every ancestor process (the tests assert that
+                                no secret appears in any of them)
+  hosts/<name>/tasks.log        task results ("TASK OK" / "TASK ERROR: ...")
+  clusters/<id>/pve/            the cluster filesystem: creating or joining a
+                                cluster bind-mounts it over /etc/pve, so the
+                                joiner's own /etc/pve is replaced by the
+                                cluster's, as reference §2 describes
+  clusters/<id>/authkey         the corosync authkey handed to joining nodes
+
+Votes and flags are computed, never stored: expected votes = sum of the
+nodelist's quorum_votes + quorum.device.votes; total = votes of the members a
+node can reach (same cluster, corosync running, neither side "down") + the
+qdevice vote when its daemon runs on that node and the qnetd host is reachable
+and has signed this cluster's certificate; quorum = expected/2+1 (integer).
+
+Fault files (consumed when they fire; their content is the error message):
+  create-task-error       pvecm create's worker dies before changing anything
+  join-cluster-error      the cluster node rejects the join request
+                          ("An error occurred on the cluster node: <msg>")
+  qdevice-interrupt       pvecm qdevice setup is killed right after the node's
+                          certificate store was initialised (reference §3 step 7)
+  ifreload-error          ifreload -a fails
+"""
+
+import contextlib
+import fcntl
+import glob
+import hashlib
+import json
+import os
+import re
+import shutil
+import ssl
+import subprocess
+import sys
+import time
+import uuid
+
+STATE = "/var/lib/fakepve"
+PVE = "/etc/pve"
+CONF = PVE + "/corosync.conf"
+AUTHKEY = "/etc/corosync/authkey"
+NSSDB = "/etc/corosync/qdevice/net/nssdb"
+QNETD_NSSDB = "/etc/corosync/qnetd/nssdb"
+
+# Exit codes. A Perl `die` exits non-zero with an unspecified value (reference
+# §1, "Items not verified" 2); 255 is what perl uses when errno is 0.
+DIE = 255
+# `pvecm status` on a node without corosync.conf: the reference says the value
+# may be 2 (errno ENOENT after the failed -f). The fake uses 2 on purpose: it
+# collides with corosync-quorumtool's "not quorate", the trap scripts must avoid.
+STATUS_NO_CONF = 2
+
+
+class Die(Exception):
+    """A Perl `die`: the message is printed as is."""
+
+
+# --------------------------------------------------------------------------
+# state helpers
+
+
+def nodename():
+    return os.uname().nodename.split(".")[0]
+
+
+def hdir(name):
+    return os.path.join(STATE, "hosts", name)
+
+
+def read_json(path, default):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return default
+
+
+def write_json(path, data):
+    tmp = path + ".tmp.%d" % os.getpid()
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def locked():
+    fd = os.open(os.path.join(STATE, "lock"), os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def hosts():
+    return sorted(os.path.basename(os.path.dirname(p)) for p in glob.glob(os.path.join(STATE, "hosts", "*", "host.json")))
+
+
+def host_info(name):
+    return read_json(os.path.join(hdir(name), "host.json"), None)
+
+
+def runtime(name):
+    return read_json(os.path.join(hdir(name), "runtime.json"), {"corosync": False, "corosync-qdevice": False, "cluster": None})
+
+
+def set_runtime(name, **kv):
+    rt = runtime(name)
+    rt.update(kv)
+    write_json(os.path.join(hdir(name), "runtime.json"), rt)
+
+
+def is_down(name):
+    return os.path.exists(os.path.join(hdir(name), "down"))
+
+
+def iface_addresses(name):
+    return read_json(os.path.join(hdir(name), "ifaces.json"), {})
+
+
+def local_ips(name):
+    info = host_info(name) or {}
+    ips = [info.get("address")]
+    for addrs in iface_addresses(name).values():
+        ips += [a.split("/")[0] for a in addrs]
+    return [ip for ip in ips if ip]
+
+
+def host_by_address(addr):
+    for h in hosts():
+        if addr in local_ips(h):
+            return h
+    return None
+
+
+def reachable(src, dst):
+    """dst can be reached from src over the network (neither is cut off)."""
+    if src == dst:
+        return True
+    return host_info(dst) is not None and not is_down(src) and not is_down(dst)
+
+
+def cluster_dir(cid):
+    return os.path.join(STATE, "clusters", cid)
+
+
+def pve_dir_of(name):
+    """The /etc/pve a host sees: its cluster's filesystem, or its own local one."""
+    cid = runtime(name).get("cluster")
+    return os.path.join(cluster_dir(cid), "pve") if cid else os.path.join(hdir(name), "pve-local")
+
+
+def corosync_dir_of(name):
+    return os.path.join(hdir(name), "corosync")
+
+
+def take_fault(fault):
+    path = os.path.join(hdir(nodename()), "faults", fault)
+    try:
+        with open(path) as f:
+            msg = f.read().strip()
+    except FileNotFoundError:
+        return None
+    os.remove(path)
+    return msg or "fault '%s' injected by the test" % fault
+
+
+def _proc(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            argv = [a.decode("utf-8", "replace") for a in f.read().split(b"\0") if a]
+        with open("/proc/%d/environ" % pid, "rb") as f:
+            env = [a.decode("utf-8", "replace") for a in f.read().split(b"\0") if a]
+        with open("/proc/%d/status" % pid) as f:
+            ppid = int(re.search(r"^PPid:\s*(\d+)", f.read(), re.M).group(1))
+        return {"pid": pid, "argv": argv, "env": env}, ppid
+    except (OSError, AttributeError):
+        return None, 0
+
+
+def record_call(extra=None):
+    """Appends this call, with every ancestor's argv and environment, to calls.jsonl."""
+    ancestors = []
+    pid = os.getppid()
+    while pid > 1 and len(ancestors) < 32:
+        info, ppid = _proc(pid)
+        if info is None:
+            break
+        ancestors.append(info)
+        pid = ppid
+    entry = {
+        "time": time.time(),
+        "argv": sys.argv,
+        "cwd": os.getcwd() if os.path.exists(os.getcwd()) else None,
+        "env": ["%s=%s" % kv for kv in sorted(os.environ.items())],
+        "ancestors": ancestors,
+    }
+    if extra:
+        entry.update(extra)
+    with open(os.path.join(hdir(nodename()), "calls.jsonl"), "a") as f:
+        f.write(json.dumps(entry) + "\n")
+
+
+def task_log(line):
+    with open(os.path.join(hdir(nodename()), "tasks.log"), "a") as f:
+        f.write(line + "\n")
+
+
+def run_worker(fn):
+    """
+    A synced CLI worker (reference §1 "Exit-code caveat", pve-common
+    RESTEnvironment.pm fork_worker): the worker's stdout and stderr both go to
+    the command's stdout; if the worker dies, the parent prints the message on
+    STDERR and writes `TASK ERROR: <msg>` to the task log — and the command
+    still exits 0.
+    """
+    try:
+        fn()
+    except Die as e:
+        msg = str(e).rstrip("\n").replace("\n", " ")
+        sys.stdout.flush()
+        sys.stderr.write(msg + "\n")
+        task_log("TASK ERROR: " + msg)
+        return 0
+    task_log("TASK OK")
+    return 0
+
+
+def out(text=""):
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+# --------------------------------------------------------------------------
+# corosync.conf: a port of PVE::Corosync parse_conf/write_conf (Corosync.pm)
+
+
+def parse_conf(raw):
+    raw = re.sub(r"#.*$", "", raw, flags=re.M)
+    tokens = raw.split()
+    main = {}
+    stack = []
+    section = main
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if nxt == "{":
+            new = {}
+            if tok in ("node", "interface"):
+                section.setdefault(tok, []).append(new)
+            elif tok not in section:
+                section[tok] = new
+            else:
+                raise Die("section '%s' already exists and not marked as array!\n" % tok)
+            stack.append(section)
+            section = new
+            i += 2
+            continue
+        if tok == "}":
+            if not stack:
+                raise Die("parse error - uncexpected '}'\n")
+            section = stack.pop()
+            i += 1
+            continue
+        if not tok.endswith(":"):
+            raise Die("missing ':' after key '%s'\n" % tok)
+        if nxt is None:
+            raise Die("parse error - no value for '%s'\n" % tok[:-1])
+        section[tok[:-1]] = nxt
+        i += 2
+    nodelist = main.get("nodelist", {})
+    nodelist["node"] = {n.get("name") or n.get("ring0_addr"): n for n in nodelist.get("node", [])}
+    main["nodelist"] = nodelist
+    totem = main.get("totem", {})
+    totem["interface"] = {i.get("linknumber", i.get("ringnumber")): i for i in totem.get("interface", [])}
+    main["totem"] = totem
+    return main
+
+
+def write_conf(main):
+    c = json.loads(json.dumps(main))
+    c["nodelist"]["node"] = [c["nodelist"]["node"][k] for k in sorted(c["nodelist"]["node"])]
+    c["totem"]["interface"] = [c["totem"]["interface"][k] for k in sorted(c["totem"]["interface"])]
+
+    def dump(section, prefix):
+        raw = ""
+        for k in sorted(section):
+            v = section[k]
+            if isinstance(v, dict):
+                raw += prefix + k + " {\n" + dump(v, prefix + "  ") + prefix + "}\n"
+                if not prefix:
+                    raw += "\n"
+            elif isinstance(v, list):
+                for child in v:
+                    raw += prefix + k + " {\n" + dump(child, prefix + "  ") + prefix + "}\n"
+            else:
+                raw += prefix + "%s: %s\n" % (k, v)
+        return raw
+
+    return dump(c, "")
+
+
+def read_conf(pve_dir):
+    path = os.path.join(pve_dir, "corosync.conf")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        return parse_conf(f.read())
+
+
+def atomic_write_conf(pve_dir, main):
+    """Corosync.pm atomic_write_conf: bumps config_version, writes .new, renames."""
+    totem = main["totem"]
+    if "config_version" not in totem:
+        raise Die("invalid corosync config: unable to read config version\n")
+    totem["config_version"] = str(int(totem["config_version"]) + 1)
+    new = os.path.join(pve_dir, "corosync.conf.new")
+    with open(new, "w") as f:
+        f.write(write_conf(main))
+    os.replace(new, os.path.join(pve_dir, "corosync.conf"))
+
+
+def parse_link(value):
+    """`10.0.0.1` or `address=10.0.0.1,priority=20` (reference §1 link property string)."""
+    link = {}
+    for part in value.split(","):
+        if "=" in part:
+            k, v = part.split("=", 1)
+            link[k] = v
+        else:
+            link["address"] = part
+    if "address" not in link:
+        raise Die("fake: link property string without an address: %s\n" % value)
+    return link
+
+
+# --------------------------------------------------------------------------
+# the votequorum view of one node
+
+
+def view(me):
+    """What corosync/votequorum on `me` would report, or None when not clustered."""
+    rt = runtime(me)
+    cid = rt.get("cluster")
+    if not cid:
+        return None
+    main = read_conf(os.path.join(cluster_dir(cid), "pve"))
+    if main is None:
+        return None
+    nodes = main["nodelist"]["node"]
+    members = []
+    for name in nodes:
+        n = nodes[name]
+        other = runtime(name) if host_info(name) else {}
+        online = bool(other.get("corosync")) and other.get("cluster") == cid and reachable(me, name)
+        members.append({
+            "name": name,
+            "nodeid": int(n.get("nodeid", 0)),
+            "votes": int(n.get("quorum_votes", 1)),
+            "ip": n.get("ring0_addr", ""),
+            "online": online,
+        })
+    members.sort(key=lambda m: m["nodeid"])
+    device = main.get("quorum", {}).get("device")
+    qvotes = int(device.get("votes", 0)) if device else 0
+    qhost = device.get("net", {}).get("host") if device else None
+    registered = bool(device) and bool(rt.get("corosync-qdevice"))
+    qnetd = host_by_address(qhost) if qhost else None
+    signed = qnetd is not None and main["totem"].get("cluster_name") in read_json(
+        os.path.join(hdir(qnetd), "qnetd.json"), {"clusters": []})["clusters"]
+    cast = registered and qnetd is not None and reachable(me, qnetd) and signed
+    expected = sum(m["votes"] for m in members) + qvotes
+    total = sum(m["votes"] for m in members if m["online"]) + (qvotes if cast else 0)
+    quorum = expected // 2 + 1
+    mine = next((m for m in members if m["name"] == me), None)
+    return {
+        "cid": cid,
+        "main": main,
+        "members": members,
+        "online": [m for m in members if m["online"]],
+        "expected": expected,
+        "total": total,
+        "quorum": quorum,
+        "quorate": total >= quorum,
+        "registered": registered,
+        "cast": cast,
+        "qvotes": qvotes,
+        "nodeid": mine["nodeid"] if mine else 0,
+        "corosync": bool(rt.get("corosync")),
+    }
+
+
+# --------------------------------------------------------------------------
+# PVE::Cluster::Setup ssh helpers (Setup.pm setup_rootsshconfig,
+# setup_ssh_keys, ssh_merge_keys; reference §1 "Side effects")
+
+
+def setup_rootsshconfig():
+    os.makedirs("/root/.ssh", exist_ok=True)
+    if not os.path.isfile("/root/.ssh/id_rsa.pub"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-N", "", "-b", "4096", "-f", "/root/.ssh/id_rsa", "-C", "root@" + nodename()],
+                       check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    if not os.path.isfile("/root/.ssh/config"):
+        with open("/root/.ssh/config", "w") as f:
+            f.write("Ciphers aes128-ctr,aes192-ctr,aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com\n")
+        os.chmod("/root/.ssh/config", 0o640)
+
+
+def setup_ssh_keys(pve_dir):
+    priv = os.path.join(pve_dir, "priv")
+    os.makedirs(priv, exist_ok=True)
+    cluster_keys = os.path.join(priv, "authorized_keys")
+    root_keys = "/root/.ssh/authorized_keys"
+    if not os.path.isfile(cluster_keys):
+        old = ""
+        if os.path.isfile(root_keys):
+            with open(root_keys) as f:
+                old = f.read()
+        with open(cluster_keys, "w") as f:
+            f.write(old)
+        os.chmod(cluster_keys, 0o400)
+    if os.path.isfile(root_keys) and not os.path.islink(root_keys):
+        os.rename(root_keys, root_keys + ".org")
+    if not os.path.islink(root_keys):
+        os.symlink("/etc/pve/priv/authorized_keys", root_keys)
+
+
+def ssh_merge_keys(pve_dir):
+    cluster_keys = os.path.join(pve_dir, "priv", "authorized_keys")
+    data = ""
+    if os.path.isfile(cluster_keys):
+        with open(cluster_keys) as f:
+            data = f.read().rstrip("\n")
+    backup = "/root/.ssh/authorized_keys.org"
+    found_backup = os.path.isfile(backup)
+    if found_backup:
+        with open(backup) as f:
+            data += "\n" + f.read().rstrip("\n")
+    if os.path.isfile("/root/.ssh/id_rsa.pub"):
+        with open("/root/.ssh/id_rsa.pub") as f:
+            data += "\n" + f.read().rstrip("\n") + "\n"
+    seen = set()
+    new = ""
+    for line in data.split("\n"):
+        m = re.search(r"(^|\s)ssh-(rsa|dsa)\s+(\S+)\s+\S+$", line)
+        if not line.startswith("#") and m:
+            if m.group(3) in seen:
+                continue
+            seen.add(m.group(3))
+        new += line + "\n"
+    with open(cluster_keys, "w") as f:
+        f.write(new)
+    if found_backup and os.path.islink("/root/.ssh/authorized_keys"):
+        os.remove(backup)
+
+
+def gen_node_cert(pve_dir, name):
+    d = os.path.join(pve_dir, "nodes", name)
+    os.makedirs(os.path.join(d, "qemu-server"), exist_ok=True)
+    os.makedirs(os.path.join(d, "lxc"), exist_ok=True)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-subj", "/CN=%s" % name, "-days", "3650", "-keyout", os.path.join(d, "pve-ssl.key"),
+                    "-out", os.path.join(d, "pve-ssl.pem")],
+                   check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def node_fingerprint(pve_dir, name):
+    """PVE::Cluster::get_node_fingerprint: pveproxy-ssl.pem if present, else pve-ssl.pem (reference §2)."""
+    d = os.path.join(pve_dir, "nodes", name)
+    path = os.path.join(d, "pveproxy-ssl.pem")
+    if not os.path.isfile(path):
+        path = os.path.join(d, "pve-ssl.pem")
+    with open(path) as f:
+        der = ssl.PEM_cert_to_DER_cert(f.read())
+    digest = hashlib.sha256(der).hexdigest().upper()
+    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+
+
+def mount_cluster_fs(cid):
+    """pmxcfs now serves the cluster's database: /etc/pve shows the cluster's files."""
+    subprocess.run(["mount", "--bind", os.path.join(cluster_dir(cid), "pve"), PVE], check=True)
+
+
+def guests(pve_dir):
+    """The vmlist pmxcfs builds from nodes/*/qemu-server/*.conf and nodes/*/lxc/*.conf."""
+    found = []
+    for kind in ("qemu-server", "lxc"):
+        found += glob.glob(os.path.join(pve_dir, "nodes", "*", kind, "*.conf"))
+    return sorted(os.path.basename(p)[:-5] for p in found)
+
+
+# --------------------------------------------------------------------------
+# argument parsing shared by the CLIs (PVE's CLIHandler accepts -opt and --opt)
+
+
+def parse_args(args):
+    pos, opts = [], {}
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if re.match(r"^--?[a-z]", a):
+            key = a.lstrip("-")
+            if "=" in key:
+                key, val = key.split("=", 1)
+            else:
+                if i + 1 >= len(args):
+                    raise Die("400 not enough arguments\n")
+                val = args[i + 1]
+                i += 1
+            opts[key] = val
+        else:
+            pos.append(a)
+        i += 1
+    return pos, opts
+
+
+def links_from(opts):
+    links = {}
+    for k, v in opts.items():
+        m = re.match(r"^link(\d)$", k)
+        if m:
+            links[m.group(1)] = parse_link(v)
+    return links
+
+
+# --------------------------------------------------------------------------
+# pvecm
+
+
+def pvecm_create(pos, opts):
+    if len(pos) != 1:
+        raise Die("400 not enough arguments\npvecm create <clustername> [OPTIONS]\n")
+    clustername = pos[0]
+    if not re.match(r"^[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?$", clustername) or len(clustername) > 15:
+        raise Die("400 Parameter verification failed.\nclustername: value does not match the regex pattern\n")
+    # checked before the worker is forked: a real non-zero exit (reference §1)
+    if os.path.isfile(CONF):
+        raise Die("cluster config '%s' already exists\n" % CONF)
+    me = nodename()
+
+    def worker():
+        fault = take_fault("create-task-error")
+        if fault:
+            raise Die(fault + "\n")
+        with locked():
+            setup_rootsshconfig()
+            setup_ssh_keys(PVE)
+            if not os.path.isfile(AUTHKEY):
+                os.makedirs("/etc/corosync", exist_ok=True)
+                with open(AUTHKEY, "wb") as f:
+                    f.write(os.urandom(256))
+                os.chmod(AUTHKEY, 0o400)
+            links = links_from(opts) or {"0": {"address": host_info(me)["address"]}}
+            node = {"name": me, "nodeid": opts.get("nodeid", "1"), "quorum_votes": opts.get("votes", "1")}
+            interface = {}
+            for n, link in links.items():
+                interface[n] = {"linknumber": n}
+                if link.get("priority") and link["priority"] != "0":
+                    interface[n]["knet_link_priority"] = link["priority"]
+                node["ring%s_addr" % n] = link["address"]
+            main = {
+                "totem": {"version": "2", "secauth": "on", "cluster_name": clustername, "config_version": "0",
+                          "ip_version": "ipv4-6", "link_mode": "passive", "interface": interface,
+                          "token_coefficient": opts.get("token-coefficient", "125")},
+                "nodelist": {"node": {me: node}},
+                "quorum": {"provider": "corosync_votequorum"},
+                "logging": {"to_syslog": "yes", "debug": "off"},
+            }
+            out("Writing corosync config to /etc/pve/corosync.conf")
+            atomic_write_conf(PVE, main)
+            ssh_merge_keys(PVE)
+            shutil.copy(CONF, "/etc/corosync/corosync.conf")
+            out("Restart corosync and cluster filesystem")
+            cid = "%s-%s" % (clustername, uuid.uuid4().hex[:8])
+            os.makedirs(cluster_dir(cid))
+            shutil.copytree(PVE, os.path.join(cluster_dir(cid), "pve"), symlinks=True)
+            shutil.copy(AUTHKEY, os.path.join(cluster_dir(cid), "authkey"))
+            mount_cluster_fs(cid)
+            set_runtime(me, corosync=True, cluster=cid)
+
+    return run_worker(worker)
+
+
+def assert_joinable(me, links, force):
+    """Setup.pm assert_joinable (reference §2 "Local pre-checks")."""
+    errors = ""
+    if os.path.isfile(AUTHKEY):
+        errors += "* authentication key '%s' already exists\n" % AUTHKEY
+    if os.path.isfile(CONF):
+        errors += "* cluster config '%s' already exists\n" % CONF
+    if guests(PVE):
+        errors += "* this host already contains virtual guests\n"
+    if runtime(me).get("corosync"):
+        errors += "* corosync is already running, is this node already in a cluster?!\n"
+    mine = local_ips(me)
+    for n in sorted(links):
+        ip = links[n]["address"]
+        if ip not in mine:
+            errors += "* link%s: cannot use IP '%s', not found on local node!\n\n" % (n, ip)
+    if errors:
+        out("detected the following error(s):\n" + errors.rstrip("\n"))
+        if not force:
+            raise Die("Check if node may join a cluster failed!\n")
+        out("\nWARNING : detected error but forced to continue!\n")
+
+
+def cluster_addnode(peer, me, links, force, votes, nodeid):
+    """ClusterConfig.pm addnode on the cluster node (reference §2 "Cluster side"); returns an error text or None."""
+    cid = runtime(peer).get("cluster")
+    pve_dir = pve_dir_of(peer)
+    main = read_conf(pve_dir)
+    if not cid or main is None:
+        return "Error: Corosync config '/etc/pve/corosync.conf' does not exist - is this node part of a cluster?"
+    fault = take_fault("join-cluster-error")
+    if fault:
+        return fault
+    v = view(peer)
+    if not v["quorate"]:
+        # PVE::Cluster::check_cfs_quorum (Cluster.pm)
+        return "cluster not ready - no quorum?"
+    nodes = main["nodelist"]["node"]
+    if me in nodes and not force:
+        return "can't add existing node '%s'" % me
+    for n in sorted(links):
+        for other in sorted(nodes):
+            if other != me and nodes[other].get("ring%s_addr" % n) == links[n]["address"]:
+                return "corosync: address '%s' already used on link ring%s_addr by node '%s'" % (links[n]["address"], n, other)
+    cluster_links = set(main["totem"]["interface"])
+    for n in sorted(cluster_links - set(links)):
+        return "corosync: link %s exists in cluster config but wasn't specified for new node" % n
+    for n in sorted(set(links) - cluster_links):
+        return "corosync: link %s specified for new node doesn't exist in cluster config" % n
+    used = {int(x.get("nodeid", 0)) for k, x in nodes.items() if k != me}
+    nid = int(nodeid) if nodeid else next(i for i in range(1, 1000) if i not in used)
+    node = {"name": me, "nodeid": str(nid), "quorum_votes": str(votes or 1)}
+    for n in links:
+        node["ring%s_addr" % n] = links[n]["address"]
+    nodes[me] = node
+    atomic_write_conf(pve_dir, main)
+    return None
+
+
+def pvecm_add(pos, opts):
+    if len(pos) != 1:
+        raise Die("400 not enough arguments\npvecm add <hostname> [OPTIONS]\n")
+    host = pos[0]
+    # the cwd guard runs before the worker: a real non-zero exit (reference §2)
+    cwd = os.getcwd() if os.path.exists(os.getcwd()) else ""
+    if re.match(r"^/etc/pve(/.*)?$", cwd):
+        raise Die("Navigate out of /etc/pve before running 'pvecm add', for example by running 'cd'.\n")
+    fp = opts.get("fingerprint")
+    if fp is not None and not re.match(r"^([A-Fa-f0-9]{2}:){31}[A-Fa-f0-9]{2}$", fp):
+        raise Die("400 Parameter verification failed.\nfingerprint: value does not match the regex pattern\n")
+    if opts.get("use_ssh") not in (None, "0"):
+        raise Die("fake pvecm: the --use_ssh join path is not simulated\n")
+    me = nodename()
+    links = links_from(opts)
+    force = opts.get("force") in ("1", "true")
+
+    def worker():
+        # PVE::PTY::read_password: not a terminal, so the first line of STDIN (reference §2)
+        if os.isatty(0):
+            raise Die("fake pvecm: reading the password from a terminal is not simulated\n")
+        line = sys.stdin.readline()
+        if line == "":
+            raise Die("EOF while reading password\n")
+        password = line.rstrip("\n")
+        record_call({"event": "password-read", "passwordSha256": hashlib.sha256(password.encode()).hexdigest()})
+        with locked():
+            assert_joinable(me, links, force)
+            setup_rootsshconfig()
+            setup_ssh_keys(PVE)
+            out("Establishing API connection with host '%s'" % host)
+            peer = host_by_address(host) or (host if host_info(host) else None)
+            if peer is None or not reachable(me, peer) or not host_info(peer).get("pve"):
+                raise Die("fake pvecm: no Proxmox VE API answers at %s:8006 (the real error text is not documented)\n" % host)
+            actual = node_fingerprint(pve_dir_of(peer), peer)
+            if fp is None:
+                raise Die("fake pvecm: joining without --fingerprint (interactive confirmation) is not simulated\n")
+            if fp.upper() != actual:
+                # pve-apiclient LWP.pm manual_verify_fingerprint without manual verification
+                raise Die("fingerprint '%s' not verified, abort!\n" % actual)
+            if hashlib.sha256(password.encode()).hexdigest() != host_info(peer).get("rootPasswordSha256"):
+                # pve-apiclient LWP.pm login: raise($response->status_line)
+                raise Die("401 authentication failure\n")
+            out("Login succeeded.")
+            out("check cluster join API version")
+            out("Request addition of this node")
+            err = cluster_addnode(peer, me, links, force, opts.get("votes"), opts.get("nodeid"))
+            if err:
+                out("An error occurred on the cluster node: %s" % err)
+                raise Die("Cluster join aborted!\n")
+            out("Join request OK, finishing setup locally")
+            # finish_join (Setup.pm; reference §2 API join steps 5-7)
+            cid = runtime(peer)["cluster"]
+            os.makedirs("/etc/corosync", exist_ok=True)
+            shutil.copy(os.path.join(cluster_dir(cid), "authkey"), AUTHKEY)
+            shutil.copy(os.path.join(cluster_dir(cid), "pve", "corosync.conf"), "/etc/corosync/corosync.conf")
+            out("stopping pve-cluster service")
+            mount_cluster_fs(cid)
+            set_runtime(me, corosync=True, cluster=cid)
+            if not view(me)["quorate"]:
+                out("waiting for quorum...")
+                raise Die("fake pvecm: would wait for quorum forever; the fake stops here\n")
+            gen_node_cert(PVE, me)
+            setup_rootsshconfig()
+            setup_ssh_keys(PVE)
+            ssh_merge_keys(PVE)
+            out("generated new node certificate, restart pveproxy and pvedaemon services")
+            out("successfully added node '%s' to cluster." % me)
+
+    return run_worker(worker)
+
+
+def pvecm_status(pos, opts):
+    if not os.path.isfile(CONF):
+        sys.stderr.write("Error: Corosync config '/etc/pve/corosync.conf' does not exist - is this node part of a cluster?\n")
+        return STATUS_NO_CONF
+    totem = parse_conf(open(CONF).read())["totem"]
+
+    def info(label, key, default):
+        out("%-17s %s" % (label + ":", totem.get(key, default)))
+
+    out("Cluster information")
+    out("-------------------")
+    info("Name", "cluster_name", "UNKOWN?")
+    info("Config Version", "config_version", -1)
+    info("Transport", "transport", "knet")
+    info("Secure auth", "secauth", "off")
+    out()
+    return quorumtool(["-siH"])
+
+
+def pvecm_nodes(pos, opts):
+    if not os.path.isfile(CONF):
+        sys.stderr.write("Error: Corosync config '/etc/pve/corosync.conf' does not exist - is this node part of a cluster?\n")
+        return STATUS_NO_CONF
+    return quorumtool(["-l"])
+
+
+def certutil_node(corosync_dir, args):
+    """corosync-qdevice-net-certutil on one node's /etc/corosync (only the calls pvecm makes, reference §3)."""
+    nssdb = os.path.join(corosync_dir, "qdevice", "net", "nssdb")
+    pos, opts = [], {}
+    i = 0
+    flags = set()
+    while i < len(args):
+        if args[i] in ("-c", "-n"):
+            opts[args[i]] = args[i + 1]
+            i += 2
+        else:
+            flags.add(args[i])
+            i += 1
+    if "-i" in flags:
+        if os.path.isdir(nssdb):
+            return 1, "Certificate database already exists. Delete it to continue\n"
+        os.makedirs(nssdb)
+        shutil.copy(opts["-c"], os.path.join(nssdb, "qnetd-cacert.crt"))
+        return 0, ""
+    if not os.path.isdir(nssdb):
+        return 1, "Certificate database doesn't exist. Use %s -i to create it\n" % "corosync-qdevice-net-certutil"
+    if "-r" in flags:
+        with open(os.path.join(nssdb, "qdevice-net-node.crq"), "w") as f:
+            f.write("fake certificate request of cluster %s\n" % opts["-n"])
+        return 0, ""
+    if "-M" in flags:
+        with open(opts["-c"]) as src, open(os.path.join(nssdb, "qdevice-net-node.p12"), "w") as f:
+            f.write("fake p12 holding: " + src.read())
+        return 0, ""
+    if "-m" in flags:
+        shutil.copy(opts["-c"], os.path.join(nssdb, "imported.p12"))
+        return 0, ""
+    return 1, "fake corosync-qdevice-net-certutil: call not simulated: %s\n" % " ".join(args)
+
+
+def run_cmd(cmd, noerr=False):
+    """PVE::Tools::run_command: output passed through; dies with its standard message on failure."""
+    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sys.stdout.write(r.stdout)
+    sys.stderr.write(r.stderr)
+    if r.returncode != 0 and not noerr:
+        raise Die("command '%s' failed: exit code %d\n" % (" ".join(cmd), r.returncode))
+    return r.returncode
+
+
+def pvecm_qdevice_setup(pos, opts):
+    """pvecm.pm setup_qdevice, step by step as reference §3 "What setup does" lists it. Not a worker: errors exit non-zero."""
+    if len(pos) != 1:
+        raise Die("400 not enough arguments\npvecm qdevice setup <address> [OPTIONS]\n")
+    addr = pos[0]
+    force = opts.get("force") in ("1", "true")
+    me = nodename()
+    # 1.
+    if not os.path.isfile(CONF):
+        raise Die("Error: Corosync config '/etc/pve/corosync.conf' does not exist - is this node part of a cluster?\n")
+    v = view(me)
+    for m in sorted(v["members"], key=lambda m: m["name"]):
+        if not m["online"]:
+            raise Die("All nodes must be online! Node %s is offline, aborting.\n" % m["name"])
+    main = read_conf(PVE)
+    # 2.
+    if main.get("quorum", {}).get("device") is not None and not force:
+        raise Die("QDevice already configured!\n")
+    # 3.
+    algorithm = "ffsplit"
+    if len(v["members"]) & 1:
+        if force:
+            algorithm = "lms"
+        else:
+            raise Die("Clusters with an odd node count are not officially supported!\n")
+    clustername = main["totem"]["cluster_name"]
+    # 4. ssh-copy-id: adds nothing when root key login already works; otherwise it
+    # prompts, which without a terminal fails. The fake checks the precondition with
+    # the real ssh client, the node's real keys and known_hosts.
+    r = subprocess.run(["ssh", "-o", "BatchMode=yes", "-i", "/root/.ssh/id_rsa", "root@" + addr, "true"],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.stderr.write(r.stderr)
+        raise Die("command 'ssh-copy-id -i /root/.ssh/id_rsa root@%s' failed: exit code 1\n" % addr)
+    # 5.
+    if os.path.isdir(NSSDB):
+        if force:
+            shutil.rmtree(NSSDB)
+        else:
+            raise Die("QDevice certificate store already initialised, set force to delete!\n")
+    ssh = ["ssh", "-o", "BatchMode=yes", "-lroot"]
+    scp = ["scp", "-o", "BatchMode=yes"]
+    # 6.
+    out("\nINFO: initializing qnetd server")
+    run_cmd(ssh + [addr, "corosync-qnetd-certutil", "-i"], noerr=True)
+    # 7.
+    out("\nINFO: copying CA cert and initializing on all nodes")
+    run_cmd(scp + ["root@[%s]:%s/qnetd-cacert.crt" % (addr, QNETD_NSSDB), "/etc/pve/qnetd-cacert.crt"])
+    # PVE runs the per-node steps over its own intra-cluster ssh; the fake applies
+    # them to each member's /etc/corosync in the shared state directly.
+    for m in v["members"]:
+        code, err = certutil_node(corosync_dir_of(m["name"]), ["-i", "-c", "/etc/pve/qnetd-cacert.crt"])
+        if err:
+            out("\nnode '%s': %s" % (m["name"], err.rstrip("\n")))
+    os.remove("/etc/pve/qnetd-cacert.crt")
+    if take_fault("qdevice-interrupt"):
+        sys.stdout.flush()
+        sys.stderr.write("fake pvecm: interrupted after initialising the certificate store (fault injected by the test)\n")
+        return 130
+    # 8.
+    out("\nINFO: generating cert request")
+    code, err = certutil_node("/etc/corosync", ["-r", "-n", clustername])
+    if code:
+        raise Die(err)
+    out("\nINFO: copying exported cert request to qnetd server")
+    run_cmd(scp + [NSSDB + "/qdevice-net-node.crq", "root@[%s]:/tmp" % addr])
+    out("\nINFO: sign and export cluster cert")
+    run_cmd(ssh + [addr, "corosync-qnetd-certutil", "-s", "-c", "/tmp/qdevice-net-node.crq", "-n", clustername])
+    out("\nINFO: copy exported CRT")
+    run_cmd(scp + ["root@[%s]:%s/cluster-%s.crt" % (addr, QNETD_NSSDB, clustername), NSSDB])
+    out("\nINFO: import certificate")
+    code, err = certutil_node("/etc/corosync", ["-M", "-c", "%s/cluster-%s.crt" % (NSSDB, clustername)])
+    if code:
+        raise Die(err)
+    # 9.
+    out("\nINFO: copy and import pk12 cert to all nodes")
+    shutil.copy(NSSDB + "/qdevice-net-node.p12", "/etc/pve/")
+    for m in v["members"]:
+        code, err = certutil_node(corosync_dir_of(m["name"]), ["-m", "-c", "/etc/pve/qdevice-net-node.p12"])
+        if code:
+            raise Die("command 'corosync-qdevice-net-certutil -m -c /etc/pve/qdevice-net-node.p12' failed on node '%s': %s" % (m["name"], err))
+    os.remove("/etc/pve/qdevice-net-node.p12")
+    # 10.
+    out("\nINFO: add QDevice to cluster configuration")
+    with locked():
+        main = read_conf(PVE)
+        quorum = main.setdefault("quorum", {})
+        if quorum.get("device") is not None:
+            raise Die("Qdevice already configured, must be removed before setting up new one!\n")
+        device = {"model": "net", "net": {"tls": "on", "host": addr, "algorithm": algorithm}}
+        if algorithm == "ffsplit":
+            device["votes"] = "1"
+        quorum["device"] = device
+        atomic_write_conf(PVE, main)
+    # 11.
+    for m in v["members"]:
+        out("\nINFO: start and enable corosync qdevice daemon on node '%s'..." % m["name"])
+        with locked():
+            set_runtime(m["name"], **{"corosync-qdevice": True})
+    return 0
+
+
+def pvecm(args):
+    if not args:
+        raise Die("ERROR: no command specified\n")
+    cmd, rest = args[0], args[1:]
+    if cmd == "qdevice" and rest[:1] == ["setup"]:
+        pos, opts = parse_args(rest[1:])
+        return pvecm_qdevice_setup(pos, opts)
+    pos, opts = parse_args(rest)
+    if cmd == "create":
+        return pvecm_create(pos, opts)
+    if cmd == "add":
+        return pvecm_add(pos, opts)
+    if cmd == "status":
+        return pvecm_status(pos, opts)
+    if cmd == "nodes":
+        return pvecm_nodes(pos, opts)
+    raise Die("fake pvecm: '%s' is not simulated\n" % " ".join(args))
+
+
+# --------------------------------------------------------------------------
+# corosync-quorumtool (reference §1 exit codes, §4 formats; corosync-quorumtool.c)
+
+
+def pad(s):
+    s = str(s)
+    return " " * max(0, 10 - len(s)) + s + " "
+
+
+def quorumtool(args):
+    me = nodename()
+    v = view(me)
+    if v is None or not v["corosync"]:
+        sys.stderr.write("Cannot initialize CMAP service\n")
+        return 1
+    flags = "".join(args).replace("-", "")
+    hexid = "H" in flags
+    by_ip = "i" in flags
+
+    def nid(n):
+        return "0x%08x " % n if hexid else pad(n)
+
+    if "l" in flags:
+        pass
+    elif "s" in flags:
+        out("Quorum information")
+        out("------------------")
+        out("Date:             %s" % time.strftime("%a %b %d %H:%M:%S %Y"))
+        out("Quorum provider:  corosync_votequorum")
+        out("Nodes:            %d" % len(v["online"]))
+        out("Node ID:          " + ("0x%08x" % v["nodeid"] if hexid else str(v["nodeid"])))
+        out("Ring ID:          %x.%x" % (v["online"][0]["nodeid"] if v["online"] else 0, int(v["main"]["totem"].get("config_version", 0))))
+        out("Quorate:          %s" % ("Yes" if v["quorate"] else "No"))
+        out()
+        out("Votequorum information")
+        out("----------------------")
+        out("Expected votes:   %d" % v["expected"])
+        out("Highest expected: %d" % v["expected"])
+        out("Total votes:      %d" % v["total"])
+        out("Quorum:           %d %s" % (v["quorum"], " " if v["quorate"] else "Activity blocked"))
+        out("Flags:            " + ("Quorate " if v["quorate"] else "") + ("Qdevice " if v["registered"] else ""))
+    else:
+        sys.stderr.write("fake corosync-quorumtool: options not simulated: %s\n" % " ".join(args))
+        return 1
+    out()
+    out("Membership information")
+    out("----------------------")
+    out(pad("Nodeid") + pad("Votes") + (pad("Qdevice") if v["registered"] else "") + "Name")
+    for m in v["online"]:
+        line = nid(m["nodeid"]) + pad(m["votes"])
+        if v["registered"]:
+            line += pad("A,V,NMW" if v["cast"] else "NA,NV,NMW")
+        line += m["ip"] if by_ip else m["name"]
+        if m["name"] == me:
+            line += " (local)"
+        out(line)
+    if v["registered"]:
+        line = nid(0) + pad(v["qvotes"] if v["cast"] else 0) + "           Qdevice"
+        if not v["cast"]:
+            line += " (votes %d)" % v["qvotes"]
+        out(line)
+    if "s" in flags:
+        return 0 if v["quorate"] else 2
+    return 0
+
+
+def qdevice_tool(args):
+    """corosync-qdevice-tool -s (reference §3): exit 3 when the daemon's socket is absent."""
+    me = nodename()
+    if "-s" not in args:
+        sys.stderr.write("fake corosync-qdevice-tool: options not simulated: %s\n" % " ".join(args))
+        return 1
+    v = view(me)
+    if v is None or not runtime(me).get("corosync-qdevice") or not v["main"].get("quorum", {}).get("device"):
+        sys.stderr.write("Can't connect to QDevice socket (is QDevice running?)\n")
+        return 3
+    net = v["main"]["quorum"]["device"].get("net", {})
+    out("Qdevice information")
+    out("-------------------")
+    out("Model:                  Net")
+    out("Node ID:                %d" % v["nodeid"])
+    out("Quorate:                %s" % ("Yes" if v["quorate"] else "No"))
+    out()
+    out("Qdevice-net information")
+    out("----------------------")
+    out("Cluster name:           %s" % v["main"]["totem"]["cluster_name"])
+    out("QNetd host:             %s:5403" % net.get("host"))
+    out("Algorithm:              %s" % ("Fifty-Fifty split" if net.get("algorithm") == "ffsplit" else net.get("algorithm")))
+    out("Tie-breaker:            Node with lowest node ID")
+    out("State:                  %s" % ("Connected" if v["cast"] else "Connect failed"))
+    return 0
+
+
+# --------------------------------------------------------------------------
+# pvesh (only GET /cluster/status, reference §1 "JSON via the API")
+
+
+def pvesh(args):
+    pos, opts = parse_args(args)
+    if pos != ["get", "/cluster/status"] or opts.get("output-format") not in ("json", "json-pretty"):
+        raise Die("fake pvesh: only 'get /cluster/status --output-format json' is simulated\n")
+    me = nodename()
+    v = view(me)
+    info = host_info(me)
+    if v is None:
+        res = [{"type": "node", "id": "node/" + me, "name": me, "nodeid": 0, "ip": info["address"], "online": 1, "local": 1, "level": ""}]
+    else:
+        res = [{"type": "cluster", "id": "cluster", "name": v["main"]["totem"]["cluster_name"],
+                "nodes": len(v["members"]), "quorate": 1 if v["quorate"] else 0,
+                "version": int(v["main"]["totem"].get("config_version", 0))}]
+        for m in v["members"]:
+            res.append({"type": "node", "id": "node/" + m["name"], "name": m["name"], "nodeid": m["nodeid"],
+                        "ip": m["ip"], "online": 1 if m["online"] else 0, "local": 1 if m["name"] == me else 0, "level": ""})
+    out(json.dumps(res))
+    return 0
+
+
+# --------------------------------------------------------------------------
+# pveum user token (pve-access-control API2/User.pm generate_token,
+# remove_token, token_index; pve-docs pveum.1 synopsis). Token state is kept in
+# the fake's own file under /etc/pve/priv, so it follows the cluster filesystem.
+
+
+def pveum(args):
+    if args[:2] != ["user", "token"] or len(args) < 3:
+        raise Die("fake pveum: only 'pveum user token add|list|remove|delete' is simulated\n")
+    sub = args[2]
+    pos, opts = parse_args(args[3:])
+    path = os.path.join(PVE, "priv", "fake-pveum-tokens.json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with locked():
+        db = read_json(path, {"users": {"root@pam": {"tokens": {}}}, "secrets": {}})
+        if not pos:
+            raise Die("400 not enough arguments\n")
+        userid = pos[0]
+        user = db["users"].get(userid)
+        if user is None:
+            raise Die("no such user ('%s')\n" % userid)
+        fmt = opts.get("output-format", "text")
+        if sub == "list":
+            res = [dict(t, tokenid=k) for k, t in sorted(user["tokens"].items())]
+            if fmt not in ("json", "json-pretty"):
+                raise Die("fake pveum: only --output-format json is simulated\n")
+            out(json.dumps(res))
+            return 0
+        if len(pos) != 2:
+            raise Die("400 not enough arguments\n")
+        tokenid = pos[1]
+        if not re.match(r"^[A-Za-z][A-Za-z0-9.\-_]+$", tokenid):
+            raise Die("400 Parameter verification failed.\ntokenid: value does not match the regex pattern\n")
+        full = "%s!%s" % (userid, tokenid)
+        if sub == "add":
+            if tokenid in user["tokens"]:
+                raise Die("400 Parameter verification failed.\ntokenid: Token already exists.\n")
+            token = {"privsep": opts.get("privsep", 1)}
+            if "expire" in opts:
+                token["expire"] = opts["expire"]
+            if opts.get("comment"):
+                token["comment"] = opts["comment"]
+            value = str(uuid.uuid4())
+            user["tokens"][tokenid] = token
+            db["secrets"][full] = value
+            write_json(path, db)
+            if fmt not in ("json", "json-pretty"):
+                raise Die("fake pveum: only --output-format json is simulated\n")
+            out(json.dumps({"full-tokenid": full, "info": token, "value": value}))
+            return 0
+        if sub in ("remove", "delete"):
+            if tokenid not in user["tokens"]:
+                raise Die("no such token '%s' for user '%s'\n" % (tokenid, userid))
+            del user["tokens"][tokenid]
+            db["secrets"].pop(full, None)
+            write_json(path, db)
+            return 0
+    raise Die("fake pveum: 'user token %s' is not simulated\n" % sub)
+
+
+# --------------------------------------------------------------------------
+# qnetd host: corosync-qnetd-certutil (only what pvecm calls, reference §3 steps 6 and 8)
+
+
+def qnetd_certutil(args):
+    me = nodename()
+    if args == ["-i"]:
+        if os.path.isdir(QNETD_NSSDB):
+            sys.stderr.write("Certificate database already exists. Delete it to continue\n")
+            return 1
+        os.makedirs(QNETD_NSSDB)
+        with open(QNETD_NSSDB + "/qnetd-cacert.crt", "w") as f:
+            f.write("fake qnetd CA of %s\n" % me)
+        return 0
+    if len(args) == 5 and args[0] == "-s" and args[1] == "-c" and args[3] == "-n":
+        if not os.path.isdir(QNETD_NSSDB):
+            sys.stderr.write("Certificate database doesn't exist. Use corosync-qnetd-certutil -i to create it\n")
+            return 1
+        with open(args[2]) as f:
+            crq = f.read()
+        with open("%s/cluster-%s.crt" % (QNETD_NSSDB, args[4]), "w") as f:
+            f.write("fake cluster certificate signed by %s for: %s" % (me, crq))
+        with locked():
+            path = os.path.join(hdir(me), "qnetd.json")
+            st = read_json(path, {"clusters": []})
+            if args[4] not in st["clusters"]:
+                st["clusters"].append(args[4])
+            write_json(path, st)
+        return 0
+    sys.stderr.write("fake corosync-qnetd-certutil: call not simulated: %s\n" % " ".join(args))
+    return 1
+
+
+# --------------------------------------------------------------------------
+# ifupdown2 `ifreload -a` and iproute2 `ip -o addr show dev X`: stand-ins so the
+# VLAN script can run; they prove nothing about ifupdown2's syntax.
+
+
+def read_stanzas():
+    files = ["/etc/network/interfaces"]
+    found = {}
+    i = 0
+    while i < len(files):
+        try:
+            lines = open(files[i]).read().splitlines()
+        except FileNotFoundError:
+            i += 1
+            continue
+        cur = None
+        for line in lines:
+            w = line.split()
+            if not w or w[0].startswith("#"):
+                continue
+            if w[0] in ("source", "source-directory"):
+                for pattern in w[1:]:
+                    if w[0] == "source-directory":
+                        pattern = pattern.rstrip("/") + "/*"
+                    files += sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
+                cur = None
+            elif w[0] == "iface" and len(w) >= 2:
+                cur = w[1]
+                found.setdefault(cur, [])
+            elif w[0] in ("auto", "allow-hotplug"):
+                cur = None
+            elif w[0] == "address" and cur and len(w) >= 2:
+                found[cur].append(w[1])
+        i += 1
+    return found
+
+
+def ifreload(args):
+    if args != ["-a"]:
+        sys.stderr.write("fake ifreload: only 'ifreload -a' is simulated\n")
+        return 1
+    fault = take_fault("ifreload-error")
+    if fault:
+        sys.stderr.write(fault + "\n")
+        return 1
+    me = nodename()
+    with locked():
+        write_json(os.path.join(hdir(me), "ifaces.json"), {k: v for k, v in read_stanzas().items() if v})
+    return 0
+
+
+def ip(args):
+    if len(args) == 5 and args[:4] == ["-o", "addr", "show", "dev"]:
+        dev = args[4]
+        ifaces = iface_addresses(nodename())
+        if dev not in ifaces:
+            sys.stderr.write('Device "%s" does not exist.\n' % dev)
+            return 1
+        for n, a in enumerate(ifaces[dev]):
+            fam = "inet6" if ":" in a else "inet"
+            out("%d: %s    %s %s scope global %s\\       valid_lft forever preferred_lft forever" % (n + 2, dev, fam, a, dev))
+        return 0
+    for real in ("/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"):
+        if os.path.exists(real):
+            os.execv(real, [real] + args)
+    sys.stderr.write("fake ip: no real ip binary\n")
+    return 1
+
+
+# --------------------------------------------------------------------------
+
+
+def qdevice_net_certutil(args):
+    code, err = certutil_node("/etc/corosync", args)
+    sys.stderr.write(err)
+    return code
+
+
+COMMANDS = {
+    "pvecm": pvecm,
+    "pvesh": pvesh,
+    "pveum": pveum,
+    "corosync-quorumtool": quorumtool,
+    "corosync-qdevice-tool": qdevice_tool,
+    "corosync-qnetd-certutil": qnetd_certutil,
+    "corosync-qdevice-net-certutil": qdevice_net_certutil,
+    "ifreload": ifreload,
+    "ip": ip,
+}
+
+
+def main(name):
+    if host_info(nodename()) is None:
+        sys.stderr.write("fake %s: not inside a fake host of test/harness/hosts.ts (no %s); refusing to run\n" % (name, hdir(nodename())))
+        sys.exit(127)
+    record_call()
+    try:
+        code = COMMANDS[name](sys.argv[1:])
+    except Die as e:
+        sys.stdout.flush()
+        sys.stderr.write(str(e) if str(e).endswith("\n") else str(e) + "\n")
+        code = DIE
+    sys.stdout.flush()
+    sys.exit(code)

@@ -76,4 +76,4 @@ if [[ $changed == yes ]] || ! systemctl is-active --quiet zrepl.service; then
     systemctl restart zrepl.service 2>"$work/err" ||
         die "zrepl did not start with the new config: $(tr '\n' ' ' <"$work/err")(see journalctl -u zrepl)"
 fi
-printf 'config=%s\n' "$changed"
+[[ $changed == yes ]] && printf 'config=changed\n' || printf 'config=unchanged\n'

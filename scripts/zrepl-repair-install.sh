@@ -37,10 +37,12 @@ put() {
     changed=yes
 }
 
+# The tool must compile with this node's python3 before it replaces anything.
+printf '%s' "$1" | python3 -c 'import sys; compile(sys.stdin.read(), "zrepl-repair", "exec")' 2>/dev/null ||
+    die "the repair tool does not compile with $(python3 --version 2>&1); nothing was changed"
+
 install -d -m 0755 /usr/local/sbin /etc/systemd/system
 put /usr/local/sbin/zrepl-repair 0755 "$1"
-python3 -c 'import sys; compile(open(sys.argv[1]).read(), sys.argv[1], "exec")' /usr/local/sbin/zrepl-repair 2>/dev/null ||
-    die "the installed repair tool does not compile with $(python3 --version 2>&1)"
 put /etc/systemd/system/zrepl-repair.service 0644 "$2"
 put /etc/systemd/system/zrepl-repair.timer 0644 "$3"
 
@@ -51,4 +53,4 @@ systemctl enable --quiet zrepl-repair.timer
 if [[ $changed == yes ]] || ! systemctl is-active --quiet zrepl-repair.timer; then
     systemctl restart zrepl-repair.timer
 fi
-printf 'repair-timer=%s\n' "$changed"
+[[ $changed == yes ]] && printf 'repair-timer=changed\n' || printf 'repair-timer=unchanged\n'

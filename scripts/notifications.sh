@@ -35,17 +35,25 @@ fi
 endpoint=$1
 matcher=$2
 mailto=$3
+for name in "$endpoint" "$matcher"; do
+    if ! [[ $name =~ ^[a-z][a-z0-9_-]+$ ]]; then
+        echo "notifications.sh: '$name' is not a valid notification entry name ([a-z][a-z0-9_-]+)" >&2
+        exit 2
+    fi
+done
 comment="managed by proxmox-ha (Pulumi)"
 
 # True when the JSON list at <path> has an entry named <name>. The names are
-# pve-configids ([a-z][a-z0-9_-]+), so no JSON escaping can hide or fake one.
+# pve-configids ([a-z][a-z0-9_-]+): no regex or JSON escaping can hide or fake
+# one, and the closing quote keeps "<name>-old" from matching. Whitespace
+# around the colon is allowed, whichever way the JSON is laid out.
 has_entry() {
     local path=$1 name=$2 list
     if ! list=$(pvesh get "$path" --output-format json); then
         echo "notifications.sh: cannot list $path" >&2
         exit 1
     fi
-    grep -qF "\"name\":\"$name\"" <<<"$list"
+    grep -qE "\"name\"[[:space:]]*:[[:space:]]*\"$name\"" <<<"$list"
 }
 
 # apply <list-path> <name> <label> <pvesh args...>

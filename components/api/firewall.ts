@@ -12,6 +12,9 @@
  * `local_network`, and corosync UDP 5404:5405 between ring addresses
  * (pve-firewall src/PVE/Firewall.pm); our rules do not rely on that detection
  * (it covers neither other knet ports nor nodes in different subnets).
+ * What no stack can tell us: the machine that runs `pulumi up` must itself be
+ * in the allowlist (or in the nodes' local network), or the next run cannot
+ * reach SSH and the API.
  *
  * v8 names: the provider has only the *Legacy firewall resources for the
  * cluster level (cluster.FirewallLegacy, firewall.IpsetLegacy/RulesLegacy).

@@ -64,7 +64,12 @@ export interface ScriptCommandArgs {
     readonly privateKey: pulumi.Input<string>;
     /** Script name under scripts/, without `.sh`. */
     readonly script: string;
-    readonly args?: readonly (string | number)[];
+    /**
+     * Positional arguments. An Output (e.g. a value parsed from an earlier
+     * command's stdout) makes the command text an Output too; never pass a
+     * secret here: secrets go by `stdin`.
+     */
+    readonly args?: readonly pulumi.Input<string | number>[];
     /** Secret input for the script (first line of stdin). Must be a secret Output. */
     readonly stdin?: pulumi.Output<string>;
     /** When true, stdout/stderr may carry secrets: logging off and outputs secret. */
@@ -81,7 +86,11 @@ export interface ScriptCommandArgs {
  * idempotent script, so a changed script or argument converges the host.
  */
 export function scriptCommand(name: string, a: ScriptCommandArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
-    const text = scriptInvocation(a.script, a.args ?? []);
+    const args = a.args ?? [];
+    const plain = args.every((x): x is string | number => typeof x === "string" || typeof x === "number");
+    const text: pulumi.Input<string> = plain
+        ? scriptInvocation(a.script, args)
+        : pulumi.all([...args]).apply((values) => scriptInvocation(a.script, values));
     const secret = a.secretOutput === true || a.stdin !== undefined;
     return new command.remote.Command(
         name,

@@ -1,10 +1,40 @@
 /**
- * Host bootstrap over SSH (issue #3): everything the Proxmox API cannot do.
- * Skeleton: the stages the API layer waits for.
+ * Host bootstrap over SSH (issue #3): everything the Proxmox API cannot do,
+ * one `remote.Command` per script under scripts/, in the order of DESIGN.md §3
+ * with only the true dependencies as edges:
+ *
+ *   ssh-ready(host)  ─▶ every other step on that host
+ *   packages(node), packages(qnetd)        (only with a QDevice)
+ *   zpool(node), watchdog(node), corosync-vlan(node, tag)   parallel across nodes
+ *   cluster-create(nodes[0])  ◀─ its ssh-ready and corosync VLANs
+ *     ├▶ cluster-fingerprint, root-pubkey, api-token (when the stack has no apiToken)
+ *     └▶ join(nodes[1]) ─▶ join(nodes[2]) …   one at a time (PVE locks joins);
+ *          each also after the joiner's ssh-ready and corosync VLANs
+ *   qnetd-authorize(qnetd) ◀─ packages(qnetd), root-pubkey
+ *   qdevice-setup(nodes[0]) ◀─ all joins, all nodes' packages, qnetd-authorize
+ *
+ * Values read from one command's stdout (`key=value` lines: fingerprint,
+ * public key, token) feed later commands through `apply`; fingerprint and
+ * public key are not secrets. The root password reaches `pvecm add` only on
+ * stdin; the bootstrapped token only in secret, unlogged outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type * as command from "@pulumi/command";
 import type { SiteSecrets } from "../config";
-import type { Site } from "../model";
+import { quorumFacts } from "../facts";
+import type { Site, SiteNode } from "../model";
+import { scriptCommand, type ScriptCommandArgs, type SshHost } from "../remote";
+import {
+    BOOTSTRAP_TOKEN,
+    NODE_QDEVICE_PACKAGE,
+    QNETD_HOST_NAME,
+    QNETD_PACKAGE,
+    corosyncVlans,
+    linkArg,
+    qnetdHost,
+    stdoutValue,
+    zpoolArgs,
+} from "./steps";
 
 /** What later layers wait for, by meaning. */
 export interface BootstrapStages {
@@ -27,6 +57,19 @@ export interface HostBootstrapArgs {
     readonly secrets: SiteSecrets;
 }
 
+function checkArgs({ site, secrets }: HostBootstrapArgs): void {
+    if (site.nodes.length === 0) throw new Error("HostBootstrap: a site needs at least one node");
+    if (site.nodes.some((n) => n.name === QNETD_HOST_NAME)) {
+        throw new Error(`HostBootstrap: node name "${QNETD_HOST_NAME}" is reserved for the QDevice host's steps; rename the node`);
+    }
+    if (site.nodes.length > 1 && !secrets.rootPassword) {
+        throw new Error("HostBootstrap: the rootPassword secret is required to join nodes: pulumi config set --secret rootPassword");
+    }
+}
+
+/** How long ssh-ready keeps dialling a host that is still booting (official poll pattern). */
+export const SSH_READY_TIMEOUT = "10m";
+
 export class HostBootstrap extends pulumi.ComponentResource {
     readonly stages: BootstrapStages;
     /** API token for the provider: from the stack secret, or bootstrapped (secret). */
@@ -35,10 +78,110 @@ export class HostBootstrap extends pulumi.ComponentResource {
     readonly rebootRequired: pulumi.Output<string[]>;
 
     constructor(name: string, args: HostBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Checked before anything is registered, so a refusal leaves no half-registered component behind.
+        checkArgs(args);
         super("proxmox-ha:hosts:HostBootstrap", name, {}, opts);
-        this.stages = { pools: [], watchdogs: [], cluster: [] };
-        this.apiToken = args.secrets.apiToken ?? pulumi.secret("");
-        this.rebootRequired = pulumi.output([]);
-        this.registerOutputs({ rebootRequired: this.rebootRequired });
+        const { site, secrets } = args;
+        const first = site.nodes[0]!;
+
+        const privateKey = secrets.sshPrivateKey;
+        const qnetd = qnetdHost(site);
+
+        // ---- ssh-ready: first on every host, waits while the host boots.
+        const ready = new Map<string, command.remote.Command>();
+        for (const host of [...site.nodes, ...(qnetd ? [qnetd] : [])]) {
+            ready.set(
+                host.name,
+                scriptCommand(
+                    `${name}-${host.name}-ssh-ready`,
+                    { host, privateKey, script: "ssh-ready", connection: { dialErrorLimit: -1 } },
+                    { parent: this, customTimeouts: { create: SSH_READY_TIMEOUT, update: SSH_READY_TIMEOUT } },
+                ),
+            );
+        }
+
+        /** A step on `host`: always after that host's ssh-ready, plus `after`. */
+        const step = (
+            role: string,
+            host: SshHost,
+            script: string,
+            after: readonly pulumi.Resource[],
+            extra: Omit<ScriptCommandArgs, "host" | "privateKey" | "script"> = {},
+            options: pulumi.CustomResourceOptions = {},
+        ): command.remote.Command =>
+            scriptCommand(
+                `${name}-${role}`,
+                { host, privateKey, script, ...extra },
+                { ...options, parent: this, dependsOn: [ready.get(host.name)!, ...after] },
+            );
+
+        // ---- per-node preparation, parallel across nodes.
+        const pools = site.nodes.map((n) =>
+            // retainOnDelete: removing the stack (or this step) must never touch a pool; there is no delete script either.
+            step(`${n.name}-zpool`, n, "zpool", [], { args: zpoolArgs(site, n) }, { retainOnDelete: true }),
+        );
+        const watchdogs = site.nodes.map((n) => step(`${n.name}-watchdog`, n, "watchdog", [], { args: [n.watchdog] }));
+        const vlans = new Map<string, command.remote.Command[]>(
+            site.nodes.map((n) => [
+                n.name,
+                corosyncVlans(site, n).map((v) => step(`${n.name}-corosync-vlan-${v.tag}`, n, "corosync-vlan", [], { args: v.args })),
+            ]),
+        );
+        const nodePackages = qnetd
+            ? site.nodes.map((n) => step(`${n.name}-packages`, n, "packages", [], { args: [NODE_QDEVICE_PACKAGE] }))
+            : [];
+
+        // ---- cluster: create on the first node, then joins one at a time.
+        const links = (n: SiteNode) => n.links.map(linkArg);
+        const create = step("cluster-create", first, "cluster-create", vlans.get(first.name)!, {
+            args: [site.cluster.name, ...links(first)],
+        });
+        const fingerprintStep = step("cluster-fingerprint", first, "cluster-fingerprint", [create]);
+        const fingerprint = fingerprintStep.stdout.apply((out) => stdoutValue(out, "fingerprint"));
+
+        const cluster: command.remote.Command[] = [create];
+        if (site.nodes.length > 1) {
+            // First line of stdin = the first node's root password (pvecm add reads it when stdin is no TTY).
+            const passwordLine = pulumi.secret(secrets.rootPassword!.apply((p) => `${p}\n`));
+            for (const n of site.nodes.slice(1)) {
+                const previous = cluster[cluster.length - 1]!;
+                cluster.push(
+                    step(`${n.name}-join`, n, "cluster-join", [create, previous, fingerprintStep, ...vlans.get(n.name)!], {
+                        args: [site.cluster.name, first.address, fingerprint, ...links(n)],
+                        stdin: passwordLine,
+                    }),
+                );
+            }
+        }
+
+        // ---- QDevice: authorize the first node's key on the qnetd host, then set up once all nodes are members.
+        let qdevice: command.remote.Command | undefined;
+        if (qnetd) {
+            const qnetdPackages = step("qnetd-packages", qnetd, "packages", [], { args: [QNETD_PACKAGE] });
+            const pubkeyStep = step("root-pubkey", first, "root-pubkey", [create]);
+            const pubkey = pubkeyStep.stdout.apply((out) => stdoutValue(out, "pubkey", true));
+            const authorize = step("qnetd-authorize", qnetd, "qnetd-authorize", [qnetdPackages, pubkeyStep], { args: [pubkey] });
+            qdevice = step("qdevice-setup", first, "qdevice-setup", [...cluster, ...nodePackages, authorize], {
+                args: [qnetd.address, qnetd.sshHostKey, quorumFacts(site).expectedVotes],
+            });
+        }
+
+        // ---- API token for the provider: the stack's secret, or one created on the first node.
+        if (secrets.apiToken) {
+            this.apiToken = secrets.apiToken;
+        } else {
+            const token = step("api-token", first, "api-token", [create], {
+                args: [BOOTSTRAP_TOKEN.userid, BOOTSTRAP_TOKEN.tokenid],
+                secretOutput: true,
+            });
+            this.apiToken = pulumi.secret(token.stdout.apply((out) => stdoutValue(out, "token", true)));
+        }
+
+        this.rebootRequired = pulumi
+            .all(watchdogs.map((w) => w.stdout))
+            .apply((outs) => site.nodes.filter((_, i) => stdoutValue(outs[i], "reboot-required") === "yes").map((n) => n.name));
+
+        this.stages = { pools, watchdogs, cluster, ...(qdevice ? { qdevice } : {}) };
+        this.registerOutputs({ rebootRequired: this.rebootRequired, apiToken: this.apiToken });
     }
 }

@@ -1,0 +1,508 @@
+/**
+ * HostBootstrap under Pulumi mocks (tools/lib/mock-runtime.ts `evaluate()`),
+ * with the committed stacks and variants built here.
+ *
+ * Proves: the exact set of bootstrap commands per stack and their exact
+ * command text (each the `scriptInvocation` of its script with the stack's
+ * values, fingerprint and public key parsed from earlier stdout); connection
+ * (root, pinned host key, secret private key, dialErrorLimit -1 and a create
+ * timeout only for ssh-ready); no create/update/delete text and no non-secret
+ * input of any resource contains a secret value (distinctive secrets, including
+ * the bootstrapped token); the join's stdin is the root password line and
+ * the join and api-token commands log nothing and mark stdout/stderr secret;
+ * the dependency graph of DESIGN.md §3 (tools/lib/graph.ts `waitsFor`): every
+ * step after its host's ssh-ready, create after the first node's corosync
+ * VLANs but not after pools/watchdogs, joins serialized, qdevice-setup after
+ * all joins, packages and the authorization; per-host steps have no edges
+ * between hosts; triggers carry the target host's identity; retainOnDelete on
+ * zpool; no qnetd steps without a QDevice; no api-token step when the stack
+ * gives apiToken; `stages`, `apiToken` and `rebootRequired` outputs; two
+ * evaluations give identical inputs.
+ *
+ * Does NOT prove: what the scripts do on a host (test/scripts/* and the cluster
+ * scenario tests do that), nor what the Pulumi engine or the command provider
+ * do with these inputs (no engine here).
+ */
+import { describe, it } from "node:test";
+import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import { main } from "../../components/program";
+import { scriptInvocation } from "../../components/remote";
+import { evaluate, type RecordedResource } from "../../tools/lib/mock-runtime";
+import { waitsFor } from "../../tools/lib/graph";
+import { readStack } from "../../tools/lib/stack";
+import type { ProxmoxSite } from "../../components/site";
+import { HostBootstrap } from "../../components/hosts/bootstrap";
+import { validateSite } from "../../components/validate";
+
+const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA-SSHKEY-c0ffee-7d41d8cd98f00b204e98\n-----END OPENSSH PRIVATE KEY-----\n";
+const ROOT_PW = `pw-Zq8#x!'"$(reboot)-9f1c-ROOTPW`;
+const API_TOKEN = "root@pam!ci=5e1f0c7a-STACKTOKEN-4b7d-9c1e-aa5531b0c0de";
+const BOOT_SECRET = "0d6c2b14-BOOTTOKEN-4f4e-8a3f-7c1b9e2a6d55";
+const BOOT_TOKEN = `root@pam!pulumi=${BOOT_SECRET}`;
+const SECRETS = [SSH_KEY, "SSHKEY-c0ffee", ROOT_PW, "ROOTPW", API_TOKEN, "STACKTOKEN", BOOT_SECRET, "BOOTTOKEN"];
+
+const FP = Array.from({ length: 32 }, (_, i) => (i * 7 + 16).toString(16).toUpperCase().padStart(2, "0")).join(":");
+const PUBKEY = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAACAQC7f2K9xq+root/key== root@prox1";
+const CMD = "command:remote:Command";
+
+type Raw = Record<string, any>;
+
+interface Variant {
+    readonly stack: string;
+    readonly edit?: (raw: Raw) => void;
+    /** Give apiToken in the stack (default true). */
+    readonly apiToken?: boolean;
+    /** Nodes whose watchdog.sh reports reboot-required=yes. */
+    readonly rebootNodes?: readonly string[];
+}
+
+function config(v: Variant): { config: Record<string, string>; secretKeys: string[] } {
+    const cfg = readStack(v.stack);
+    const raw: Raw = {};
+    for (const [k, text] of Object.entries(cfg.config)) {
+        try {
+            raw[k.replace(/^proxmox-ha:/, "")] = JSON.parse(text);
+        } catch {
+            raw[k.replace(/^proxmox-ha:/, "")] = text;
+        }
+    }
+    v.edit?.(raw);
+    const out: Record<string, string> = {};
+    for (const [k, value] of Object.entries(raw)) {
+        if (value === undefined) continue;
+        out[`proxmox-ha:${k}`] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    out["proxmox-ha:sshPrivateKey"] = SSH_KEY;
+    out["proxmox-ha:rootPassword"] = ROOT_PW;
+    const secretKeys = ["proxmox-ha:sshPrivateKey", "proxmox-ha:rootPassword"];
+    if (v.apiToken !== false) {
+        out["proxmox-ha:apiToken"] = API_TOKEN;
+        secretKeys.push("proxmox-ha:apiToken");
+    } else {
+        delete out["proxmox-ha:apiToken"];
+    }
+    return { config: out, secretKeys };
+}
+
+/** What the hosts print, per script (only what the component parses). */
+function stdoutFor(v: Variant) {
+    return (type: string, name: string): Record<string, unknown> => {
+        if (type !== CMD) return {};
+        const node = /-hosts-(.+)-watchdog$/.exec(name)?.[1];
+        if (node) {
+            const yes = v.rebootNodes?.includes(node);
+            return { stdout: `module=softdog active=${yes ? "none" : "softdog"} reboot-required=${yes ? "yes" : "no"}\n`, stderr: "" };
+        }
+        if (name.endsWith("-cluster-fingerprint")) return { stdout: `fingerprint=${FP}\n`, stderr: "" };
+        if (name.endsWith("-root-pubkey")) return { stdout: `pubkey=${PUBKEY}\n`, stderr: "" };
+        if (name.endsWith("-api-token")) return { stdout: `token=${BOOT_TOKEN}\n`, stderr: "" };
+        return { stdout: "", stderr: "" };
+    };
+}
+
+interface Run {
+    readonly all: RecordedResource[];
+    /** Bootstrap commands by short role name (name without the `<site>-hosts-` prefix). */
+    readonly cmd: Map<string, RecordedResource>;
+    readonly site: ProxmoxSite;
+}
+
+async function build(v: Variant): Promise<Run> {
+    const c = config(v);
+    const e = await evaluate(() => main(), { ...c, stack: v.stack, outputs: stdoutFor(v) });
+    const hosts = e.resources.find((r) => r.type === "proxmox-ha:hosts:HostBootstrap");
+    assert.ok(hosts, "a HostBootstrap component");
+    const prefix = `${hosts.name}-`;
+    const cmd = new Map<string, RecordedResource>();
+    for (const recorded of e.resources.filter((x) => x.parent === hosts.urn)) {
+        const r = { ...recorded, inputs: unsecret(recorded.inputs) as Record<string, unknown> };
+        assert.equal(r.type, CMD, `${r.name} is a remote command`);
+        assert.ok(r.name.startsWith(prefix), `${r.name} is named after the component`);
+        cmd.set(r.name.slice(prefix.length), r);
+    }
+    return { all: e.resources, cmd, site: e.result.component };
+}
+
+/** The mock runtime records secret inputs as `{ <sig>: <secret marker>, value }`; unwrap them (secretInputs keeps the paths). */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+function unsecret(x: unknown): unknown {
+    if (Array.isArray(x)) return x.map(unsecret);
+    if (x && typeof x === "object") {
+        const o = x as Record<string, unknown>;
+        if (SECRET_SIG in o) return unsecret(o.value);
+        return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, unsecret(v)]));
+    }
+    return x;
+}
+
+function value<T>(o: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => o.apply((x) => (resolve(x), x)));
+}
+
+function get(run: Run, role: string): RecordedResource {
+    const r = run.cmd.get(role);
+    assert.ok(r, `step ${role} exists (have: ${[...run.cmd.keys()].join(", ")})`);
+    return r;
+}
+
+function waits(run: Run, a: string, b: string): boolean {
+    return waitsFor(run.all, get(run, a).urn, get(run, b).urn);
+}
+
+function createText(run: Run, role: string): string {
+    return get(run, role).inputs.create as string;
+}
+
+const node = (i: number) => ({
+    name: `prox${i}`,
+    address: `10.0.0.${10 + i}`,
+    links: [
+        { address: `10.10.10.${10 + i}`, priority: 20 },
+        { address: `10.0.0.${10 + i}`, priority: 10 },
+    ],
+    sshHostKey: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${"Q".repeat(38)}${i}`,
+    zfs: { pool: "pool1", layout: "mirror", disks: [`/dev/disk/by-id/ata-N${i}A`, `/dev/disk/by-id/ata-N${i}B`] },
+});
+
+describe("prod: two nodes, QDevice, apiToken from the stack", () => {
+    const v: Variant = { stack: "prod", rebootNodes: ["prox2"] };
+
+    it("creates exactly the bootstrap commands of the reference site", async () => {
+        const run = await build(v);
+        assert.deepEqual([...run.cmd.keys()].sort(), [
+            "cluster-create",
+            "cluster-fingerprint",
+            "prox1-packages",
+            "prox1-ssh-ready",
+            "prox1-watchdog",
+            "prox1-zpool",
+            "prox2-join",
+            "prox2-packages",
+            "prox2-ssh-ready",
+            "prox2-watchdog",
+            "prox2-zpool",
+            "qdevice-setup",
+            "qnetd-authorize",
+            "qnetd-packages",
+            "qnetd-ssh-ready",
+            "root-pubkey",
+        ]);
+    });
+
+    it("sends each script with the stack's values as quoted arguments", async () => {
+        const run = await build(v);
+        const disks = (i: number) => [`/dev/disk/by-id/ata-SAMSUNG_MZ7LH960HAJR-00005_S45NNA0R${i}00001`, `/dev/disk/by-id/ata-SAMSUNG_MZ7LH960HAJR-00005_S45NNA0R${i}00002`];
+        const expected: Record<string, [string, (string | number)[]]> = {
+            "prox1-ssh-ready": ["ssh-ready", []],
+            "qnetd-ssh-ready": ["ssh-ready", []],
+            "prox1-zpool": ["zpool", ["pool1", "mirror", 12, "lz4", "", ...disks(1)]],
+            "prox2-zpool": ["zpool", ["pool1", "mirror", 12, "lz4", "", ...disks(2)]],
+            "prox1-watchdog": ["watchdog", ["softdog"]],
+            "prox1-packages": ["packages", ["corosync-qdevice"]],
+            "qnetd-packages": ["packages", ["corosync-qnetd"]],
+            "cluster-create": ["cluster-create", ["prod", "address=10.10.10.11,priority=20", "address=10.0.0.11,priority=10"]],
+            "cluster-fingerprint": ["cluster-fingerprint", []],
+            "prox2-join": ["cluster-join", ["prod", "10.0.0.11", FP, "address=10.10.10.12,priority=20", "address=10.0.0.12,priority=10"]],
+            "root-pubkey": ["root-pubkey", []],
+            "qnetd-authorize": ["qnetd-authorize", [PUBKEY]],
+            "qdevice-setup": [
+                "qdevice-setup",
+                ["10.0.0.120", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAuPy3I59t7g+4LeGfv+VWS+sD3UyZYkF3IIKlzolgRo", 3],
+            ],
+        };
+        for (const [role, [script, args]] of Object.entries(expected)) {
+            const r = get(run, role);
+            assert.equal(r.inputs.create, scriptInvocation(script, args), role);
+            assert.equal(r.inputs.update, r.inputs.create, `${role}: update re-runs the same idempotent script`);
+            assert.equal(r.inputs.delete, undefined, `${role}: no delete script`);
+            assert.equal(r.inputs.addPreviousOutputInEnv, false, role);
+        }
+    });
+
+    it("pins host keys, uses root with the secret key, and polls only in ssh-ready", async () => {
+        const run = await build(v);
+        const stackNodes = JSON.parse(readStack("prod").config["proxmox-ha:nodes"]!) as { name: string; address: string; sshHostKey: string }[];
+        const q = JSON.parse(readStack("prod").config["proxmox-ha:qdevice"]!) as { address: string; sshHostKey: string };
+        const hostOf = (role: string) => {
+            if (role.startsWith("qnetd-")) return { name: "qnetd", address: q.address, sshHostKey: q.sshHostKey };
+            const n = stackNodes.find((x) => role.startsWith(`${x.name}-`)) ?? stackNodes[0]!;
+            return n;
+        };
+        for (const [role, r] of run.cmd) {
+            const h = hostOf(role);
+            const conn = r.inputs.connection as Record<string, unknown>;
+            assert.equal(conn.host, h.address, role);
+            assert.equal(conn.port, 22, role);
+            assert.equal(conn.user, "root", role);
+            assert.equal(conn.hostKey, h.sshHostKey, `${role}: host key pinned`);
+            assert.equal(conn.privateKey, SSH_KEY, role);
+            assert.ok(r.secretInputs.includes("connection"), `${role}: the connection (private key) is secret`);
+            assert.deepEqual((r.inputs.triggers as string[]).slice(0, 3), [h.name, h.address, h.sshHostKey], `${role}: triggers carry the host identity`);
+            if (role.endsWith("ssh-ready")) {
+                assert.equal(conn.dialErrorLimit, -1, role);
+                assert.deepEqual(r.customTimeouts, { create: "10m", update: "10m" }, role);
+            } else {
+                assert.equal(conn.dialErrorLimit, 10, role);
+                assert.equal(r.customTimeouts, undefined, role);
+            }
+            assert.equal(r.retainOnDelete, role.endsWith("-zpool"), `${role}: retainOnDelete only (and always) on zpool`);
+        }
+    });
+
+    it("passes the root password only on stdin, and hides every secret-carrying output", async () => {
+        const run = await build(v);
+        const join = get(run, "prox2-join");
+        assert.equal(join.inputs.stdin, `${ROOT_PW}\n`);
+        assert.ok(join.secretInputs.includes("stdin"));
+        assert.equal(join.inputs.logging, "none");
+        assert.deepEqual(join.additionalSecretOutputs.filter((o) => o !== "connection"), ["stdout", "stderr"]);
+        for (const [role, r] of run.cmd) {
+            if (role.endsWith("-join")) continue;
+            assert.equal(r.inputs.stdin, undefined, `${role} gets no stdin`);
+            assert.equal(r.inputs.logging, "stderr", role);
+            assert.deepEqual(r.additionalSecretOutputs.filter((o) => o !== "connection"), [], role);
+        }
+    });
+
+    it("orders the steps as DESIGN.md §3, with only true edges", async () => {
+        const run = await build(v);
+        for (const role of run.cmd.keys()) {
+            if (role.endsWith("ssh-ready")) {
+                assert.deepEqual(get(run, role).dependsOn, [], `${role} waits for nothing`);
+                continue;
+            }
+            const host = role.startsWith("qnetd-") ? "qnetd" : role.startsWith("prox2-") ? "prox2" : "prox1";
+            assert.ok(waits(run, role, `${host}-ssh-ready`), `${role} waits for ${host}-ssh-ready`);
+        }
+        for (const n of ["prox1", "prox2"]) {
+            for (const s of ["zpool", "watchdog", "packages"]) {
+                assert.ok(!waits(run, "cluster-create", `${n}-${s}`), `cluster-create does not wait for ${n}-${s}`);
+                assert.ok(!waits(run, "prox2-join", `${n}-${s}`), `join does not wait for ${n}-${s}`);
+            }
+        }
+        assert.ok(waits(run, "cluster-fingerprint", "cluster-create"));
+        assert.ok(waits(run, "root-pubkey", "cluster-create"));
+        assert.ok(waits(run, "prox2-join", "cluster-create"));
+        assert.ok(waits(run, "prox2-join", "cluster-fingerprint"), "the join needs the fingerprint");
+        assert.ok(waits(run, "qnetd-authorize", "qnetd-packages"));
+        assert.ok(waits(run, "qnetd-authorize", "root-pubkey"));
+        assert.ok(!waits(run, "qnetd-authorize", "prox2-join"), "authorizing the key does not wait for joins");
+        for (const dep of ["prox2-join", "cluster-create", "prox1-packages", "prox2-packages", "qnetd-authorize"]) {
+            assert.ok(waits(run, "qdevice-setup", dep), `qdevice-setup waits for ${dep}`);
+        }
+    });
+
+    it("runs per-host steps in parallel: no edge between hosts' preparation steps", async () => {
+        const run = await build(v);
+        const prep = ["ssh-ready", "zpool", "watchdog", "packages"];
+        for (const a of prep) {
+            for (const b of prep) {
+                assert.ok(!waits(run, `prox1-${a}`, `prox2-${b}`), `prox1-${a} does not wait for prox2-${b}`);
+                assert.ok(!waits(run, `prox2-${a}`, `prox1-${b}`), `prox2-${a} does not wait for prox1-${b}`);
+            }
+        }
+        assert.ok(!waits(run, "prox1-zpool", "prox1-watchdog") && !waits(run, "prox1-watchdog", "prox1-zpool"));
+        assert.ok(!waits(run, "qnetd-packages", "prox1-ssh-ready"));
+    });
+
+    it("exposes stages, the stack's apiToken, and the nodes that need a reboot", async () => {
+        const run = await build(v);
+        const hosts = run.site.hosts;
+        const urns = async (rs: readonly pulumi.Resource[]) => Promise.all(rs.map((r) => value(r.urn)));
+        assert.deepEqual(await urns(hosts.stages.pools), [get(run, "prox1-zpool").urn, get(run, "prox2-zpool").urn]);
+        assert.deepEqual(await urns(hosts.stages.watchdogs), [get(run, "prox1-watchdog").urn, get(run, "prox2-watchdog").urn]);
+        assert.deepEqual(await urns(hosts.stages.cluster), [get(run, "cluster-create").urn, get(run, "prox2-join").urn]);
+        assert.equal(await value(hosts.stages.qdevice!.urn), get(run, "qdevice-setup").urn);
+        assert.equal(run.cmd.has("api-token"), false, "apiToken given: no api-token step");
+        assert.equal(await value(hosts.apiToken), API_TOKEN);
+        assert.equal(await pulumi.isSecret(hosts.apiToken), true);
+        assert.deepEqual(await value(hosts.rebootRequired), ["prox2"]);
+    });
+});
+
+/** Every string input containing a secret must sit under a secret input path; command text never holds one. */
+function assertNoSecretLeaks(run: Run): void {
+    const walk = (r: RecordedResource, x: unknown, p: string): void => {
+        if (typeof x === "string") {
+            const hit = SECRETS.find((s) => x.includes(s));
+            if (hit) {
+                assert.ok(
+                    r.secretInputs.some((s) => p === s || p.startsWith(`${s}.`)),
+                    `${r.name}: input ${p} holds a secret but is not marked secret`,
+                );
+            }
+        } else if (x && typeof x === "object") {
+            for (const [k, y] of Object.entries(x)) walk(r, y, p ? `${p}.${k}` : k);
+        }
+    };
+    for (const r of run.all) {
+        walk(r, r.inputs, "");
+        if (r.type === CMD) {
+            for (const f of ["create", "update", "delete"]) {
+                const text = r.inputs[f];
+                if (typeof text !== "string") continue;
+                for (const s of SECRETS) assert.ok(!text.includes(s), `${r.name}.${f} contains a secret`);
+            }
+        }
+    }
+}
+
+describe("secrets", () => {
+    for (const v of [
+        { stack: "prod" },
+        { stack: "prod", apiToken: false },
+        { stack: "lab", apiToken: false },
+        { stack: "dc2" },
+    ] as Variant[]) {
+        it(`${v.stack}${v.apiToken === false ? " (token bootstrapped)" : ""}: no secret in any command text or non-secret input`, async () => {
+            assertNoSecretLeaks(await build(v));
+        });
+    }
+});
+
+describe("lab: no apiToken in the stack, dataset below the pool", () => {
+    const v: Variant = { stack: "lab", apiToken: false };
+
+    it("bootstraps a token on the first node after the cluster exists, as a secret unlogged output", async () => {
+        const run = await build(v);
+        const token = get(run, "api-token");
+        assert.equal(token.inputs.create, scriptInvocation("api-token", ["root@pam", "pulumi"]));
+        assert.equal((token.inputs.connection as Record<string, unknown>).host, "192.168.122.11");
+        assert.equal(token.inputs.logging, "none");
+        // The command SDK adds "connection" itself when additionalSecretOutputs is given.
+        assert.deepEqual(token.additionalSecretOutputs.filter((o) => o !== "connection"), ["stdout", "stderr"]);
+        assert.ok(waits(run, "api-token", "cluster-create"));
+        assert.ok(!waits(run, "api-token", "lab2-join"), "the token does not wait for joins");
+        assert.equal(await value(run.site.hosts.apiToken), BOOT_TOKEN);
+        assert.equal(await pulumi.isSecret(run.site.hosts.apiToken), true);
+        assert.deepEqual(await value(run.site.hosts.rebootRequired), []);
+    });
+
+    it("creates the storage dataset with the pool", async () => {
+        const run = await build(v);
+        assert.equal(
+            createText(run, "lab1-zpool"),
+            scriptInvocation("zpool", ["vmdata", "mirror", 12, "lz4", "vmstore", "/dev/disk/by-id/virtio-lab1-data-a", "/dev/disk/by-id/virtio-lab1-data-b"]),
+        );
+        assert.equal(createText(run, "cluster-create"), scriptInvocation("cluster-create", ["lab", "192.168.122.11"]), "link0 defaults to the address");
+    });
+});
+
+describe("dc2: corosync on a VLAN that must exist before the cluster", () => {
+    const v: Variant = { stack: "dc2" };
+
+    it("creates the corosync VLAN per node before create/join, and no other VLAN", async () => {
+        const run = await build(v);
+        assert.equal(createText(run, "dca-pve1-corosync-vlan-4001"), scriptInvocation("corosync-vlan", ["bond0", 4001, "172.31.1.11/24", 1400]));
+        assert.equal(createText(run, "dcb-pve1-corosync-vlan-4001"), scriptInvocation("corosync-vlan", ["bond0", 4001, "172.31.1.12/24", 1400]));
+        assert.deepEqual([...run.cmd.keys()].filter((k) => k.includes("vlan")).sort(), ["dca-pve1-corosync-vlan-4001", "dcb-pve1-corosync-vlan-4001"]);
+        assert.ok(waits(run, "cluster-create", "dca-pve1-corosync-vlan-4001"));
+        assert.ok(!waits(run, "cluster-create", "dcb-pve1-corosync-vlan-4001"), "create does not wait for the other node's VLAN");
+        assert.ok(waits(run, "dcb-pve1-join", "dcb-pve1-corosync-vlan-4001"));
+        assert.ok(!waits(run, "dca-pve1-corosync-vlan-4001", "dcb-pve1-ssh-ready"));
+        assert.equal(createText(run, "dca-pve1-watchdog"), scriptInvocation("watchdog", ["ipmi_watchdog"]));
+        assert.equal(
+            createText(run, "dca-pve1-zpool"),
+            scriptInvocation("zpool", [
+                "tank",
+                "mirror",
+                12,
+                "lz4",
+                "vm",
+                "/dev/disk/by-id/nvme-SAMSUNG_MZQL2960HCJR-00A07_S64FNE0R100001",
+                "/dev/disk/by-id/nvme-SAMSUNG_MZQL2960HCJR-00A07_S64FNE0R100002",
+            ]),
+        );
+        assert.equal(
+            createText(run, "dcb-pve1-join"),
+            scriptInvocation("cluster-join", ["dc2", "172.16.1.11", FP, "172.31.1.12"]),
+            "the peer is the first node's management address; links are the joiner's",
+        );
+    });
+});
+
+describe("variants", () => {
+    it("four nodes with a QDevice: joins run one at a time, in stack order", async () => {
+        const run = await build({
+            stack: "prod",
+            edit: (raw) => {
+                raw.nodes.push(node(3), node(4));
+            },
+        });
+        assert.ok(waits(run, "prox3-join", "prox2-join"));
+        assert.ok(waits(run, "prox4-join", "prox3-join"));
+        assert.ok(!waits(run, "prox2-join", "prox3-join"));
+        assert.equal(createText(run, "qdevice-setup").endsWith(" '5'"), true, "expected votes = 4 nodes + 1");
+        for (const j of ["prox2-join", "prox3-join", "prox4-join"]) assert.ok(waits(run, "qdevice-setup", j));
+        for (const a of ["prox2", "prox3", "prox4"]) {
+            for (const b of ["prox2", "prox3", "prox4"]) {
+                if (a !== b) assert.ok(!waits(run, `${a}-zpool`, `${b}-zpool`), `${a}-zpool ∥ ${b}-zpool`);
+            }
+        }
+        const urns = await Promise.all(run.site.hosts.stages.cluster.map((r) => value(r.urn)));
+        assert.deepEqual(urns, ["cluster-create", "prox2-join", "prox3-join", "prox4-join"].map((k) => get(run, k).urn));
+    });
+
+    it("a site without QDevice has no qnetd, packages, public-key or qdevice steps", async () => {
+        const run = await build({
+            stack: "prod",
+            edit: (raw) => {
+                delete raw.qdevice;
+                raw.nodes.push(node(3));
+            },
+        });
+        assert.deepEqual([...run.cmd.keys()].filter((k) => /qnetd|qdevice|packages|pubkey/.test(k)), []);
+        assert.equal(run.site.hosts.stages.qdevice, undefined);
+        assert.deepEqual([...run.cmd.keys()].sort(), [
+            "cluster-create",
+            "cluster-fingerprint",
+            "prox1-ssh-ready",
+            "prox1-watchdog",
+            "prox1-zpool",
+            "prox2-join",
+            "prox2-ssh-ready",
+            "prox2-watchdog",
+            "prox2-zpool",
+            "prox3-join",
+            "prox3-ssh-ready",
+            "prox3-watchdog",
+            "prox3-zpool",
+        ]);
+    });
+
+    it("a node named like the QDevice host, or joins without rootPassword, are refused before anything is registered", () => {
+        const raw = (edit: (r: Raw) => void) => {
+            const c = config({ stack: "prod", edit });
+            const out: Raw = {};
+            for (const [k, t] of Object.entries(c.config)) {
+                if (c.secretKeys.includes(k)) continue;
+                out[k.replace(/^proxmox-ha:/, "")] = JSON.parse(t);
+            }
+            const result = validateSite(out);
+            assert.ok(result.site, JSON.stringify(result.problems));
+            return result.site;
+        };
+        const sshPrivateKey = pulumi.secret(SSH_KEY);
+        const renamed = raw((r) => {
+            r.nodes[1].name = "qnetd";
+            r.guests = [];
+            r.network = { vlans: [] };
+        });
+        assert.throws(
+            () => new HostBootstrap("x", { site: renamed, secrets: { sshPrivateKey, rootPassword: pulumi.secret(ROOT_PW) } }),
+            /^Error: HostBootstrap: node name "qnetd" is reserved for the QDevice host's steps; rename the node$/,
+        );
+        assert.throws(
+            () => new HostBootstrap("x", { site: raw(() => undefined), secrets: { sshPrivateKey } }),
+            /^Error: HostBootstrap: the rootPassword secret is required to join nodes: pulumi config set --secret rootPassword$/,
+        );
+    });
+
+    it("two evaluations of the same stack give identical inputs", async () => {
+        const a = await build({ stack: "dc2", apiToken: false });
+        const b = await build({ stack: "dc2", apiToken: false });
+        const dump = (r: Run) => JSON.stringify([...r.cmd].map(([k, x]) => [k, x.inputs, x.dependsOn.length]));
+        assert.equal(dump(a), dump(b));
+    });
+});

@@ -18,6 +18,8 @@
  * 0644), systemd reloaded and the timer enabled and started; a re-run changes
  * nothing; a tool that does not compile with python3 is refused before
  * anything is written.
+ * Proves (zrepl-disable.sh): only `systemctl disable --now` of zrepl.service or
+ * zrepl-repair.timer; anything else is refused.
  * Does NOT prove: that real zrepl accepts the generated YAML (no zrepl here;
  * see config.test.ts for its content), nor systemd's own behaviour.
  */
@@ -206,6 +208,22 @@ describe("zrepl-repair-install.sh", () => {
         assert.equal(r.code, 1);
         assert.match(r.stderr, /the repair tool does not compile with Python 3\.\d+\.\d+; nothing was changed/);
         assert.deepEqual([...fs.readdirSync(h.sbin), ...fs.readdirSync(h.units)], []);
+        assert.deepEqual(h.calls(), []);
+    });
+});
+
+describe("zrepl-disable.sh", () => {
+    it("stops and disables the daemon or the timer, and nothing else", () => {
+        const h = host();
+        for (const [what, unit] of [["daemon", "zrepl.service"], ["repair-timer", "zrepl-repair.timer"]] as const) {
+            const r = h.exec("zrepl-disable", [what]);
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(r.lines, [{ stopped: unit }]);
+            assert.deepEqual(h.calls(), [`systemctl cat ${unit}`, `systemctl disable --now --quiet ${unit}`]);
+        }
+        const bad = h.exec("zrepl-disable", ["zfs"]);
+        assert.equal(bad.code, 1);
+        assert.match(bad.stderr, /unknown unit 'zfs'/);
         assert.deepEqual(h.calls(), []);
     });
 });

@@ -2,8 +2,10 @@
  * Proves: the health check's verdicts for the committed prod stack, computed
  * from documented command outputs (fixtures.ts) without any network: a
  * healthy two-node site with QDevice is healthy (exit 0) and never "without
- * quorum"; one node down keeps "quorate ✓" but flags total votes and members
- * and, with the node unreachable, ends in exit 2; a partition without quorum,
+ * quorum"; one node down (its corosync stopped, SSH up) keeps "quorate ✓" on
+ * the survivor but flags total votes, members, corosync, the QDevice daemon
+ * and the LRM as the quorate node sees it (exit 1); with the node unreachable
+ * the same site ends in exit 2; a partition without quorum,
  * a failing replication job, a stale job, a missing job, a degraded pool, an
  * HA guest in error, a pending watchdog reboot each give ✗ with a remedy that
  * names the site's own nodes/jobs/pools; unrecognised output gives ? and
@@ -86,17 +88,29 @@ describe("one node down", () => {
         assert.equal(members.verdict, "fail");
         assert.match(members.remedy!, /prox2 not in prox1's partition/);
     });
+    it("prox2 answers on SSH with corosync stopped: ✗ corosync, ✗ QDevice daemon, ✗ LRM as prox1 sees it; exit 1", () => {
+        const c = row(r, "prox2", "corosync");
+        assert.deepEqual([c.verdict, c.measured], ["fail", "not running (Cannot initialize CMAP service)"]);
+        assert.match(c.remedy!, /systemctl status corosync/);
+        assert.equal(row(r, "prox2", "QDevice daemon").verdict, "fail");
+        // prox2's own HA view is not quorate: the LRM row comes from the quorate prox1.
+        const lrm = row(r, "prox2", "HA LRM");
+        assert.deepEqual([lrm.verdict, lrm.measured], ["fail", "old timestamp - dead? (seen from prox1)"]);
+        assert.equal(row(r, "prod", "HA vm:101 (fw)").verdict, "ok");
+        assert.equal(r.exitCode, 1);
+        assert.equal(r.status, "degraded");
+    });
+});
+
+describe("one node unreachable", () => {
+    const r = run(SCENARIOS.nodeUnreachable);
     it("the unreachable node is cannot tell, so the site is exit 2; the others are still reported", () => {
         assert.equal(row(r, "prox2", "ssh").verdict, "unknown");
         assert.equal(r.exitCode, 2);
+        assert.equal(row(r, "prox1", "quorate").verdict, "ok");
+        assert.equal(row(r, "prox1", "members").verdict, "fail");
         assert.equal(row(r, "qnetd", "corosync-qnetd").verdict, "ok");
         assert.equal(row(r, "prod", "HA vm:101 (fw)").verdict, "ok");
-    });
-    it("with prox2 reachable but reporting the same partition, the verdict is degraded (exit 1)", () => {
-        const s: Scenario = { ...SCENARIOS.nodeDown, nodes: { ...SCENARIOS.nodeDown.nodes, prox2: SCENARIOS.healthy.nodes.prox2 } };
-        const d = run(s);
-        assert.equal(d.exitCode, 1);
-        assert.equal(row(d, "prox1", "HA LRM").verdict, "ok");
     });
 });
 
@@ -189,6 +203,23 @@ describe("degraded and broken states", () => {
         const use = row(r, "prox2", "watchdog in use");
         assert.deepEqual([use.verdict, use.measured, use.expected], ["fail", "softdog (reboot pending: yes)", "ipmi_watchdog"]);
         assert.match(use.remedy!, /never restart watchdog-mux/);
+    });
+    it("watchdog: a watchdog0 nobody can attribute is 'unknown' and needs a reboot, as scripts/watchdog.sh says", () => {
+        const s: Scenario = {
+            ...SCENARIOS.healthy,
+            nodes: { ...SCENARIOS.healthy.nodes, prox1: { ...SCENARIOS.healthy.nodes.prox1, watchdogInUse: res("identity Some Builtin WDT\n") } },
+        };
+        const use = row(run(s), "prox1", "watchdog in use");
+        assert.deepEqual([use.verdict, use.measured], ["fail", 'unknown (watchdog0 "Some Builtin WDT" has no driver module) (reboot pending: yes)']);
+    });
+    it("watchdog: a configuration line that is not a module name is ?", () => {
+        const s: Scenario = {
+            ...SCENARIOS.healthy,
+            nodes: { ...SCENARIOS.healthy.nodes, prox1: { ...SCENARIOS.healthy.nodes.prox1, watchdogConf: res("WATCHDOG_MODULE=$(pick)\n") } },
+        };
+        const r = run(s);
+        assert.equal(row(r, "prox1", "watchdog configured").verdict, "unknown");
+        assert.equal(r.exitCode, 2);
     });
     it("a qnetd host whose service is inactive", () => {
         const r = run({ ...SCENARIOS.healthy, qnetd: { qnetd: res("inactive\n", 3) } });

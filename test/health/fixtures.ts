@@ -266,31 +266,51 @@ function healthyNode(local: 1 | 2, jobs: readonly PvesrJob[]): NodeResults {
 
 const QNETD_ACTIVE = { qnetd: res("active\n") };
 
+/** pvecm's own header (§4), printed before it execs corosync-quorumtool. */
+const CLUSTER_INFORMATION = pvecmStatus({ nodes: 0, expected: 0, total: 0, quorum: 0, quorate: true, flags: [], members: [] }).split("\n\n")[0]! + "\n";
+
+/** prox1 while prox2 is gone: prox1 + QDevice keep quorum with Total votes 2 (§3: 2 of 3 votes, quorum 2). */
+const PROX1_ALONE: NodeResults = {
+    ...healthyNode(1, [JOB_OK]),
+    pvecm: res(
+        pvecmStatus({
+            nodes: 1,
+            expected: 3,
+            total: 2,
+            quorum: 2,
+            quorate: true,
+            flags: ["Quorate", "Qdevice"],
+            members: [["0x00000001", 1, "A,V,NMW", "10.10.10.11", true]],
+            qdevice: { votes: 1 },
+        }),
+    ),
+    ha: res(haStatus({ lrm2: "old timestamp - dead?" })),
+};
+
 export const SCENARIOS = {
     /** Both nodes up, QDevice connected, job 101-1 synced 2 min ago, vm 101 started on prox1. */
     healthy: { nodes: { prox1: healthyNode(1, [JOB_OK]), prox2: healthyNode(2, []) }, qnetd: QNETD_ACTIVE },
-    /** prox2 is down: prox1 + QDevice keep quorum with Total votes 2. */
+    /**
+     * prox2 is down as a cluster node (its corosync is stopped) but answers on
+     * SSH: prox1 + QDevice keep quorum with Total votes 2, prox1's HA view
+     * shows prox2's LRM as dead. Every host answers, so the verdict is
+     * "degraded" (exit 1), not "cannot tell".
+     */
     nodeDown: {
         nodes: {
-            prox1: {
-                ...healthyNode(1, [JOB_OK]),
-                pvecm: res(
-                    pvecmStatus({
-                        nodes: 1,
-                        expected: 3,
-                        total: 2,
-                        quorum: 2,
-                        quorate: true,
-                        flags: ["Quorate", "Qdevice"],
-                        members: [["0x00000001", 1, "A,V,NMW", "10.10.10.11", true]],
-                        qdevice: { votes: 1 },
-                    }),
-                ),
-                ha: res(haStatus({ lrm2: "old timestamp - dead?" })),
+            prox1: PROX1_ALONE,
+            prox2: {
+                ...healthyNode(2, []),
+                // pvecm prints its Cluster information block, then corosync-quorumtool fails (§4).
+                pvecm: res(CLUSTER_INFORMATION, 1, "Cannot initialize CMAP service\n"),
+                qdevice: QDEVICE_SOCKET_MISSING,
+                ha: res(haStatus({ quorum: "No quorum on node 'prox2'!" })),
             },
         },
         qnetd: QNETD_ACTIVE,
     },
+    /** prox2 is off: nothing answers at its address, so the site is "cannot tell" (exit 2). */
+    nodeUnreachable: { nodes: { prox1: PROX1_ALONE }, qnetd: QNETD_ACTIVE },
     /** prox1 is cut off from prox2 and the QDevice: Activity blocked, exit 2. */
     notQuorate: {
         nodes: {

@@ -313,17 +313,26 @@ describe("zpool", () => {
 
 describe("watchdog", () => {
     it("/etc/default/pve-ha-manager: shipped file means softdog; the last active line wins", () => {
-        assert.equal(parseWatchdogDefault("# select watchdog module (default is softdog)\n#WATCHDOG_MODULE=ipmi_watchdog\n"), "softdog");
-        assert.equal(parseWatchdogDefault(""), "softdog");
-        assert.equal(parseWatchdogDefault("WATCHDOG_MODULE=iTCO_wdt\n"), "iTCO_wdt");
-        assert.equal(parseWatchdogDefault('WATCHDOG_MODULE="ipmi_watchdog"\n'), "ipmi_watchdog");
+        assert.equal(value(parseWatchdogDefault("# select watchdog module (default is softdog)\n#WATCHDOG_MODULE=ipmi_watchdog\n")), "softdog");
+        assert.equal(value(parseWatchdogDefault("")), "softdog");
+        assert.equal(value(parseWatchdogDefault("WATCHDOG_MODULE=iTCO_wdt\n")), "iTCO_wdt");
+        assert.equal(value(parseWatchdogDefault('WATCHDOG_MODULE="ipmi_watchdog"\n')), "ipmi_watchdog");
+        assert.equal(value(parseWatchdogDefault("WATCHDOG_MODULE=softdog\nOTHER=1\n  export WATCHDOG_MODULE=iTCO_wdt\n")), "iTCO_wdt");
     });
-    it("the sysfs probe: driver module, softdog identity, legacy loaded module, none", () => {
+    it("an active WATCHDOG_MODULE line that is not a module name is cannot tell", () => {
+        cannotTell(parseWatchdogDefault("WATCHDOG_MODULE=\n"), /not understood: "WATCHDOG_MODULE="/);
+        cannotTell(parseWatchdogDefault("WATCHDOG_MODULE=soft dog\n"), /not understood/);
+        cannotTell(parseWatchdogDefault("WATCHDOG_MODULE=$MOD\n"), /not understood/);
+    });
+    it("the sysfs probe: driver module, softdog identity, unattributable watchdog0, legacy loaded module, none", () => {
         assert.deepEqual(value(parseWatchdogProbe(res("driver-module /sys/module/iTCO_wdt\n"))), { state: "module", module: "iTCO_wdt" });
         assert.deepEqual(value(parseWatchdogProbe(res("identity Software Watchdog\n"))), { state: "module", module: "softdog" });
+        // As scripts/watchdog.sh: a watchdog0 without driver module and another identity is "unknown".
+        assert.deepEqual(value(parseWatchdogProbe(res("identity iTCO_wdt\n"))), { state: "unknown", identity: "iTCO_wdt" });
+        assert.deepEqual(value(parseWatchdogProbe(res("identity \n"))), { state: "unknown", identity: "" });
         assert.deepEqual(value(parseWatchdogProbe(res("no-watchdog0\nloaded ipmi_watchdog\n"))), { state: "module", module: "ipmi_watchdog" });
         assert.deepEqual(value(parseWatchdogProbe(res("no-watchdog0\n"))), { state: "none" });
-        cannotTell(parseWatchdogProbe(res("identity iTCO_wdt\n")), /identity "iTCO_wdt"/);
+        cannotTell(parseWatchdogProbe(res("no-watchdog0\nloaded ipmi watchdog\n")), /not understood/);
         cannotTell(parseWatchdogProbe(res("sh: 1: syntax error\n", 2)), /exited 2/);
     });
 });

@@ -22,6 +22,8 @@ import {
     parseQdeviceTool,
     parseWatchdogDefault,
     parseWatchdogProbe,
+    activeWatchdogName,
+    firstLine,
     parseZpoolList,
     parseZpoolStatusX,
     type CommandResult,
@@ -231,27 +233,34 @@ function watchdogChecks(node: SiteNode, probe: HostProbe): Check[] {
     const conf = probe.results.watchdogConf;
     let configured: string | undefined;
     if (!conf || conf.code !== 0) {
-        checks.push(unknownCheck("watchdog configured", `cannot read /etc/default/pve-ha-manager${conf ? `: ${conf.stderr.trim()}` : ""}`, node.watchdog));
+        checks.push(unknownCheck("watchdog configured", `cannot read /etc/default/pve-ha-manager${conf ? `: ${firstLine(conf) || `exit ${conf.code}`}` : ""}`, node.watchdog));
     } else {
-        configured = parseWatchdogDefault(conf.stdout);
-        checks.push(
-            configured === node.watchdog
-                ? ok("watchdog configured", configured, node.watchdog)
-                : fail("watchdog configured", configured, node.watchdog, `\`pulumi up\` writes WATCHDOG_MODULE=${node.watchdog} to /etc/default/pve-ha-manager on ${node.name}; then reboot it (runbook "Planned maintenance")`),
-        );
+        const p = parseWatchdogDefault(conf.stdout);
+        if (!p.ok) {
+            checks.push(unknownCheck("watchdog configured", p.reason, node.watchdog, `fix the file by hand or re-run \`pulumi up\` (it writes WATCHDOG_MODULE=${node.watchdog})`));
+        } else {
+            configured = p.value;
+            checks.push(
+                configured === node.watchdog
+                    ? ok("watchdog configured", configured, node.watchdog)
+                    : fail("watchdog configured", configured, node.watchdog, `\`pulumi up\` writes WATCHDOG_MODULE=${node.watchdog} to /etc/default/pve-ha-manager on ${node.name}; then reboot it (runbook "Planned maintenance")`),
+            );
+        }
     }
     const inUse = parsed(probe, "watchdogInUse", parseWatchdogProbe);
+    const want = configured ?? node.watchdog;
     if (!inUse.ok) {
-        checks.push(unknownCheck("watchdog in use", inUse.reason, configured ?? node.watchdog));
+        checks.push(unknownCheck("watchdog in use", inUse.reason, want));
     } else {
-        const active = inUse.value.state === "module" ? inUse.value.module : "none";
-        const want = configured ?? node.watchdog;
+        // Same rule as scripts/watchdog.sh: reboot required unless the module in use is the configured one.
+        const active = activeWatchdogName(inUse.value);
+        const shown = inUse.value.state === "unknown" ? `unknown (watchdog0 "${inUse.value.identity}" has no driver module)` : active;
         checks.push(
             active === want
-                ? ok("watchdog in use", `${active} (reboot pending: no)`, want)
+                ? ok("watchdog in use", `${shown} (reboot pending: no)`, want)
                 : fail(
                       "watchdog in use",
-                      `${active} (reboot pending: yes)`,
+                      `${shown} (reboot pending: yes)`,
                       want,
                       `${want} takes effect at the next boot: migrate the guests away and reboot ${node.name} (runbook "Planned maintenance"); never restart watchdog-mux`,
                   ),
@@ -260,18 +269,37 @@ function watchdogChecks(node: SiteNode, probe: HostProbe): Check[] {
     return checks;
 }
 
-function lrmChecks(site: Site, node: SiteNode, probe: HostProbe): Check[] {
+function lrmChecks(site: Site, node: SiteNode, probe: HostProbe, authoritative: AuthoritativeHa | undefined): Check[] {
     if (haGuests(site).length === 0) return [];
-    const p = parsed(probe, "ha", parseHaStatus);
-    if (!p.ok) return [unknownCheck("HA LRM", p.reason, "active or idle", `run \`ha-manager status\` on ${node.name}`)];
-    const lrm = p.value.lrms.find((l) => l.node === node.name);
-    if (!lrm) return [fail("HA LRM", "not listed by ha-manager status", "active or idle", `\`systemctl status pve-ha-lrm\` on ${node.name}`)];
-    const measured = `${lrm.status}${lrm.watchdog ? `, watchdog ${lrm.watchdog}` : ""}`;
+    // A quorate node's view is the cluster's; a node cut off from the cluster only knows its stale copy.
+    const own = parsed(probe, "ha", parseHaStatus);
+    const view = authoritative ?? (own.ok ? { from: node.name, status: own.value } : undefined);
+    if (!view) return [unknownCheck("HA LRM", own.ok ? "no HA view" : own.reason, "active or idle", `run \`ha-manager status\` on ${node.name}`)];
+    const lrm = view.status.lrms.find((l) => l.node === node.name);
+    const from = view.from === node.name ? "" : ` (seen from ${view.from})`;
+    if (!lrm) return [fail("HA LRM", `not listed by ha-manager status${from}`, "active or idle", `\`systemctl status pve-ha-lrm\` on ${node.name}`)];
+    const measured = `${lrm.status}${lrm.watchdog ? `, watchdog ${lrm.watchdog}` : ""}${from}`;
     if (lrm.status === "active" || lrm.status === "idle") return [ok("HA LRM", measured, "active or idle")];
     if (lrm.status === "maintenance mode") {
         return [fail("HA LRM", measured, "active or idle", `end maintenance: \`ha-manager crm-command node-maintenance disable ${node.name}\``)];
     }
-    return [fail("HA LRM", measured, "active or idle", `\`systemctl status pve-ha-lrm\` and \`journalctl -u pve-ha-lrm\` on ${node.name}`)];
+    return [fail("HA LRM", measured, "active or idle", `\`systemctl status pve-ha-lrm\` and \`journalctl -u pve-ha-lrm -b\` on ${node.name}`)];
+}
+
+interface AuthoritativeHa {
+    readonly from: string;
+    readonly status: HaStatus;
+}
+
+/** The HA view of the first node that answered `ha-manager status` with `quorum OK`. */
+function quorateHaView(site: Site, probes: ReadonlyMap<string, HostProbe>): AuthoritativeHa | undefined {
+    for (const n of site.nodes) {
+        const probe = probes.get(n.name);
+        if (!probe || probe.error) continue;
+        const p = parsed(probe, "ha", parseHaStatus);
+        if (p.ok && p.value.quorate) return { from: n.name, status: p.value };
+    }
+    return undefined;
 }
 
 // ---------- cluster-wide checks -------------------------------------------------------
@@ -391,6 +419,7 @@ export function evaluate(
 ): HealthReport {
     const hosts: HostReport[] = [];
     const views: NodeView[] = [];
+    const authoritative = quorateHaView(site, probes.nodes);
     for (const node of site.nodes) {
         const probe = probes.nodes.get(node.name) ?? { error: "not probed", results: {} };
         const base = { name: node.name, address: node.address, port: node.sshPort, role: "node" as const };
@@ -408,7 +437,7 @@ export function evaluate(
                 ...qdeviceChecks(site, node, probe),
                 ...poolChecks(node, probe),
                 ...watchdogChecks(node, probe),
-                ...lrmChecks(site, node, probe),
+                ...lrmChecks(site, node, probe, authoritative),
             ],
         });
         views.push({ node, pvesr: parsed(probe, "pvesr", parsePvesrStatus), clock: parsed(probe, "clock", parseNodeClock), ha: parsed(probe, "ha", parseHaStatus) });

@@ -455,35 +455,57 @@ export function parseZpoolStatusX(r: CommandResult): Parsed<PoolProblem[]> {
 // ---------- watchdog --------------------------------------------------------------
 
 /**
- * `/etc/default/pve-ha-manager` (§5): the last uncommented
- * `WATCHDOG_MODULE=` wins; unset means softdog (watchdog-mux's default).
+ * `/etc/default/pve-ha-manager` (§5), read as systemd's EnvironmentFile
+ * reads it for watchdog-mux: the last active `WATCHDOG_MODULE=` line wins;
+ * no line (or no file) means softdog, watchdog-mux's default. An active
+ * line that is not a plain module name is "cannot tell", not a guess.
  */
-export function parseWatchdogDefault(text: string): string {
+export function parseWatchdogDefault(text: string): Parsed<string> {
     let module = "softdog";
     for (const l of lines(text)) {
-        const m = /^\s*(?:export\s+)?WATCHDOG_MODULE=(["']?)([A-Za-z0-9_-]*)\1\s*$/.exec(l);
-        if (m && m[2]) module = m[2];
+        if (!/^\s*(?:export\s+)?WATCHDOG_MODULE=/.test(l)) continue;
+        const m = /^\s*(?:export\s+)?WATCHDOG_MODULE=(["']?)([A-Za-z0-9_]+)\1\s*$/.exec(l);
+        if (!m) return unknown(`/etc/default/pve-ha-manager not understood: "${l.trim()}"`);
+        module = m[2]!;
     }
-    return module;
+    return ok(module);
 }
 
-/** What owns /dev/watchdog, decided by the same sysfs rules as scripts/watchdog.sh. */
-export type WatchdogInUse = { readonly state: "module"; readonly module: string } | { readonly state: "none" };
+/**
+ * What owns /dev/watchdog, decided exactly as scripts/watchdog.sh decides
+ * its `active=` value (read from sysfs only): watchdog0's driver module;
+ * else softdog when watchdog0's identity is "Software Watchdog"; else
+ * "unknown" (a watchdog0 nobody can attribute, e.g. a built-in driver);
+ * without watchdog0, the stack's module when it is loaded (legacy
+ * misc-device drivers such as ipmi_watchdog); else "none".
+ */
+export type WatchdogInUse =
+    | { readonly state: "module"; readonly module: string }
+    | { readonly state: "unknown"; readonly identity: string }
+    | { readonly state: "none" };
+
+/** The name scripts/watchdog.sh prints as `active=`. */
+export function activeWatchdogName(w: WatchdogInUse): string {
+    return w.state === "module" ? w.module : w.state;
+}
 
 /**
- * Output of `WATCHDOG_PROBE` (see commands.ts), one fact per line:
+ * Output of `watchdogProbe` (see commands.ts), one fact per line:
  * `driver-module <path>` (watchdog0's parent driver module), `identity <text>`
- * (watchdog0 without a driver module), or `no-watchdog0` followed by
- * `loaded <module>` when the stack's module is loaded as a legacy misc device.
+ * (watchdog0 without a driver module; empty when unreadable), or
+ * `no-watchdog0` followed by `loaded <module>` when the stack's module is
+ * loaded.
  */
 export function parseWatchdogProbe(r: CommandResult): Parsed<WatchdogInUse> {
     if (r.code !== 0) return unknown(`watchdog probe exited ${r.code ?? "on a signal"}: ${firstLine(r) || "no output"}`);
-    const ls = lines(r.stdout).map((l) => l.trim()).filter((l) => l !== "");
+    const ls = lines(r.stdout)
+        .map((l) => l.trimEnd())
+        .filter((l) => l.trim() !== "");
     let m: RegExpExecArray | null;
     if (ls.length === 1 && (m = /^driver-module \S*\/([A-Za-z0-9_-]+)$/.exec(ls[0]!))) return ok({ state: "module", module: m[1]! });
-    if (ls.length === 1 && (m = /^identity (.*)$/.exec(ls[0]!))) {
-        if (m[1] === "Software Watchdog") return ok({ state: "module", module: "softdog" });
-        return unknown(`watchdog0 has identity "${m[1]}" and no driver module`);
+    if (ls.length === 1 && (m = /^identity(?: (.*))?$/.exec(ls[0]!))) {
+        const identity = m[1] ?? "";
+        return ok(identity === "Software Watchdog" ? { state: "module", module: "softdog" } : { state: "unknown", identity });
     }
     if (ls[0] === "no-watchdog0") {
         if (ls.length === 1) return ok({ state: "none" });

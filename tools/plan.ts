@@ -14,7 +14,7 @@ import * as path from "node:path";
 import { main } from "../components/program";
 import { failureCases, guestRpos, quorumFacts } from "../components/facts";
 import { formatMinutes } from "../components/schedule";
-import { SiteValidationError } from "../components/validate";
+import { PROJECT, SiteValidationError } from "../components/validate";
 import { evaluate, urnName, type RecordedResource } from "./lib/mock-runtime";
 import { stages } from "./lib/graph";
 import { readStack, stackFile, SECRET_PLACEHOLDER } from "./lib/stack";
@@ -48,8 +48,11 @@ export async function plan(stack: string, file = stackFile(stack)): Promise<Plan
     const cfg = readStack(stack, file);
     const config = { ...cfg.config };
     const secretKeys = [...cfg.secretKeys];
-    // Secrets the stack does not carry are shown as required, and stand in as placeholders.
+    // Secrets the stack does not carry are shown as required, and stand in as
+    // placeholders. An absent apiToken is not required: the bootstrap creates one,
+    // and the plan shows that step.
     for (const k of cfg.missingSecrets) {
+        if (k === `${PROJECT}:apiToken`) continue;
         config[k] = SECRET_PLACEHOLDER;
         secretKeys.push(k);
     }

@@ -4,7 +4,8 @@
  *
  * Proves: a pool and dataset are created on empty disks with the requested
  * layout and compression; a re-run adopts the pool and runs no mutating zpool/zfs
- * command; a file in the dataset survives every re-run and every refusal;
+ * command; adopting a pool whose compression was never set (a run that stopped
+ * right after `zpool create`) sets it, an explicitly chosen one is kept; a file in the dataset survives every re-run and every refusal;
  * disks with an ext4 filesystem, a partition table (sfdisk), or that belong
  * to an exported pool are refused with the disk and the finding named, and are
  * byte-for-byte unchanged afterwards; a pool of the same name importable from
@@ -106,6 +107,28 @@ test("creates a mirror and its dataset on empty disks; re-runs adopt it, change 
         assert.deepEqual(again.calls.filter((c) => MUTATING.test(c)), [], "a re-run is read-only");
         assert.equal(fs.readFileSync(file, "utf8"), "precious bytes\n");
     }
+});
+
+test("adopting finishes a run that stopped after zpool create (compression unset), but keeps an explicit choice", () => {
+    const unset = zfs.poolName("half");
+    const a = zfs.disk("halfa");
+    const b = zfs.disk("halfb");
+    assert.equal(zfs.zpool(["create", "-o", "ashift=12", unset, "mirror", a, b]).code, 0);
+    assert.equal(zfs.zfs(["get", "-H", "-o", "value,source", "compression", unset]).stdout.trim(), "off\tdefault");
+    const r = zpoolSh(unset, "mirror", "", [a, b]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.lines, [{ pool: unset, action: "adopted" }]);
+    assert.deepEqual(r.calls.filter((c) => MUTATING.test(c)), [`zfs set compression=on ${unset}`]);
+    assert.equal(zfs.zfs(["get", "-H", "-o", "value,source", "compression", unset]).stdout.trim(), "on\tlocal");
+
+    const chosen = zfs.poolName("chosen");
+    const c = zfs.disk("chosena");
+    assert.equal(zfs.zpool(["create", chosen, c]).code, 0);
+    assert.equal(zfs.zfs(["set", "compression=gzip", chosen]).code, 0);
+    const kept = zpoolSh(chosen, "single", "", [c]);
+    assert.equal(kept.code, 0, kept.stderr);
+    assert.deepEqual(kept.calls.filter((x) => MUTATING.test(x)), []);
+    assert.equal(zfs.zfs(["get", "-H", "-o", "value", "compression", chosen]).stdout.trim(), "gzip");
 });
 
 test("an existing pool with a different layout is refused with a diff and left as it was", () => {

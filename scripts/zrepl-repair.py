@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """zrepl-repair: repair broken snapshot chains of one zrepl pull job.
 
-Usage: zrepl-repair --job <pull-job> --root-fs <root_fs> [--dry-run]
+Usage: zrepl-repair --job <pull-job> --root-fs <root_fs> [--job … --root-fs …] [--dry-run]
 
 Reads `zrepl status --mode raw` (JSON; zrepl v0.7.0 daemon.Status, see
 proxmox-facts.md section 8) and looks at the last replication attempt of the
@@ -241,50 +241,68 @@ def repair(item, job, dry_run):
 # ---------------------------------------------------------------- main
 
 
-def main(argv):
-    ap = argparse.ArgumentParser(prog="zrepl-repair", description="Repair broken snapshot chains of a zrepl pull job.")
-    ap.add_argument("--job", required=True, help="name of the pull job")
-    ap.add_argument("--root-fs", required=True, help="the job's root_fs")
-    ap.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
-    args = ap.parse_args(argv)
-    root = args.root_fs.strip("/")
-    if not valid_dataset(root) or "/" not in root:
-        warn("invalid --root-fs %r: a dataset below a pool expected" % args.root_fs)
-        return 2
-    if not NAME_COMPONENT.match(args.job):
-        warn("invalid --job %r" % args.job)
-        return 2
-
+def repair_job(status, job, root, dry_run):
+    """Repairs one pull job; returns its exit status."""
     try:
-        p = run(["zrepl", "status", "--mode", "raw"])
-        status = json.loads(p.stdout)
-        items = plan(status, args.job, root)
+        items = plan(status, job, root)
     except Refused as e:
-        warn("refused, nothing changed: %s" % e)
+        warn("%s: refused, nothing changed: %s" % (job, e))
         return 1
-    except (RuntimeError, ValueError, LookupError, OSError, subprocess.SubprocessError) as e:
+    except LookupError as e:
         warn("cannot read zrepl status: %s" % e)
         return 2
 
     changed, failures = False, []
     for item in items:
         try:
-            changed = repair(item, args.job, args.dry_run) or changed
+            changed = repair(item, job, dry_run) or changed
         except (RuntimeError, OSError, subprocess.SubprocessError) as e:
             failures.append("%s: %s" % (item["fs"], e))
     if changed:
-        if args.dry_run:
-            say("plan: zrepl signal wakeup %s" % args.job)
+        if dry_run:
+            say("plan: zrepl signal wakeup %s" % job)
         else:
             try:
-                run(["zrepl", "signal", "wakeup", args.job])
-                say("woke up %s" % args.job)
+                run(["zrepl", "signal", "wakeup", job])
+                say("woke up %s" % job)
             except (RuntimeError, OSError, subprocess.SubprocessError) as e:
                 failures.append("wakeup: %s" % e)
     if failures:
-        warn("repair failed: " + "; ".join(failures))
+        warn("%s: repair failed: %s" % (job, "; ".join(failures)))
         return 1
     return 0
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(
+        prog="zrepl-repair",
+        description="Repair broken snapshot chains of zrepl pull jobs. Give --job and --root-fs once per job, in pairs.",
+    )
+    ap.add_argument("--job", action="append", required=True, help="name of a pull job")
+    ap.add_argument("--root-fs", action="append", required=True, help="that job's root_fs")
+    ap.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    args = ap.parse_args(argv)
+    if len(args.job) != len(args.root_fs):
+        warn("give --job and --root-fs in pairs (%d jobs, %d roots)" % (len(args.job), len(args.root_fs)))
+        return 2
+    pairs = []
+    for job, root_fs in zip(args.job, args.root_fs):
+        root = root_fs.strip("/")
+        if not valid_dataset(root) or "/" not in root:
+            warn("invalid --root-fs %r: a dataset below a pool expected" % root_fs)
+            return 2
+        if not NAME_COMPONENT.match(job):
+            warn("invalid --job %r" % job)
+            return 2
+        pairs.append((job, root))
+
+    try:
+        status = json.loads(run(["zrepl", "status", "--mode", "raw"]).stdout)
+    except (RuntimeError, ValueError, OSError, subprocess.SubprocessError) as e:
+        warn("cannot read zrepl status: %s" % e)
+        return 2
+    # Every job is attempted even when an earlier one fails; the worst status wins.
+    return max(repair_job(status, job, root, args.dry_run) for job, root in pairs)
 
 
 if __name__ == "__main__":

@@ -253,6 +253,15 @@ describe("repair units", () => {
             ],
         );
         assert.deepEqual(u.timer.split("\n").filter((l) => /^On/.test(l)), ["OnBootSec=30m", "OnUnitActiveSec=30m"]);
+        // Three nodes: both pull jobs in one invocation (a oneshot unit would stop at a failing first line).
+        const three = prodSite((raw) => {
+            delete raw.qdevice;
+            raw.nodes.push({ ...structuredClone(raw.nodes[1]), name: "prox3", address: "10.0.0.13", links: [{ address: "10.10.10.13" }, { address: "10.0.0.13" }] });
+        });
+        assert.deepEqual(
+            repairUnits(three, node(three, "prox3")).service.split("\n").filter((l) => l.startsWith("ExecStart=")),
+            ["ExecStart=/usr/bin/python3 /usr/local/sbin/zrepl-repair --job pve_pull_prox1 --root-fs pool1/zrepl/prox1 --job pve_pull_prox2 --root-fs pool1/zrepl/prox2"],
+        );
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "zrepl-units-"));
         try {
             fs.writeFileSync(path.join(dir, "zrepl-repair.service"), u.service);

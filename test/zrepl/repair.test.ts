@@ -167,10 +167,11 @@ function world() {
     return { base, root, copy, outside };
 }
 
-function repair(root: string, doc: unknown, extra: string[] = []) {
+/** Runs the tool for JOB on `root` (or with `jobArgs` instead of `--job JOB --root-fs root`). */
+function repair(root: string, doc: unknown, extra: string[] = [], jobArgs = ["--job", JOB, "--root-fs", root]) {
     fs.writeFileSync(path.join(fake, "status.json"), JSON.stringify(doc));
     for (const f of ["calls", "signals"]) fs.rmSync(path.join(fake, f), { force: true });
-    const r = run("python3", [TOOL, "--job", JOB, "--root-fs", root, ...extra], {
+    const r = run("python3", [TOOL, ...jobArgs, ...extra], {
         env: { ...process.env, PATH: `${path.join(fake, "bin")}:${process.env.PATH}`, FAKE_ZREPL_DIR: fake },
     });
     const read = (f: string) => (fs.existsSync(path.join(fake, f)) ? fs.readFileSync(path.join(fake, f), "utf8").trim().split("\n") : []);
@@ -295,6 +296,16 @@ describe("zrepl-repair against real ZFS", () => {
         assert.ok(exists(w.copy(101)));
         assert.equal(userrefs(`${w.copy(101)}@zrepl_20251231_080000_000`), "1");
         zfsOk(["release", "operator-keep", `${w.copy(101)}@zrepl_20251231_080000_000`]);
+    });
+
+    it("repairs every job given, even when another one fails, and exits with the worst status", () => {
+        const w = world();
+        const doc = statusDoc([{ name: "pool1/vm-101-disk-0", state: "planning-error", err: NO_COMMON }]);
+        const both = repair(w.root, doc, [], ["--job", "pve_pull_prox3", "--root-fs", `${w.base}/zrepl/prox3`, "--job", JOB, "--root-fs", w.root]);
+        assert.equal(both.code, 2);
+        assert.match(both.stderr, /job pve_pull_prox3 is not in zrepl's status \(jobs: pve_pull_prox1, pve_source\)/);
+        assert.equal(exists(w.copy(101)), false, "the other job was still repaired");
+        assert.deepEqual(both.signals, [`wakeup ${JOB}`]);
     });
 
     it("exits 2 when the job is not in the status", () => {

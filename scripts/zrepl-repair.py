@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""zrepl-repair: repair broken snapshot chains of one zrepl pull job.
+"""zrepl-repair: repair broken snapshot chains of zrepl pull jobs.
 
 Usage: zrepl-repair --job <pull-job> --root-fs <root_fs> [--job … --root-fs …] [--dry-run]
 
 Reads `zrepl status --mode raw` (JSON; zrepl v0.7.0 daemon.Status, see
-proxmox-facts.md section 8) and looks at the last replication attempt of the
-pull job: Jobs[<job>].pull.Replication.Attempts[-1].Filesystems[]. A
+proxmox-facts.md section 8) once and, for each job given, looks at the last
+replication attempt of that pull job: Jobs[<job>].pull.Replication.Attempts[-1].Filesystems[]. A
 filesystem whose State is "planning-error" or "step-error" is repaired when
 its PlanError.Err / StepError.Err says the chain is broken:
 
@@ -32,17 +32,17 @@ Safety:
   - Nothing outside <root_fs> is ever touched, and never <root_fs> itself: a
     status that names such a path (a name with empty, "." or ".." components,
     or a "destination already exists" snapshot outside <root_fs>) is refused.
-    When any item is refused, nothing at all is changed.
+    When any item of a job is refused, nothing of that job is changed.
   - A broken dataset with child datasets is refused (only the broken dataset
     itself would be destroyed; never `zfs destroy -R`, so clones block it too).
   - Work already done (dataset or snapshot already gone) is skipped, so a
     second run over the same status changes nothing and sends no signal.
   - --dry-run prints the plan and changes nothing.
 
-Exit status: 0 when nothing is broken or every repair succeeded (with
---dry-run: when the plan has no refusal); 1 when a repair was refused or
-failed (reason on stderr); 2 on a usage error or when the status cannot be
-read. Output goes to the journal when run by zrepl-repair.service.
+Exit status (the worst over all jobs; every job is attempted): 0 when
+nothing is broken or every repair succeeded (with --dry-run: when the plan
+has no refusal); 1 when a repair was refused or failed (reason on stderr); 2
+on a usage error, when the status cannot be read or lacks the job. Output goes to the journal when run by zrepl-repair.service.
 """
 
 import argparse

@@ -46,7 +46,9 @@ on a usage error, when the status cannot be read or lacks the job. Output goes t
 """
 
 import argparse
+import fcntl
 import json
+import os
 import re
 import subprocess
 import sys
@@ -295,6 +297,12 @@ def main(argv):
             warn("invalid --job %r" % job)
             return 2
         pairs.append((job, root))
+
+    # One run at a time (the timer and an operator's manual run must not race over a dataset).
+    lock_dir = next((d for d in ("/run/lock", "/var/lock") if os.path.isdir(d)), None)
+    lock = open(os.path.join(lock_dir, "zrepl-repair.lock"), "w") if lock_dir else None
+    if lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
 
     try:
         status = json.loads(run(["zrepl", "status", "--mode", "raw"]).stdout)

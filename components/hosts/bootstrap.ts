@@ -139,6 +139,21 @@ export class HostBootstrap extends pulumi.ComponentResource {
         const fingerprintStep = step("cluster-fingerprint", first, "cluster-fingerprint", [create]);
         const fingerprint = fingerprintStep.stdout.apply((out) => stdoutValue(out, "fingerprint"));
 
+        // ---- API token for the provider: the stack's secret, or one created on the first node.
+        // It is written to /etc/pve before the first join: while a node joins, the
+        // cluster expects the new vote and the first node alone is not quorate, so a
+        // pveum write overlapping a join could fail. Same stage as the fingerprint.
+        let tokenStep: command.remote.Command | undefined;
+        if (secrets.apiToken) {
+            this.apiToken = secrets.apiToken;
+        } else {
+            tokenStep = step("api-token", first, "api-token", [create], {
+                args: [BOOTSTRAP_TOKEN.userid, BOOTSTRAP_TOKEN.tokenid],
+                secretOutput: true,
+            });
+            this.apiToken = pulumi.secret(tokenStep.stdout.apply((out) => stdoutValue(out, "token", true)));
+        }
+
         const cluster: command.remote.Command[] = [create];
         if (site.nodes.length > 1) {
             // First line of stdin = the first node's root password (pvecm add reads it when stdin is no TTY).
@@ -146,7 +161,7 @@ export class HostBootstrap extends pulumi.ComponentResource {
             for (const n of site.nodes.slice(1)) {
                 const previous = cluster[cluster.length - 1]!;
                 cluster.push(
-                    step(`${n.name}-join`, n, "cluster-join", [create, previous, fingerprintStep, ...vlans.get(n.name)!], {
+                    step(`${n.name}-join`, n, "cluster-join", [create, previous, fingerprintStep, ...(tokenStep ? [tokenStep] : []), ...vlans.get(n.name)!], {
                         args: [site.cluster.name, first.address, fingerprint, ...links(n)],
                         stdin: passwordLine,
                     }),
@@ -166,16 +181,6 @@ export class HostBootstrap extends pulumi.ComponentResource {
             });
         }
 
-        // ---- API token for the provider: the stack's secret, or one created on the first node.
-        if (secrets.apiToken) {
-            this.apiToken = secrets.apiToken;
-        } else {
-            const token = step("api-token", first, "api-token", [create], {
-                args: [BOOTSTRAP_TOKEN.userid, BOOTSTRAP_TOKEN.tokenid],
-                secretOutput: true,
-            });
-            this.apiToken = pulumi.secret(token.stdout.apply((out) => stdoutValue(out, "token", true)));
-        }
 
         this.rebootRequired = pulumi
             .all(watchdogs.map((w) => w.stdout))

@@ -374,6 +374,8 @@ describe("lab: no apiToken in the stack, dataset below the pool", () => {
         assert.deepEqual(token.additionalSecretOutputs.filter((o) => o !== "connection"), ["stdout", "stderr"]);
         assert.ok(waits(run, "api-token", "cluster-create"));
         assert.ok(!waits(run, "api-token", "lab2-join"), "the token does not wait for joins");
+        // pveum writes /etc/pve: it must not overlap a join (the first node alone is not quorate then).
+        assert.ok(waits(run, "lab2-join", "api-token"), "the first join waits for the token");
         assert.equal(await value(run.site.hosts.apiToken), BOOT_TOKEN);
         assert.equal(await pulumi.isSecret(run.site.hosts.apiToken), true);
         assert.deepEqual(await value(run.site.hosts.rebootRequired), []);

@@ -180,6 +180,7 @@ class Rules {
         const linkCount = (n: (typeof nodes)[number]) => (n.links ?? [n.address]).length;
         nodes.forEach((n, i) => {
             const at = (...path: PropertyKey[]) => keyPath("nodes", [i, ...path]);
+            if (n.name === "qnetd") this.err(at("name"), `"qnetd" is reserved for the QDevice host's steps; give the node its real host name`);
             if (names.has(n.name)) this.err(at("name"), `"${n.name}" is already the name of nodes[${names.get(n.name)}]; node names must be unique`);
             else names.set(n.name, i);
             const seen = addrs.get(n.address);

@@ -55,6 +55,11 @@ describe("rule 1: node names, addresses, links", () => {
             ["proxmox-ha:nodes[1].name", "must be a host name: lowercase letters, digits and '-' (not first or last), e.g. prox1"],
         ]);
     });
+    it("refuses the name reserved for the QDevice host", () => {
+        expectProblems(mutate((r) => (r.nodes[1].name = "qnetd")), [
+            ["proxmox-ha:nodes[1].name", `"qnetd" is reserved for the QDevice host's steps; give the node its real host name`],
+        ]);
+    });
     it("refuses duplicate names", () => {
         expectProblems(mutate((r) => (r.nodes[1].name = "prox1")), [
             ["proxmox-ha:nodes[1].name", `"prox1" is already the name of nodes[0]; node names must be unique`],

@@ -4,7 +4,15 @@
  * `LC_ALL=C` keeps the output in the documented (English) format.
  */
 import type { Site, SiteNode } from "../../components/model";
-import { shq } from "../../components/remote";
+
+/**
+ * POSIX single-quote quoting, as components/remote.ts `shq` (not imported
+ * from there: that module loads the Pulumi SDK, seconds of start-up for a
+ * CLI that never touches Pulumi).
+ */
+export function shq(value: string): string {
+    return `'${value.replace(/'/g, `'\\''`)}'`;
+}
 
 export type NodeCommand = "pvecm" | "qdevice" | "pvesr" | "clock" | "zpoolList" | "zpoolStatus" | "ha" | "watchdogConf" | "watchdogInUse";
 export type QnetdCommand = "qnetd";

@@ -44,9 +44,7 @@ export const pullJobFor = (peer: string) => `pve_pull_${peer}`;
 // ---------- the subset of zrepl's schema we generate --------------------------
 
 export type KeepRule =
-    | { type: "not_replicated" }
-    | { type: "regex"; regex: string; negate?: boolean }
-    | { type: "last_n"; count: number; regex?: string };
+    { type: "not_replicated" } | { type: "regex"; regex: string; negate?: boolean } | { type: "last_n"; count: number; regex?: string };
 
 export interface Snapshotting {
     type: "periodic" | "manual";
@@ -234,15 +232,13 @@ export function zreplConfig(site: Site, node: SiteNode): ZreplConfigDoc {
                       ],
                   },
               },
-              ...peers.map(
-                  (p): SourceJob => ({
-                      name: sourceJobFor(p.name),
-                      type: "source",
-                      serve: { type: "tcp", listen: listen(p), listen_freebind: true, clients: { [zreplAddress(site, p)]: p.name } },
-                      filesystems: { ...filesystems },
-                      snapshotting: { type: "manual" },
-                  }),
-              ),
+              ...peers.map((p): SourceJob => ({
+                  name: sourceJobFor(p.name),
+                  type: "source",
+                  serve: { type: "tcp", listen: listen(p), listen_freebind: true, clients: { [zreplAddress(site, p)]: p.name } },
+                  filesystems: { ...filesystems },
+                  snapshotting: { type: "manual" },
+              })),
           ]
         : [
               {
@@ -296,7 +292,9 @@ const HEADER = [
 /** The YAML text written to /etc/zrepl/zrepl.yml on `node`. */
 export function zreplConfigYaml(site: Site, node: SiteNode): string {
     const text = stringify(zreplConfig(site, node), { lineWidth: 0 });
-    return `${HEADER.split("\n").map((l) => `#${l}`).join("\n")}\n${text}`;
+    return `${HEADER.split("\n")
+        .map((l) => `#${l}`)
+        .join("\n")}\n${text}`;
 }
 
 // ---------- repair timer -----------------------------------------------------

@@ -77,7 +77,12 @@ export class ZreplReplication extends pulumi.ComponentResource {
                 const targets = pullTargets(site, node);
                 const install = scriptCommand(
                     `${name}-${node.name}-install`,
-                    { host: node, privateKey: sshPrivateKey, script: "zrepl-install", args: [site.zrepl.apt.url, site.zrepl.apt.keyUrl, site.zrepl.apt.fingerprint] },
+                    {
+                        host: node,
+                        privateKey: sshPrivateKey,
+                        script: "zrepl-install",
+                        args: [site.zrepl.apt.url, site.zrepl.apt.keyUrl, site.zrepl.apt.fingerprint],
+                    },
                     { parent: this, dependsOn: [after.pools[i]!, after.cluster[i]!] },
                 );
                 const config = scriptCommand(

@@ -75,7 +75,10 @@ describe("ZreplReplication under mocks", () => {
             ["prox1", "prox2"].flatMap((n) => ["config", "install", "repair"].map((role) => `command:remote:Command zr-${n}-${role}`)),
         );
         const apt = site.zrepl.apt;
-        for (const [name, peer] of [["prox1", "prox2"], ["prox2", "prox1"]] as const) {
+        for (const [name, peer] of [
+            ["prox1", "prox2"],
+            ["prox2", "prox1"],
+        ] as const) {
             const node = nodeOf(site, name);
             const install = byName(resources, `zr-${name}-install`);
             const config = byName(resources, `zr-${name}-config`);
@@ -150,7 +153,10 @@ describe("ZreplReplication under mocks", () => {
     });
 
     it("refuses stages that do not cover every node", async () => {
-        await assert.rejects(build(site, 1), /zrepl needs one pool and one membership step per node \(got 1 pools and 1 membership steps for 2 nodes\)/);
+        await assert.rejects(
+            build(site, 1),
+            /zrepl needs one pool and one membership step per node \(got 1 pools and 1 membership steps for 2 nodes\)/,
+        );
     });
 });
 

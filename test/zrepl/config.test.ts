@@ -27,19 +27,11 @@ import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { parse } from "yaml";
 import { nodeOf, prodSite } from "./site";
-import {
-    repairUnits,
-    zreplConfigYaml,
-    zreplPorts,
-    type KeepRule,
-} from "../../components/zrepl/config";
+import { repairUnits, zreplConfigYaml, zreplPorts, type KeepRule } from "../../components/zrepl/config";
 
 const node = nodeOf;
 
-const KEEP_SENDER = [
-    { type: "not_replicated" },
-    { type: "regex", regex: "^zrepl_", negate: true },
-];
+const KEEP_SENDER = [{ type: "not_replicated" }, { type: "regex", regex: "^zrepl_", negate: true }];
 const KEEP_RECEIVER = [
     { type: "regex", regex: "^(zrepl_|__replicate_)", negate: true },
     { type: "last_n", count: 24, regex: "^zrepl_" },
@@ -69,7 +61,12 @@ describe("zrepl config for the reference stack", () => {
                     filesystems: { "pool1<": true, pool1: false, "pool1/zrepl<": false },
                     snapshotting: SNAPSHOTTING,
                 },
-                { name: "pve_pull_prox2", ...PULL_COMMON, connect: { type: "tcp", address: "10.0.20.12:8888" }, root_fs: "pool1/zrepl/prox2" },
+                {
+                    name: "pve_pull_prox2",
+                    ...PULL_COMMON,
+                    connect: { type: "tcp", address: "10.0.20.12:8888" },
+                    root_fs: "pool1/zrepl/prox2",
+                },
             ],
         });
     });
@@ -85,7 +82,12 @@ describe("zrepl config for the reference stack", () => {
                     filesystems: { "pool1<": true, pool1: false, "pool1/zrepl<": false, "pool1/vm-101-disk-0": false },
                     snapshotting: SNAPSHOTTING,
                 },
-                { name: "pve_pull_prox1", ...PULL_COMMON, connect: { type: "tcp", address: "10.0.20.11:8888" }, root_fs: "pool1/zrepl/prox1" },
+                {
+                    name: "pve_pull_prox1",
+                    ...PULL_COMMON,
+                    connect: { type: "tcp", address: "10.0.20.11:8888" },
+                    root_fs: "pool1/zrepl/prox1",
+                },
             ],
         });
     });
@@ -108,7 +110,12 @@ describe("zrepl config variants", () => {
             raw.zrepl = { enabled: true, port: 9000, interval: "15m", keep: 5, rootFs: "pool1/copies" };
         });
         const prox2 = parse(zreplConfigYaml(site, node(site, "prox2")));
-        assert.deepEqual(prox2.jobs[0].serve, { type: "tcp", listen: "[fd00::12]:9000", listen_freebind: true, clients: { "10.0.0.11": "prox1" } });
+        assert.deepEqual(prox2.jobs[0].serve, {
+            type: "tcp",
+            listen: "[fd00::12]:9000",
+            listen_freebind: true,
+            clients: { "10.0.0.11": "prox1" },
+        });
         // rootFs lies outside the storage dataset: nothing to exclude for it; vm 101's two disks on the storage are.
         assert.deepEqual(prox2.jobs[0].filesystems, {
             "pool1/vmstore<": true,
@@ -128,22 +135,44 @@ describe("zrepl config variants", () => {
     it("three nodes: zrepl's documented fan-out (one source per receiver, own port, snap job prunes)", () => {
         const site = prodSite((raw) => {
             delete raw.qdevice;
-            raw.nodes.push({ ...structuredClone(raw.nodes[1]), name: "prox3", address: "10.0.0.13", links: [{ address: "10.10.10.13" }, { address: "10.0.0.13" }] });
+            raw.nodes.push({
+                ...structuredClone(raw.nodes[1]),
+                name: "prox3",
+                address: "10.0.0.13",
+                links: [{ address: "10.10.10.13" }, { address: "10.0.0.13" }],
+            });
             raw.network.vlans[0].addresses.prox3 = "10.0.20.13/24";
             raw.guests.push({ vmid: 102, name: "db", node: "prox3" });
         });
         const cfg = parse(zreplConfigYaml(site, node(site, "prox2")));
         assert.deepEqual(
             cfg.jobs.map((j: any) => [j.name, j.type]),
-            [["pve_snap", "snap"], ["pve_source_prox1", "source"], ["pve_source_prox3", "source"], ["pve_pull_prox1", "pull"], ["pve_pull_prox3", "pull"]],
+            [
+                ["pve_snap", "snap"],
+                ["pve_source_prox1", "source"],
+                ["pve_source_prox3", "source"],
+                ["pve_pull_prox1", "pull"],
+                ["pve_pull_prox3", "pull"],
+            ],
         );
-        const fsFilter = { "pool1<": true, pool1: false, "pool1/zrepl<": false, "pool1/vm-101-disk-0": false, "pool1/vm-102-disk-0": false };
+        const fsFilter = {
+            "pool1<": true,
+            pool1: false,
+            "pool1/zrepl<": false,
+            "pool1/vm-101-disk-0": false,
+            "pool1/vm-102-disk-0": false,
+        };
         assert.deepEqual(cfg.jobs[0], {
             name: "pve_snap",
             type: "snap",
             filesystems: fsFilter,
             snapshotting: SNAPSHOTTING,
-            pruning: { keep: [{ type: "regex", regex: "^zrepl_", negate: true }, { type: "last_n", count: 24, regex: "^zrepl_" }] },
+            pruning: {
+                keep: [
+                    { type: "regex", regex: "^zrepl_", negate: true },
+                    { type: "last_n", count: 24, regex: "^zrepl_" },
+                ],
+            },
         });
         assert.deepEqual(cfg.jobs[1], {
             name: "pve_source_prox1",
@@ -200,7 +229,10 @@ describe("keep rules", () => {
 
     it("the sender keeps Proxmox's replication snapshot, replicated or not, old or new", () => {
         for (const replicated of [true, false]) {
-            const oldest: Snap[] = [{ name: PVE, replicated }, ...Array.from({ length: 40 }, (_, i) => ({ name: zrepl(i), replicated: true }))];
+            const oldest: Snap[] = [
+                { name: PVE, replicated },
+                ...Array.from({ length: 40 }, (_, i) => ({ name: zrepl(i), replicated: true })),
+            ];
             const newest: Snap[] = [...oldest.slice(1), oldest[0]!];
             for (const snaps of [oldest, newest]) assert.ok(kept(sender, snaps).has(PVE), `replicated=${replicated}`);
         }
@@ -252,21 +284,36 @@ describe("repair units", () => {
                 "SyslogIdentifier=zrepl-repair",
             ],
         );
-        assert.deepEqual(u.timer.split("\n").filter((l) => /^On/.test(l)), ["OnBootSec=30m", "OnUnitActiveSec=30m"]);
+        assert.deepEqual(
+            u.timer.split("\n").filter((l) => /^On/.test(l)),
+            ["OnBootSec=30m", "OnUnitActiveSec=30m"],
+        );
         // Three nodes: both pull jobs in one invocation (a oneshot unit would stop at a failing first line).
         const three = prodSite((raw) => {
             delete raw.qdevice;
-            raw.nodes.push({ ...structuredClone(raw.nodes[1]), name: "prox3", address: "10.0.0.13", links: [{ address: "10.10.10.13" }, { address: "10.0.0.13" }] });
+            raw.nodes.push({
+                ...structuredClone(raw.nodes[1]),
+                name: "prox3",
+                address: "10.0.0.13",
+                links: [{ address: "10.10.10.13" }, { address: "10.0.0.13" }],
+            });
         });
         assert.deepEqual(
-            repairUnits(three, node(three, "prox3")).service.split("\n").filter((l) => l.startsWith("ExecStart=")),
-            ["ExecStart=/usr/bin/python3 /usr/local/sbin/zrepl-repair --job pve_pull_prox1 --root-fs pool1/zrepl/prox1 --job pve_pull_prox2 --root-fs pool1/zrepl/prox2"],
+            repairUnits(three, node(three, "prox3"))
+                .service.split("\n")
+                .filter((l) => l.startsWith("ExecStart=")),
+            [
+                "ExecStart=/usr/bin/python3 /usr/local/sbin/zrepl-repair --job pve_pull_prox1 --root-fs pool1/zrepl/prox1 --job pve_pull_prox2 --root-fs pool1/zrepl/prox2",
+            ],
         );
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "zrepl-units-"));
         try {
             fs.writeFileSync(path.join(dir, "zrepl-repair.service"), u.service);
             fs.writeFileSync(path.join(dir, "zrepl-repair.timer"), u.timer);
-            const r = spawnSync("systemd-analyze", ["verify", "./zrepl-repair.timer", "./zrepl-repair.service"], { cwd: dir, encoding: "utf8" });
+            const r = spawnSync("systemd-analyze", ["verify", "./zrepl-repair.timer", "./zrepl-repair.service"], {
+                cwd: dir,
+                encoding: "utf8",
+            });
             assert.equal(r.status, 0, r.stderr);
             assert.equal(r.stderr, "");
         } finally {

@@ -129,7 +129,10 @@ describe("zrepl-install.sh", () => {
         assert.deepEqual(fs.readFileSync(keyring), before);
         // A different pinned fingerprint does fetch (and here fails, leaving the keyring alone).
         const pinnedElsewhere = h.exec("file:///nonexistent/key.asc", other.fpr);
-        assert.match(pinnedElsewhere.stderr, /^zrepl-install\.sh: cannot fetch the zrepl signing key from file:\/\/\/nonexistent\/key\.asc: /);
+        assert.match(
+            pinnedElsewhere.stderr,
+            /^zrepl-install\.sh: cannot fetch the zrepl signing key from file:\/\/\/nonexistent\/key\.asc: /,
+        );
         assert.deepEqual(fs.readFileSync(keyring), before);
     });
 

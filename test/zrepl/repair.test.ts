@@ -41,7 +41,8 @@ const NO_COMMON =
     "no common snapshot or suitable bookmark between sender and receiver:\n  sorted sender versions:\n    @zrepl_20260101_100000_000\n  sorted receiver versions:\n    @zrepl_20251231_090000_000\n";
 const DIVERGED =
     "the receiver's latest snapshot is not present on sender:\n  last common: @zrepl_20251231_080000_000\n  sender-only:\n    @zrepl_20260101_100000_000\n  receiver-only:\n    @zrepl_20251231_090000_000\n";
-const destExists = (snap: string) => `zfs exited with error: exit status 1\nstderr:\ncannot restore to ${snap}: destination already exists\n`;
+const destExists = (snap: string) =>
+    `zfs exited with error: exit status 1\nstderr:\ncannot restore to ${snap}: destination already exists\n`;
 
 interface Fs {
     name: string;
@@ -301,7 +302,12 @@ describe("zrepl-repair against real ZFS", () => {
     it("repairs every job given, even when another one fails, and exits with the worst status", () => {
         const w = world();
         const doc = statusDoc([{ name: "pool1/vm-101-disk-0", state: "planning-error", err: NO_COMMON }]);
-        const both = repair(w.root, doc, [], ["--job", "pve_pull_prox3", "--root-fs", `${w.base}/zrepl/prox3`, "--job", JOB, "--root-fs", w.root]);
+        const both = repair(
+            w.root,
+            doc,
+            [],
+            ["--job", "pve_pull_prox3", "--root-fs", `${w.base}/zrepl/prox3`, "--job", JOB, "--root-fs", w.root],
+        );
         assert.equal(both.code, 2);
         assert.match(both.stderr, /job pve_pull_prox3 is not in zrepl's status \(jobs: pve_pull_prox1, pve_source\)/);
         assert.equal(exists(w.copy(101)), false, "the other job was still repaired");

@@ -169,7 +169,10 @@ describe("zrepl-config.sh", () => {
 
     it("refuses a malformed root dataset or peer before doing anything", () => {
         const h = host();
-        for (const args of [[yaml, "pool-only", "prox2"], [yaml, `${pool}/z`, "Bad Peer"]]) {
+        for (const args of [
+            [yaml, "pool-only", "prox2"],
+            [yaml, `${pool}/z`, "Bad Peer"],
+        ]) {
             const r = h.exec("zrepl-config", args);
             assert.equal(r.code, 1);
             assert.match(r.stderr, /^zrepl-config\.sh: invalid (root dataset|peer name)/);
@@ -192,7 +195,11 @@ describe("zrepl-repair-install.sh", () => {
         assert.deepEqual(file(path.join(h.sbin, "zrepl-repair")), { text: tool, mode: 0o755 });
         assert.deepEqual(file(path.join(h.units, "zrepl-repair.service")), { text: units.service, mode: 0o644 });
         assert.deepEqual(file(path.join(h.units, "zrepl-repair.timer")), { text: units.timer, mode: 0o644 });
-        assert.deepEqual(h.calls(), ["systemctl daemon-reload", "systemctl enable --quiet zrepl-repair.timer", "systemctl restart zrepl-repair.timer"]);
+        assert.deepEqual(h.calls(), [
+            "systemctl daemon-reload",
+            "systemctl enable --quiet zrepl-repair.timer",
+            "systemctl restart zrepl-repair.timer",
+        ]);
 
         fs.writeFileSync(path.join(h.dir, "active"), "");
         const again = h.exec("zrepl-repair-install", [tool, units.service, units.timer]);
@@ -215,7 +222,10 @@ describe("zrepl-repair-install.sh", () => {
 describe("zrepl-disable.sh", () => {
     it("stops and disables the daemon or the timer, and nothing else", () => {
         const h = host();
-        for (const [what, unit] of [["daemon", "zrepl.service"], ["repair-timer", "zrepl-repair.timer"]] as const) {
+        for (const [what, unit] of [
+            ["daemon", "zrepl.service"],
+            ["repair-timer", "zrepl-repair.timer"],
+        ] as const) {
             const r = h.exec("zrepl-disable", [what]);
             assert.equal(r.code, 0, r.stderr);
             assert.deepEqual(r.lines, [{ stopped: unit }]);

@@ -9,8 +9,10 @@
  * data); no secret reaches a command text; two evaluations give identical
  * inputs; the outputs say zrepl is on and where each node's copies land. With
  * zrepl disabled (the committed reference stack) the whole program registers
- * no zrepl resource, and a disabled component creates nothing. Stages that do
- * not cover every node are refused.
+ * no zrepl resource, and a disabled component creates nothing; with zrepl
+ * enabled in the whole program, each node's install waits for that node's pool
+ * and membership steps of the real HostBootstrap. Stages that do not cover
+ * every node are refused.
  * Does NOT prove: what the commands do on a node (test/zrepl/*.test.ts run the
  * scripts), nor what the real engine does with these registrations.
  */
@@ -24,6 +26,8 @@ import { scriptInvocation } from "../../components/remote";
 import type { BootstrapStages } from "../../components/hosts/bootstrap";
 import type { Site } from "../../components/model";
 import { plan } from "../../tools/plan";
+import { readStack } from "../../tools/lib/stack";
+import { main } from "../../components/program";
 import { nodeOf, prodSite } from "./site";
 
 const SIG = "4dabf18193072939515e22adb298388d";
@@ -167,5 +171,28 @@ describe("the whole program", () => {
         const zrepl = p.records!.filter((r) => r.type.startsWith("proxmox-ha:zrepl") || /zrepl/.test(r.name));
         assert.deepEqual(zrepl, []);
         assert.ok(p.records!.length > 3);
+    });
+});
+
+describe("the whole program with zrepl enabled", () => {
+    it("orders each node's zrepl install after that node's pool and membership steps of the host bootstrap", async () => {
+        const st = readStack("prod");
+        const config: Record<string, string> = { ...st.config, "proxmox-ha:zrepl": JSON.stringify({ enabled: true }) };
+        const secretKeys = [...st.secretKeys];
+        for (const k of st.missingSecrets) {
+            config[k] = "placeholder";
+            secretKeys.push(k);
+        }
+        const { resources, result } = await evaluate(() => main(), { config, secretKeys, outputs: () => ({ stdout: "", stderr: "" }) });
+        const stages = result.component.hosts.stages;
+        const urns = async (rs: readonly pulumi.Resource[]) => Promise.all(rs.map((r) => unwrap(r.urn)));
+        const pools = await urns(stages.pools);
+        const members = await urns(stages.cluster);
+        result.site.nodes.forEach((n, i) => {
+            const install = byName(resources, `prod-zrepl-${n.name}-install`);
+            assert.ok(install.dependsOn.includes(pools[i]!), `${n.name} install waits for its pool`);
+            assert.ok(install.dependsOn.includes(members[i]!), `${n.name} install waits for its membership`);
+        });
+        assert.equal(resources.filter((r) => r.type === "proxmox-ha:zrepl:Zrepl").length, 1);
     });
 });

@@ -49,7 +49,8 @@ export class ProxmoxSite extends pulumi.ComponentResource {
         }
 
         const q = quorumFacts(site);
-        this.summary = pulumi.output(this.hosts.rebootRequired).apply((rebootRequired): Record<string, unknown> => ({
+        const zreplCopies = this.zrepl ? this.zrepl.copies : pulumi.output([]);
+        this.summary = pulumi.all([this.hosts.rebootRequired, zreplCopies]).apply(([rebootRequired, copies]): Record<string, unknown> => ({
             cluster: site.cluster.name,
             nodes: site.nodes.map((n) => ({ name: n.name, address: n.address, pool: n.zfs.pool, watchdog: n.watchdog })),
             storage: { id: site.storage.id, pool: site.storage.zfsPath },
@@ -69,9 +70,7 @@ export class ProxmoxSite extends pulumi.ComponentResource {
             survives: failureCases(site).map((f) => ({ failure: f.failure, survives: f.survives })),
             rpo: guestRpos(site).map((r) => ({ vmid: r.vmid, worstCaseRpoMinutes: r.worstCaseRpoMinutes ?? null })),
             rebootRequired,
-            zrepl: site.zrepl.enabled
-                ? { enabled: true, copies: site.nodes.map((n) => ({ node: n.name, rootFs: site.zrepl.rootFs })) }
-                : { enabled: false },
+            zrepl: site.zrepl.enabled ? { enabled: true, copies } : { enabled: false },
         }));
 
         this.registerOutputs({ summary: this.summary });

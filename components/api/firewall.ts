@@ -107,19 +107,47 @@ export function createFirewall(ctx: ApiContext): Firewall | undefined {
     const rule = (r: proxmox.types.input.firewall.RulesLegacyRule) => defined({ action: "ACCEPT", ...r });
     const rules: proxmox.types.input.firewall.RulesLegacyRule[] = [
         rule({ type: "in", proto: "tcp", dport: "22", source: `+${IPSET_ALLOWLIST}`, comment: "SSH from the management allowlist" }),
-        rule({ type: "in", proto: "tcp", dport: "8006", source: `+${IPSET_ALLOWLIST}`, comment: "web UI and API from the management allowlist" }),
+        rule({
+            type: "in",
+            proto: "tcp",
+            dport: "8006",
+            source: `+${IPSET_ALLOWLIST}`,
+            comment: "web UI and API from the management allowlist",
+        }),
         rule({ type: "in", proto: "udp", dport: "5405:5412", source: `+${IPSET_NODES}`, comment: "corosync (knet) between cluster nodes" }),
-        rule({ type: "in", proto: "tcp", dport: "22", source: `+${IPSET_NODES}`, comment: "SSH between nodes: migration, replication, QDevice setup" }),
-        rule({ type: "in", proto: "tcp", dport: "8006", source: `+${IPSET_NODES}`, comment: "API between nodes: pveproxy forwards requests to the owning node" }),
+        rule({
+            type: "in",
+            proto: "tcp",
+            dport: "22",
+            source: `+${IPSET_NODES}`,
+            comment: "SSH between nodes: migration, replication, QDevice setup",
+        }),
+        rule({
+            type: "in",
+            proto: "tcp",
+            dport: "8006",
+            source: `+${IPSET_NODES}`,
+            comment: "API between nodes: pveproxy forwards requests to the owning node",
+        }),
     ];
     if (site.cluster.migrationType === "insecure") {
-        rules.push(rule({ type: "in", proto: "tcp", dport: "60000:60050", source: `+${IPSET_NODES}`, comment: "insecure (unencrypted) migration between nodes" }));
+        rules.push(
+            rule({
+                type: "in",
+                proto: "tcp",
+                dport: "60000:60050",
+                source: `+${IPSET_NODES}`,
+                comment: "insecure (unencrypted) migration between nodes",
+            }),
+        );
     }
     if (site.qdevice) {
         rules.push(rule({ type: "out", proto: "tcp", dport: "5403", dest: site.qdevice.address, comment: "corosync-qdevice to qnetd" }));
     }
     if (vx) {
-        rules.push(rule({ type: "in", proto: "udp", dport: "4789", source: `+${IPSET_VXLAN}`, comment: `VXLAN (zone ${vx.zone}) between peers` }));
+        rules.push(
+            rule({ type: "in", proto: "udp", dport: "4789", source: `+${IPSET_VXLAN}`, comment: `VXLAN (zone ${vx.zone}) between peers` }),
+        );
     }
     const rulesRes = new proxmox.firewall.RulesLegacy(`${name}-fw-rules`, { rules }, childOpts(ctx, [...formed, ...ipsets]));
 

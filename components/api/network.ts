@@ -62,7 +62,11 @@ export function createHostNetworks(ctx: ApiContext): HostNetworks {
             if (!b.nodes.includes(node.name)) continue;
             bridges.set(
                 `${node.name}/${b.name}`,
-                new proxmox.network.linux.Bridge(`${name}-bridge-${node.name}-${b.name}`, bridgeArgs(ctx, b, node.name), childOpts(ctx, member)),
+                new proxmox.network.linux.Bridge(
+                    `${name}-bridge-${node.name}-${b.name}`,
+                    bridgeArgs(ctx, b, node.name),
+                    childOpts(ctx, member),
+                ),
             );
         }
     }
@@ -74,7 +78,9 @@ function vlanArgs(ctx: ApiContext, v: Vlan, node: string): proxmox.network.linux
     // neither `interface` nor `vlan` set (they are derived from the name).
     const ifname = `${v.interface}.${v.tag}`;
     if (ifname.length > IFNAMSIZ) {
-        throw new Error(`API layer: VLAN interface name ${ifname} is longer than ${IFNAMSIZ} characters; use a shorter parent interface name`);
+        throw new Error(
+            `API layer: VLAN interface name ${ifname} is longer than ${IFNAMSIZ} characters; use a shorter parent interface name`,
+        );
     }
     const cidr = v.addresses[node];
     refuseManagementAddress(ctx, `VLAN ${ifname}`, node, cidr, false);

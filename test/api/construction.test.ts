@@ -156,17 +156,59 @@ const haresource = (vmid: number, maxRestart = 1) => ({
 
 const nodeRule = (vmid: number, home: string, nodes: Record<string, number>) => ({
     type: T.harule,
-    inputs: { rule: `ha-guest-${vmid}`, type: "node-affinity", resources: [`vm:${vmid}`], nodes, strict: false, comment: `home ${home} (proxmox-ha)` },
+    inputs: {
+        rule: `ha-guest-${vmid}`,
+        type: "node-affinity",
+        resources: [`vm:${vmid}`],
+        nodes,
+        strict: false,
+        comment: `home ${home} (proxmox-ha)`,
+    },
 });
 
 const BASE_RULES = [
     { action: "ACCEPT", type: "in", proto: "tcp", dport: "22", source: "+mgmt-allowlist", comment: "SSH from the management allowlist" },
-    { action: "ACCEPT", type: "in", proto: "tcp", dport: "8006", source: "+mgmt-allowlist", comment: "web UI and API from the management allowlist" },
-    { action: "ACCEPT", type: "in", proto: "udp", dport: "5405:5412", source: "+cluster-nodes", comment: "corosync (knet) between cluster nodes" },
-    { action: "ACCEPT", type: "in", proto: "tcp", dport: "22", source: "+cluster-nodes", comment: "SSH between nodes: migration, replication, QDevice setup" },
-    { action: "ACCEPT", type: "in", proto: "tcp", dport: "8006", source: "+cluster-nodes", comment: "API between nodes: pveproxy forwards requests to the owning node" },
+    {
+        action: "ACCEPT",
+        type: "in",
+        proto: "tcp",
+        dport: "8006",
+        source: "+mgmt-allowlist",
+        comment: "web UI and API from the management allowlist",
+    },
+    {
+        action: "ACCEPT",
+        type: "in",
+        proto: "udp",
+        dport: "5405:5412",
+        source: "+cluster-nodes",
+        comment: "corosync (knet) between cluster nodes",
+    },
+    {
+        action: "ACCEPT",
+        type: "in",
+        proto: "tcp",
+        dport: "22",
+        source: "+cluster-nodes",
+        comment: "SSH between nodes: migration, replication, QDevice setup",
+    },
+    {
+        action: "ACCEPT",
+        type: "in",
+        proto: "tcp",
+        dport: "8006",
+        source: "+cluster-nodes",
+        comment: "API between nodes: pveproxy forwards requests to the owning node",
+    },
 ];
-const qnetdRule = (addr: string) => ({ action: "ACCEPT", type: "out", proto: "tcp", dport: "5403", dest: addr, comment: "corosync-qdevice to qnetd" });
+const qnetdRule = (addr: string) => ({
+    action: "ACCEPT",
+    type: "out",
+    proto: "tcp",
+    dport: "5403",
+    dest: addr,
+    comment: "corosync-qdevice to qnetd",
+});
 
 describe("prod (Pulumi.prod.yaml): the reference site", () => {
     let run: Run;
@@ -177,15 +219,33 @@ describe("prod (Pulumi.prod.yaml): the reference site", () => {
         assertExactly(run, {
             "prod-api-storage": {
                 type: T.storage,
-                inputs: { resourceId: "pool1", zfsPool: "pool1", contents: ["images", "rootdir"], thinProvision: true, nodes: ["prox1", "prox2"] },
+                inputs: {
+                    resourceId: "pool1",
+                    zfsPool: "pool1",
+                    contents: ["images", "rootdir"],
+                    thinProvision: true,
+                    nodes: ["prox1", "prox2"],
+                },
             },
             "prod-api-vlan-prox1-20": {
                 type: T.vlan,
-                inputs: { nodeName: "prox1", name: "eno1.20", address: "10.0.20.11/24", comment: "replication (proxmox-ha)", autostart: true },
+                inputs: {
+                    nodeName: "prox1",
+                    name: "eno1.20",
+                    address: "10.0.20.11/24",
+                    comment: "replication (proxmox-ha)",
+                    autostart: true,
+                },
             },
             "prod-api-vlan-prox2-20": {
                 type: T.vlan,
-                inputs: { nodeName: "prox2", name: "eno1.20", address: "10.0.20.12/24", comment: "replication (proxmox-ha)", autostart: true },
+                inputs: {
+                    nodeName: "prox2",
+                    name: "eno1.20",
+                    address: "10.0.20.12/24",
+                    comment: "replication (proxmox-ha)",
+                    autostart: true,
+                },
             },
             "prod-api-cluster-options": {
                 type: T.options,
@@ -233,7 +293,8 @@ describe("prod (Pulumi.prod.yaml): the reference site", () => {
         });
     });
     it("talks to prox1's API with TLS verification on", () => assertProvider(run, "https://10.0.0.11:8006", false));
-    it("routes fencing and replication alerts to ops@example.com through the script on prox1", () => assertNotifications(run, "ops@example.com"));
+    it("routes fencing and replication alerts to ops@example.com through the script on prox1", () =>
+        assertNotifications(run, "ops@example.com"));
     it("summarizes storage, guests, replication with worst-case RPO, and HA for the stack outputs", () => {
         assert.deepEqual(run.layer.summary, {
             storage: { id: "pool1", pool: "pool1", nodes: ["prox1", "prox2"], thinProvision: true },
@@ -254,11 +315,25 @@ describe("lab (Pulumi.lab.yaml): dataset storage, 15-minute schedule, both direc
     });
     it("declares exactly these objects with these inputs (no firewall, no VLANs, no SDN, no alerts)", () => {
         const dns = (vmid: number, name: string, node: string) =>
-            vm({ vmid, name, node, memory: 1024, storage: "vmstore", size: 8, nics: [{ bridge: "vmbr0", model: "virtio", firewall: true }] });
+            vm({
+                vmid,
+                name,
+                node,
+                memory: 1024,
+                storage: "vmstore",
+                size: 8,
+                nics: [{ bridge: "vmbr0", model: "virtio", firewall: true }],
+            });
         assertExactly(run, {
             "lab-api-storage": {
                 type: T.storage,
-                inputs: { resourceId: "vmstore", zfsPool: "vmdata/vmstore", contents: ["images", "rootdir"], thinProvision: true, nodes: ["lab1", "lab2"] },
+                inputs: {
+                    resourceId: "vmstore",
+                    zfsPool: "vmdata/vmstore",
+                    contents: ["images", "rootdir"],
+                    thinProvision: true,
+                    nodes: ["lab1", "lab2"],
+                },
             },
             "lab-api-cluster-options": {
                 type: T.options,
@@ -318,7 +393,13 @@ describe("dc2 (Pulumi.dc2.yaml): two datacentres, VLANs at MTU 1400, VXLAN guest
         assertExactly(run, {
             "dc2-api-storage": {
                 type: T.storage,
-                inputs: { resourceId: "tank-vm", zfsPool: "tank/vm", contents: ["images", "rootdir"], thinProvision: true, nodes: ["dca-pve1", "dcb-pve1"] },
+                inputs: {
+                    resourceId: "tank-vm",
+                    zfsPool: "tank/vm",
+                    contents: ["images", "rootdir"],
+                    thinProvision: true,
+                    nodes: ["dca-pve1", "dcb-pve1"],
+                },
             },
             // VLAN 4001 (purpose corosync) is the bootstrap's: not here.
             "dc2-api-vlan-dca-pve1-4002": vlan("dca-pve1", 4002, "172.31.2.11/24", "replication"),
@@ -387,7 +468,14 @@ describe("dc2 (Pulumi.dc2.yaml): two datacentres, VLANs at MTU 1400, VXLAN guest
                     rules: [
                         ...BASE_RULES,
                         qnetdRule("198.51.100.20"),
-                        { action: "ACCEPT", type: "in", proto: "udp", dport: "4789", source: "+vxlan-peers", comment: "VXLAN (zone dcvx) between peers" },
+                        {
+                            action: "ACCEPT",
+                            type: "in",
+                            proto: "udp",
+                            dport: "4789",
+                            source: "+vxlan-peers",
+                            comment: "VXLAN (zone dcvx) between peers",
+                        },
                     ],
                 },
             },
@@ -420,6 +508,7 @@ describe("dc2 (Pulumi.dc2.yaml): two datacentres, VLANs at MTU 1400, VXLAN guest
             zone: { resourceId: "dcvx", peers: ["172.31.3.11", "172.31.3.12"], mtu: 1332, nodes: ["dca-pve1", "dcb-pve1"] },
             vnet: { resourceId: "guests", zone: "dcvx", tag: 100001 },
         });
-        for (const r of run.api) if (r.name !== "dc2-api-sdn-apply") assert.equal(r.replacementTrigger, undefined, `${r.name} has no trigger`);
+        for (const r of run.api)
+            if (r.name !== "dc2-api-sdn-apply") assert.equal(r.replacementTrigger, undefined, `${r.name} has no trigger`);
     });
 });

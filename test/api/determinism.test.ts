@@ -46,7 +46,14 @@ const RUNS: Record<string, () => Promise<Run>> = {
             variant((r) => {
                 r.cluster = { name: "prod", bandwidthLimitMBps: { migration: 12.5 }, crs: { ha: "static", rebalanceOnStart: true } };
                 r.network = {
-                    vlans: [{ tag: 20, interface: "eno1", purpose: "replication", addresses: { prox1: "10.0.20.11/24", prox2: "10.0.20.12/24" } }],
+                    vlans: [
+                        {
+                            tag: 20,
+                            interface: "eno1",
+                            purpose: "replication",
+                            addresses: { prox1: "10.0.20.11/24", prox2: "10.0.20.12/24" },
+                        },
+                    ],
                     bridges: [{ name: "vmbr1", ports: ["eno2"], addresses: { prox2: "fd00:50::12/64" } }],
                 };
                 r.alerts = { email: "ops@example.com", from: "pve@example.com" };
@@ -109,7 +116,10 @@ describe("secrets appear only as secret inputs", () => {
                 }
             }
             const provider = `${run.site.cluster.name}-api-provider`;
-            assert.ok(found.apiToken.some((p) => p.startsWith(`${provider}.apiToken`)), "the provider receives the API token, as a secret");
+            assert.ok(
+                found.apiToken.some((p) => p.startsWith(`${provider}.apiToken`)),
+                "the provider receives the API token, as a secret",
+            );
             assert.ok(found.sshPrivateKey.length > 0, "the SSH key reaches the remote commands, as a secret");
             if (run.site.alerts.email) {
                 assert.ok(found.sshPrivateKey.some((p) => p.startsWith(`${run.site.cluster.name}-api-notifications.connection`)));

@@ -138,7 +138,12 @@ export async function runSynthetic(site: Site, name = "t-api"): Promise<Syntheti
                 cluster: site.nodes.map((n, i) => step(i === 0 ? `create-${n.name}` : `join-${n.name}`)),
                 ...(site.qdevice ? { qdevice: step("qdevice") } : {}),
             };
-            return new ApiLayer(name, { site, apiToken: pulumi.secret(SECRETS.apiToken), sshPrivateKey: pulumi.secret(SECRETS.sshPrivateKey), after: stages });
+            return new ApiLayer(name, {
+                site,
+                apiToken: pulumi.secret(SECRETS.apiToken),
+                sshPrivateKey: pulumi.secret(SECRETS.sshPrivateKey),
+                after: stages,
+            });
         },
         { config: {}, outputs },
     );
@@ -161,7 +166,14 @@ export async function runSynthetic(site: Site, name = "t-api"): Promise<Syntheti
 /** The one record of this type and name; fails with the names that exist otherwise. */
 export function one(records: readonly RecordedResource[], type: string, name: string): RecordedResource {
     const hits = records.filter((r) => r.type === type && r.name === name);
-    assert.equal(hits.length, 1, `one ${type} named ${name}; have: ${records.filter((r) => r.type === type).map((r) => r.name).join(", ")}`);
+    assert.equal(
+        hits.length,
+        1,
+        `one ${type} named ${name}; have: ${records
+            .filter((r) => r.type === type)
+            .map((r) => r.name)
+            .join(", ")}`,
+    );
     return hits[0]!;
 }
 
@@ -256,7 +268,17 @@ export function referenceRaw(): Record<string, unknown> {
         qdevice: { address: "10.0.0.120", sshHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAuPy3I59t7g+4LeGfv+VWS+sD3UyZYkF3IIKlzolgRo" },
         storage: { id: "pool1", pool: "pool1" },
         replication: { schedule: "*/5", rateMBps: 100, network: "10.0.20.0/24" },
-        guests: [{ vmid: 101, name: "fw", node: "prox1", memoryMb: 4096, disks: [{ sizeGb: 32 }], nics: [{ bridge: "vmbr0" }], ha: { maxRestart: 2 } }],
+        guests: [
+            {
+                vmid: 101,
+                name: "fw",
+                node: "prox1",
+                memoryMb: 4096,
+                disks: [{ sizeGb: 32 }],
+                nics: [{ bridge: "vmbr0" }],
+                ha: { maxRestart: 2 },
+            },
+        ],
         firewall: { enabled: true, managementAllowlist: ["10.0.0.0/24"] },
         alerts: { email: "ops@example.com" },
     };

@@ -169,7 +169,12 @@ describe("scripts/notifications.sh, run from the recorded command text", () => {
             stderr: "",
         });
         assert.deepEqual(state(), after1);
-        assert.deepEqual(calls(), [`get ${ENDPOINTS}`, `set ${ENDPOINTS}/proxmox-ha-mail`, `get ${MATCHERS}`, `set ${MATCHERS}/proxmox-ha-alerts`]);
+        assert.deepEqual(calls(), [
+            `get ${ENDPOINTS}`,
+            `set ${ENDPOINTS}/proxmox-ha-mail`,
+            `get ${MATCHERS}`,
+            `set ${MATCHERS}/proxmox-ha-alerts`,
+        ]);
     });
 
     it("converges an edited address", () => {

@@ -99,10 +99,13 @@ for (const [label, makeSite] of Object.entries(SITES)) {
         it("each node's VLANs and bridges wait for that node's membership, not for later joins", () => {
             let count = 0;
             site.nodes.forEach((node, i) => {
-                for (const r of run.api.filter((x) => x.name.startsWith(`${n}-vlan-${node.name}-`) || x.name.startsWith(`${n}-bridge-${node.name}-`))) {
+                for (const r of run.api.filter(
+                    (x) => x.name.startsWith(`${n}-vlan-${node.name}-`) || x.name.startsWith(`${n}-bridge-${node.name}-`),
+                )) {
                     count++;
                     assert.ok(waits(r.name, `cluster:${i}`), `${r.name} after ${node.name} is a member`);
-                    for (let j = i + 1; j < nodes.length; j++) assert.ok(!waits(r.name, `cluster:${j}`), `${r.name} does not wait for join ${j}`);
+                    for (let j = i + 1; j < nodes.length; j++)
+                        assert.ok(!waits(r.name, `cluster:${j}`), `${r.name} does not wait for join ${j}`);
                 }
             });
             const expected =
@@ -244,7 +247,8 @@ for (const stack of ["prod", "lab", "dc2"]) {
             assert.equal(watchdogs.length, run.site.nodes.length);
             for (const g of run.site.guests.filter((x) => x.ha)) {
                 const ha = rec(`${stack}-api-ha-${g.vmid}`);
-                for (const j of replicationJobs(run.site, g)) assert.ok(waitsForAll(run.records, ha, rec(`${stack}-api-replication-${j.id}`)));
+                for (const j of replicationJobs(run.site, g))
+                    assert.ok(waitsForAll(run.records, ha, rec(`${stack}-api-replication-${j.id}`)));
                 assert.ok(waitsForAll(run.records, ha, qdevice), `ha ${g.vmid} after the QDevice step`);
                 for (const w of watchdogs) assert.ok(waitsForAll(run.records, ha, w), `ha ${g.vmid} after ${w}`);
             }
@@ -255,7 +259,8 @@ for (const stack of ["prod", "lab", "dc2"]) {
                 assert.ok(waitsForAll(run.records, rec(`${stack}-api-harule-ha-guest-${g.vmid}`), rec(`${stack}-api-ha-${g.vmid}`)));
             }
             for (const rule of run.site.haRules) {
-                for (const vmid of rule.guests) assert.ok(waitsForAll(run.records, rec(`${stack}-api-harule-${rule.id}`), rec(`${stack}-api-ha-${vmid}`)));
+                for (const vmid of rule.guests)
+                    assert.ok(waitsForAll(run.records, rec(`${stack}-api-harule-${rule.id}`), rec(`${stack}-api-ha-${vmid}`)));
             }
         });
 

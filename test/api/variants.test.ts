@@ -74,7 +74,10 @@ describe("variant A: bridges, every cluster option, an unusual guest", () => {
                     cores: 4,
                     memoryMb: 8192,
                     osType: "other",
-                    disks: [{ slot: "virtio0", sizeGb: 16 }, { sizeGb: 4, storage: "local-lvm", ssd: false, discard: false }],
+                    disks: [
+                        { slot: "virtio0", sizeGb: 16 },
+                        { sizeGb: 4, storage: "local-lvm", ssd: false, discard: false },
+                    ],
                     nics: [{ bridge: "vmbr1", vlan: 30, model: "e1000", firewall: false, macAddress: "BC:24:11:00:00:01" }],
                     cdrom: "local:iso/debian-13.iso",
                     started: false,
@@ -209,11 +212,7 @@ describe("variant A: bridges, every cluster option, an unusual guest", () => {
         const job = byName(run).get("prod-api-replication-150-1")!;
         assert.deepEqual(job.inputs, { resourceId: "150-1", type: "local", target: "prox2", schedule: "*/5", rate: 100 });
         assert.equal(job.protect, false, "an unprotected guest's replica is unprotected too");
-        assert.equal(
-            run.api.filter((r) => r.type === "proxmoxve:index/haresource:Haresource").length,
-            1,
-            "only vm 101 is an HA resource",
-        );
+        assert.equal(run.api.filter((r) => r.type === "proxmoxve:index/haresource:Haresource").length, 1, "only vm 101 is an HA resource");
     });
 });
 
@@ -235,7 +234,12 @@ describe("variant B: three IPv6 nodes, no QDevice, firewall off, strict affinity
                 vlans: [{ tag: 40, interface: "eno3", purpose: "storage", nodes: ["n1", "n3"], addresses: { n1: "fd00:40::11/64" } }],
             },
             guests: [
-                { vmid: 101, name: "app", node: "n2", ha: { state: "stopped", maxRelocate: 2, failback: false, nodes: { n2: 3, n1: 1 }, strict: true } },
+                {
+                    vmid: 101,
+                    name: "app",
+                    node: "n2",
+                    ha: { state: "stopped", maxRelocate: 2, failback: false, nodes: { n2: 3, n1: 1 }, strict: true },
+                },
                 { vmid: 102, name: "scratch", node: "n1", replicateTo: [] },
                 { vmid: 103, name: "web", node: "n3", replicateTo: ["n1"], ha: { nodes: { n3: 2, n1: 1 }, strict: true } },
             ],
@@ -251,27 +255,24 @@ describe("variant B: three IPv6 nodes, no QDevice, firewall off, strict affinity
     });
 
     it("declares exactly these objects (no firewall, no alerts, no SDN, no bridges)", () => {
-        assert.deepEqual(
-            run.api.map((r) => `${r.type} ${r.name}`).sort(),
-            [
-                "proxmoxve:cluster/options:Options edge-api-cluster-options",
-                "proxmoxve:index/haresource:Haresource edge-api-ha-101",
-                "proxmoxve:index/haresource:Haresource edge-api-ha-103",
-                "proxmoxve:index/harule:Harule edge-api-harule-app-web-together",
-                "proxmoxve:index/harule:Harule edge-api-harule-ha-guest-101",
-                "proxmoxve:index/harule:Harule edge-api-harule-ha-guest-103",
-                "proxmoxve:index/replication:Replication edge-api-replication-101-0",
-                "proxmoxve:index/replication:Replication edge-api-replication-101-2",
-                "proxmoxve:index/replication:Replication edge-api-replication-103-0",
-                "proxmoxve:index/vmLegacy:VmLegacy edge-api-vm-101",
-                "proxmoxve:index/vmLegacy:VmLegacy edge-api-vm-102",
-                "proxmoxve:index/vmLegacy:VmLegacy edge-api-vm-103",
-                "proxmoxve:network/linux/vlan:Vlan edge-api-vlan-n1-40",
-                "proxmoxve:network/linux/vlan:Vlan edge-api-vlan-n3-40",
-                "proxmoxve:storage/zfspool:Zfspool edge-api-storage",
-                "pulumi:providers:proxmoxve edge-api-provider",
-            ],
-        );
+        assert.deepEqual(run.api.map((r) => `${r.type} ${r.name}`).sort(), [
+            "proxmoxve:cluster/options:Options edge-api-cluster-options",
+            "proxmoxve:index/haresource:Haresource edge-api-ha-101",
+            "proxmoxve:index/haresource:Haresource edge-api-ha-103",
+            "proxmoxve:index/harule:Harule edge-api-harule-app-web-together",
+            "proxmoxve:index/harule:Harule edge-api-harule-ha-guest-101",
+            "proxmoxve:index/harule:Harule edge-api-harule-ha-guest-103",
+            "proxmoxve:index/replication:Replication edge-api-replication-101-0",
+            "proxmoxve:index/replication:Replication edge-api-replication-101-2",
+            "proxmoxve:index/replication:Replication edge-api-replication-103-0",
+            "proxmoxve:index/vmLegacy:VmLegacy edge-api-vm-101",
+            "proxmoxve:index/vmLegacy:VmLegacy edge-api-vm-102",
+            "proxmoxve:index/vmLegacy:VmLegacy edge-api-vm-103",
+            "proxmoxve:network/linux/vlan:Vlan edge-api-vlan-n1-40",
+            "proxmoxve:network/linux/vlan:Vlan edge-api-vlan-n3-40",
+            "proxmoxve:storage/zfspool:Zfspool edge-api-storage",
+            "pulumi:providers:proxmoxve edge-api-provider",
+        ]);
     });
 
     it("has exact storage, VLAN, replication, HA resource and rule inputs", () => {
@@ -291,10 +292,30 @@ describe("variant B: three IPv6 nodes, no QDevice, firewall off, strict affinity
             comment: "storage (proxmox-ha)",
             autostart: true,
         });
-        assert.deepEqual(m.get("edge-api-vlan-n3-40")!.inputs, { nodeName: "n3", name: "eno3.40", comment: "storage (proxmox-ha)", autostart: true });
-        assert.deepEqual(m.get("edge-api-replication-101-0")!.inputs, { resourceId: "101-0", type: "local", target: "n1", schedule: "*/10" });
-        assert.deepEqual(m.get("edge-api-replication-101-2")!.inputs, { resourceId: "101-2", type: "local", target: "n3", schedule: "*/10" });
-        assert.deepEqual(m.get("edge-api-replication-103-0")!.inputs, { resourceId: "103-0", type: "local", target: "n1", schedule: "*/10" });
+        assert.deepEqual(m.get("edge-api-vlan-n3-40")!.inputs, {
+            nodeName: "n3",
+            name: "eno3.40",
+            comment: "storage (proxmox-ha)",
+            autostart: true,
+        });
+        assert.deepEqual(m.get("edge-api-replication-101-0")!.inputs, {
+            resourceId: "101-0",
+            type: "local",
+            target: "n1",
+            schedule: "*/10",
+        });
+        assert.deepEqual(m.get("edge-api-replication-101-2")!.inputs, {
+            resourceId: "101-2",
+            type: "local",
+            target: "n3",
+            schedule: "*/10",
+        });
+        assert.deepEqual(m.get("edge-api-replication-103-0")!.inputs, {
+            resourceId: "103-0",
+            type: "local",
+            target: "n1",
+            schedule: "*/10",
+        });
         assert.deepEqual(m.get("edge-api-ha-101")!.inputs, {
             resourceId: "vm:101",
             type: "vm",
@@ -346,18 +367,34 @@ describe("refusals", () => {
         const raw = variant((r) => {
             r.network = { vlans: [{ tag: 20, interface: "eno1", addresses: { prox1: "10.0.0.11/24" } }] };
         });
-        assert.equal((await failureOf(raw)).message, "API layer: VLAN eno1.20 on prox1 would carry prox1's management address 10.0.0.11; Pulumi does not manage that interface");
+        assert.equal(
+            (await failureOf(raw)).message,
+            "API layer: VLAN eno1.20 on prox1 would carry prox1's management address 10.0.0.11; Pulumi does not manage that interface",
+        );
     });
     it("refuses a VLAN interface name longer than 15 characters", async () => {
         const raw = variant((r) => {
             r.network = { vlans: [{ tag: 4001, interface: "enp129s0f1np1" }] };
         });
-        assert.equal((await failureOf(raw)).message, "API layer: VLAN interface name enp129s0f1np1.4001 is longer than 15 characters; use a shorter parent interface name");
+        assert.equal(
+            (await failureOf(raw)).message,
+            "API layer: VLAN interface name enp129s0f1np1.4001 is longer than 15 characters; use a shorter parent interface name",
+        );
     });
     it("manages the management bridge only when the stack says managesManagementAddress", async () => {
         const run = await runRaw(
             variant((r) => {
-                r.network = { bridges: [{ name: "vmbr0", ports: ["eno1"], addresses: { prox1: "10.0.0.11/24" }, nodes: ["prox1"], managesManagementAddress: true }] };
+                r.network = {
+                    bridges: [
+                        {
+                            name: "vmbr0",
+                            ports: ["eno1"],
+                            addresses: { prox1: "10.0.0.11/24" },
+                            nodes: ["prox1"],
+                            managesManagementAddress: true,
+                        },
+                    ],
+                };
             }),
         );
         assert.deepEqual(byName(run).get("prod-api-bridge-prox1-vmbr0")!.inputs, {

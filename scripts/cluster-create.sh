@@ -52,7 +52,7 @@ conf_cluster_name() {
 quorum_summary() {
     local status
     status=$(pvecm status 2>&1) || true
-    oneline "$(grep -E '^(Quorate|Total votes|Expected votes|Quorum):' <<<"$status" | tr -s ' ' | paste -sd, -)"
+    oneline "$(grep -E '^(Quorate|Total votes|Expected votes|Quorum):' <<<"$status" | tr -s ' ' | sed 's/ *$//' | awk 'NR > 1 { printf ", " } { printf "%s", $0 }')"
 }
 
 # Waits (up to 30 s) for this node to be in cluster $name and quorate.

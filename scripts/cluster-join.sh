@@ -116,7 +116,7 @@ member_summary() {
     view=$(cluster_view) || view='(pvesh failed)'
     status=$(pvecm status 2>&1) || true
     printf 'cluster view "%s"; %s' "$view" \
-        "$(oneline "$(grep -E '^(Quorate|Total votes|Expected votes|Quorum):' <<<"$status" | tr -s ' ' | paste -sd, -)")"
+        "$(oneline "$(grep -E '^(Quorate|Total votes|Expected votes|Quorum):' <<<"$status" | tr -s ' ' | sed 's/ *$//' | awk 'NR > 1 { printf ", " } { printf "%s", $0 }')")"
 }
 
 if [[ -f $conf ]]; then

@@ -110,7 +110,7 @@ ensure_known_host() {
 status_summary() {
     local status
     status=$(pvecm status 2>&1) || true
-    oneline "$(grep -E '^(Quorate|Expected votes|Total votes|Quorum|Flags):|Qdevice' <<<"$status" | tr -s ' ' | paste -sd, -)"
+    oneline "$(grep -E '^(Quorate|Expected votes|Total votes|Quorum|Flags):|Qdevice' <<<"$status" | tr -s ' ' | sed 's/ *$//' | awk 'NR > 1 { printf ", " } { printf "%s", $0 }')"
 }
 
 verified() {

@@ -43,10 +43,10 @@ export function refused(r: StepResult, reason: RegExp, what: string): void {
     assert.match(lines[0]!, reason, what);
 }
 
-/** Content of the cluster filesystem file (the one every member's /etc/pve shows). */
-export function clusterFile(site: Hosts, rel: string): string {
-    const clusters = fs.readdirSync(path.join(site.stateDir, "clusters"));
-    assert.equal(clusters.length, 1, `expected one simulated cluster, got ${clusters.join(", ")}`);
+/** Content of a file of the cluster filesystem (what every member's /etc/pve shows); `cluster` picks one by name. */
+export function clusterFile(site: Hosts, rel: string, cluster?: string): string {
+    const clusters = fs.readdirSync(path.join(site.stateDir, "clusters")).filter((c) => cluster === undefined || c.startsWith(`${cluster}-`));
+    assert.equal(clusters.length, 1, `expected one simulated cluster${cluster ? ` named ${cluster}` : ""}, got ${clusters.join(", ")}`);
     return fs.readFileSync(path.join(site.stateDir, "clusters", clusters[0]!, "pve", rel), "utf8");
 }
 

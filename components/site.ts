@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { SiteSecrets } from "./config";
 import { failureCases, guestRpos, quorumFacts } from "./facts";
-import { replicationJobs, type Site } from "./model";
+import type { Site } from "./model";
 import { HostBootstrap } from "./hosts/bootstrap";
 import { ApiLayer } from "./api/apiLayer";
 import { ZreplReplication } from "./zrepl/zrepl";
@@ -53,19 +53,9 @@ export class ProxmoxSite extends pulumi.ComponentResource {
         this.summary = pulumi.all([this.hosts.rebootRequired, zreplCopies]).apply(([rebootRequired, copies]): Record<string, unknown> => ({
             cluster: site.cluster.name,
             nodes: site.nodes.map((n) => ({ name: n.name, address: n.address, pool: n.zfs.pool, watchdog: n.watchdog })),
-            storage: { id: site.storage.id, pool: site.storage.zfsPath },
-            guests: site.guests.map((g) => ({ vmid: g.vmid, name: g.name, homeNode: g.node, ha: g.ha !== undefined })),
-            replicationJobs: site.guests.flatMap((g) =>
-                replicationJobs(site, g).map((j) => ({
-                    id: j.id,
-                    target: j.target,
-                    schedule: site.replication.schedule,
-                    worstCaseRpoMinutes: site.replication.worstCaseRpoMinutes,
-                })),
-            ),
-            ha: site.guests
-                .filter((g) => g.ha)
-                .map((g) => ({ sid: `vm:${g.vmid}`, state: g.ha!.state, nodes: g.ha!.nodes, strict: g.ha!.strict })),
+            // What the API layer declares: storage, guests with their home node,
+            // replication jobs with worst-case RPO, HA resources and rules.
+            ...this.api.summary,
             quorum: q,
             survives: failureCases(site).map((f) => ({ failure: f.failure, survives: f.survives })),
             rpo: guestRpos(site).map((r) => ({ vmid: r.vmid, worstCaseRpoMinutes: r.worstCaseRpoMinutes ?? null })),

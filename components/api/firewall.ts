@@ -21,6 +21,7 @@
  */
 import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import { childOpts, clusterFormed, defined, hostPart, type ApiContext } from "./context";
+import { zreplPorts } from "../zrepl/config";
 
 /** IP set names (pve-firewall: [A-Za-z][A-Za-z0-9-_]+, at most 64). */
 export const IPSET_ALLOWLIST = "mgmt-allowlist";
@@ -147,6 +148,17 @@ export function createFirewall(ctx: ApiContext): Firewall | undefined {
     if (vx) {
         rules.push(
             rule({ type: "in", proto: "udp", dport: "4789", source: `+${IPSET_VXLAN}`, comment: `VXLAN (zone ${vx.zone}) between peers` }),
+        );
+    }
+    if (site.zrepl.enabled) {
+        rules.push(
+            rule({
+                type: "in",
+                proto: "tcp",
+                dport: zreplPorts(site).join(","),
+                source: `+${IPSET_NODES}`,
+                comment: "zrepl source jobs: pulls between nodes",
+            }),
         );
     }
     const rulesRes = new proxmox.firewall.RulesLegacy(`${name}-fw-rules`, { rules }, childOpts(ctx, [...formed, ...ipsets]));

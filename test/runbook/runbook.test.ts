@@ -13,7 +13,8 @@
  * labels go through DOMPurify) and draws every node, the qnetd host, every
  * replication job and every rule; a corrupted copy of the block is rejected
  * (so the parser check can fail); the CLI writes --out, and reports an
- * invalid stack with exit 2 and the validation problems.
+ * invalid stack with exit 2 and the validation problems; every runbook
+ * section the health check's remedies point to exists.
  * Does NOT prove: that the procedures work on a real Proxmox cluster (their
  * commands follow reference/proxmox-facts.md), nor how Mermaid lays the
  * diagram out.
@@ -144,6 +145,16 @@ for (const stack of stacks) {
         });
     });
 }
+
+it("every runbook section the health check's remedies name exists in each runbook", () => {
+    const source = fs.readFileSync(path.join(ROOT, "tools", "health", "checks.ts"), "utf8");
+    const named = [...new Set([...source.matchAll(/runbook "([^"]+)"/g)].map((m) => m[1]!))];
+    assert.ok(named.length >= 4, named.join(", "));
+    for (const stack of stacks) {
+        const md = renderRunbook(stack, site(stack));
+        for (const title of named) assert.match(md, new RegExp(`^### ${title}`, "m"), `${stack}: no section "${title}"`);
+    }
+});
 
 describe("CLI", () => {
     it("--out writes the file; stdout otherwise", () => {

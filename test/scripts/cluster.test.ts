@@ -126,6 +126,10 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
             const s = pvecmStatus(r.stdout);
             assert.deepEqual([s.quorate, s.expected, s.total, s.quorum.trim(), s.flags], ["Yes", 3, 3, "2", ["Quorate", "Qdevice"]]);
             assert.match(s.qdeviceLine ?? "", /^0x00000000\s+1\s+Qdevice$/);
+            // Lines exactly as proxmox-facts.md §4 shows them (padding included).
+            for (const line of ["Quorum:           2  ", "Flags:            Quorate Qdevice ", "    Nodeid      Votes    Qdevice Name", "0x00000000          1            Qdevice"]) {
+                assert.ok(r.stdout.split("\n").includes(line), `${node}: no line ${JSON.stringify(line)} in:\n${r.stdout}`);
+            }
         }
     });
 

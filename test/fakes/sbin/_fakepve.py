@@ -40,10 +40,12 @@ node can reach (same cluster, corosync running, neither side "down") + the
 qdevice vote when its daemon runs on that node and the qnetd host is reachable
 and has signed this cluster's certificate; quorum = expected/2+1 (integer).
 
-Fault files (consumed when they fire; their content is the error message):
+Fault files, armed in hosts/<host>/faults/ of the host whose command should
+fail (consumed when they fire; their content is the error message):
   create-task-error       pvecm create's worker dies before changing anything
-  join-cluster-error      the cluster node rejects the join request
-                          ("An error occurred on the cluster node: <msg>")
+  join-cluster-error      (on the joining node) the cluster node rejects its
+                          join request: "An error occurred on the cluster
+                          node: <msg>", then "Cluster join aborted!"
   qdevice-interrupt       pvecm qdevice setup is killed right after the node's
                           certificate store was initialised (reference §3 step 7)
   ifreload-error          ifreload -a fails

@@ -230,10 +230,7 @@ export async function startHosts(label: string, specs: readonly HostSpec[]): Pro
         }
 
         const clientConf = hosts.map((h) => `Host ${h.address}\n    Port ${h.port}\n    HostKeyAlias ${h.address}\n`).join("");
-        fs.writeFileSync(
-            path.join(client, "known_hosts"),
-            hosts.map((h) => `[${h.address}]:${h.port} ${h.hostKey}\n`).join(""),
-        );
+        fs.writeFileSync(path.join(client, "known_hosts"), hosts.map((h) => `[${h.address}]:${h.port} ${h.hostKey}\n`).join(""));
 
         for (const h of hosts) {
             const sd = path.join(stateDir, "hosts", h.name);
@@ -255,9 +252,21 @@ export async function startHosts(label: string, specs: readonly HostSpec[]): Pro
                 const nodeDir = path.join(sd, "pve-local", "nodes", h.name);
                 for (const d of ["qemu-server", "lxc"]) fs.mkdirSync(path.join(nodeDir, d), { recursive: true });
                 sh("openssl", [
-                    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                    "-subj", `/CN=${h.name}`, "-days", "3650",
-                    "-keyout", path.join(nodeDir, "pve-ssl.key"), "-out", path.join(nodeDir, "pve-ssl.pem"),
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-nodes",
+                    "-subj",
+                    `/CN=${h.name}`,
+                    "-days",
+                    "3650",
+                    "-keyout",
+                    path.join(nodeDir, "pve-ssl.key"),
+                    "-out",
+                    path.join(nodeDir, "pve-ssl.pem"),
                 ]);
                 fs.mkdirSync(path.join(sd, "pve-local", "priv"), { mode: 0o700 });
                 fs.writeFileSync(path.join(sd, "pve-local", "priv", "authorized_keys"), `${clientPub}\n`, { mode: 0o600 });
@@ -328,16 +337,27 @@ export async function startHosts(label: string, specs: readonly HostSpec[]): Pro
                 const p = spawn(
                     "ssh",
                     [
-                        "-F", "/dev/null", "-T",
-                        "-o", "BatchMode=yes",
-                        "-o", "StrictHostKeyChecking=yes",
-                        "-o", `UserKnownHostsFile=${path.join(client, "known_hosts")}`,
-                        "-o", "GlobalKnownHostsFile=/dev/null",
-                        "-o", "IdentitiesOnly=yes",
-                        "-o", `IdentityFile=${path.join(client, "id_ed25519")}`,
-                        "-o", "ConnectTimeout=10",
-                        "-o", "LogLevel=ERROR",
-                        "-p", String(h.port),
+                        "-F",
+                        "/dev/null",
+                        "-T",
+                        "-o",
+                        "BatchMode=yes",
+                        "-o",
+                        "StrictHostKeyChecking=yes",
+                        "-o",
+                        `UserKnownHostsFile=${path.join(client, "known_hosts")}`,
+                        "-o",
+                        "GlobalKnownHostsFile=/dev/null",
+                        "-o",
+                        "IdentitiesOnly=yes",
+                        "-o",
+                        `IdentityFile=${path.join(client, "id_ed25519")}`,
+                        "-o",
+                        "ConnectTimeout=10",
+                        "-o",
+                        "LogLevel=ERROR",
+                        "-p",
+                        String(h.port),
                         `root@${h.address}`,
                         "--",
                         command,
@@ -402,8 +422,7 @@ export async function startHosts(label: string, specs: readonly HostSpec[]): Pro
             overlaysOnDisk: hosts.every((h) => fs.readFileSync(path.join(h.dir, "overlays-on-disk"), "utf8").trim() === "1"),
             host: get,
             run,
-            fault: (name, fault, message) =>
-                fs.writeFileSync(path.join(hostState(name), "faults", fault), message ?? ""),
+            fault: (name, fault, message) => fs.writeFileSync(path.join(hostState(name), "faults", fault), message ?? ""),
             setDown: (name, down) => {
                 const f = path.join(hostState(name), "down");
                 if (down) fs.writeFileSync(f, "");

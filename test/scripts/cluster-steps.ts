@@ -15,7 +15,13 @@ export interface StepResult extends RunResult {
     readonly lines: Record<string, string>[];
 }
 
-export async function step(site: Hosts, host: string, script: string, args: readonly (string | number)[], stdin?: string): Promise<StepResult> {
+export async function step(
+    site: Hosts,
+    host: string,
+    script: string,
+    args: readonly (string | number)[],
+    stdin?: string,
+): Promise<StepResult> {
     const r = await site.run(host, scriptInvocation(script, args), stdin);
     let lines: Record<string, string>[] = [];
     try {
@@ -45,7 +51,9 @@ export function refused(r: StepResult, reason: RegExp, what: string): void {
 
 /** Content of a file of the cluster filesystem (what every member's /etc/pve shows); `cluster` picks one by name. */
 export function clusterFile(site: Hosts, rel: string, cluster?: string): string {
-    const clusters = fs.readdirSync(path.join(site.stateDir, "clusters")).filter((c) => cluster === undefined || c.startsWith(`${cluster}-`));
+    const clusters = fs
+        .readdirSync(path.join(site.stateDir, "clusters"))
+        .filter((c) => cluster === undefined || c.startsWith(`${cluster}-`));
     assert.equal(clusters.length, 1, `expected one simulated cluster${cluster ? ` named ${cluster}` : ""}, got ${clusters.join(", ")}`);
     return fs.readFileSync(path.join(site.stateDir, "clusters", clusters[0]!, "pve", rel), "utf8");
 }
@@ -60,7 +68,14 @@ export function fakeCommands(site: Hosts, host: string, from = 0): string[] {
 }
 
 /** Parses `pvecm status` text into the fields the scripts check. */
-export function pvecmStatus(text: string): { quorate: string; expected: number; total: number; quorum: string; flags: string[]; qdeviceLine?: string } {
+export function pvecmStatus(text: string): {
+    quorate: string;
+    expected: number;
+    total: number;
+    quorum: string;
+    flags: string[];
+    qdeviceLine?: string;
+} {
     const field = (label: string) => {
         const m = new RegExp(`^${label}:\\s*(.*)$`, "m").exec(text);
         assert.ok(m, `no "${label}:" in pvecm status:\n${text}`);
@@ -71,7 +86,10 @@ export function pvecmStatus(text: string): { quorate: string; expected: number; 
         expected: Number(field("Expected votes")),
         total: Number(field("Total votes")),
         quorum: field("Quorum"),
-        flags: field("Flags").trim().split(/\s+/).filter((f) => f !== ""),
+        flags: field("Flags")
+            .trim()
+            .split(/\s+/)
+            .filter((f) => f !== ""),
         qdeviceLine: /^0x00000000 .*$/m.exec(text)?.[0],
     };
 }

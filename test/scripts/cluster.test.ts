@@ -57,16 +57,28 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
     after(async () => site?.close());
 
     it("corosync-vlan brings up the link VLAN on both nodes", async () => {
-        for (const [node, addr] of [["prox1", "10.40.1.11/24"], ["prox2", "10.40.1.12/24"]] as const) {
+        for (const [node, addr] of [
+            ["prox1", "10.40.1.11/24"],
+            ["prox2", "10.40.1.12/24"],
+        ] as const) {
             const line = ok(await step(site, node, "corosync-vlan", ["vmbr0", 4001, addr, 1400]), `vlan ${node}`);
             assert.deepEqual(line, { iface: "vmbr0.4001", action: "created" });
             const stanza = fs.readFileSync(path.join(site.host(node).dir, "network", "interfaces.d", "proxmox-ha-vmbr0-4001"), "utf8");
-            assert.match(stanza, new RegExp(`^auto vmbr0\\.4001\\niface vmbr0\\.4001 inet static\\n\\taddress ${addr.replace(/\./g, "\\.")}\\n\\tmtu 1400\\n$`, "m"));
+            assert.match(
+                stanza,
+                new RegExp(
+                    `^auto vmbr0\\.4001\\niface vmbr0\\.4001 inet static\\n\\taddress ${addr.replace(/\./g, "\\.")}\\n\\tmtu 1400\\n$`,
+                    "m",
+                ),
+            );
         }
     });
 
     it("cluster-create creates the cluster on the first node, on the VLAN link", async () => {
-        assert.deepEqual(ok(await step(site, "prox1", "cluster-create", ["prod", "10.40.1.11"]), "create"), { cluster: "prod", action: "created" });
+        assert.deepEqual(ok(await step(site, "prox1", "cluster-create", ["prod", "10.40.1.11"]), "create"), {
+            cluster: "prod",
+            action: "created",
+        });
         const conf = clusterFile(site, "corosync.conf");
         assert.match(conf, /cluster_name: prod/);
         assert.match(conf, /ring0_addr: 10\.40\.1\.11/);
@@ -117,7 +129,10 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
             qdevice: "127.0.3.20",
             action: "configured",
         });
-        assert.match(clusterFile(site, "corosync.conf"), /device \{\n\s+model: net\n\s+net \{\n\s+algorithm: ffsplit\n\s+host: 127\.0\.3\.20\n\s+tls: on\n\s+\}\n\s+votes: 1\n/);
+        assert.match(
+            clusterFile(site, "corosync.conf"),
+            /device \{\n\s+model: net\n\s+net \{\n\s+algorithm: ffsplit\n\s+host: 127\.0\.3\.20\n\s+tls: on\n\s+\}\n\s+votes: 1\n/,
+        );
         const kh = fs.readFileSync(path.join(site.host("prox1").dir, "root-ssh", "known_hosts"), "utf8");
         assert.equal(kh, `127.0.3.20 ${qnetdKey}\n`);
         for (const node of ["prox1", "prox2"]) {
@@ -127,7 +142,12 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
             assert.deepEqual([s.quorate, s.expected, s.total, s.quorum.trim(), s.flags], ["Yes", 3, 3, "2", ["Quorate", "Qdevice"]]);
             assert.match(s.qdeviceLine ?? "", /^0x00000000\s+1\s+Qdevice$/);
             // Lines exactly as proxmox-facts.md §4 shows them (padding included).
-            for (const line of ["Quorum:           2  ", "Flags:            Quorate Qdevice ", "    Nodeid      Votes    Qdevice Name", "0x00000000          1            Qdevice"]) {
+            for (const line of [
+                "Quorum:           2  ",
+                "Flags:            Quorate Qdevice ",
+                "    Nodeid      Votes    Qdevice Name",
+                "0x00000000          1            Qdevice",
+            ]) {
                 assert.ok(r.stdout.split("\n").includes(line), `${node}: no line ${JSON.stringify(line)} in:\n${r.stdout}`);
             }
         }
@@ -154,9 +174,18 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
         for (const [k, f] of Object.entries(files)) snapshot[k] = f();
         for (const h of ["prox1", "prox2", "qnetd"]) callsBeforeRerun[h] = site.calls(h).length;
 
-        assert.deepEqual(ok(await step(site, "prox1", "corosync-vlan", ["vmbr0", 4001, "10.40.1.11/24", 1400]), "vlan1"), { iface: "vmbr0.4001", action: "unchanged" });
-        assert.deepEqual(ok(await step(site, "prox2", "corosync-vlan", ["vmbr0", 4001, "10.40.1.12/24", 1400]), "vlan2"), { iface: "vmbr0.4001", action: "unchanged" });
-        assert.deepEqual(ok(await step(site, "prox1", "cluster-create", ["prod", "10.40.1.11"]), "create"), { cluster: "prod", action: "exists" });
+        assert.deepEqual(ok(await step(site, "prox1", "corosync-vlan", ["vmbr0", 4001, "10.40.1.11/24", 1400]), "vlan1"), {
+            iface: "vmbr0.4001",
+            action: "unchanged",
+        });
+        assert.deepEqual(ok(await step(site, "prox2", "corosync-vlan", ["vmbr0", 4001, "10.40.1.12/24", 1400]), "vlan2"), {
+            iface: "vmbr0.4001",
+            action: "unchanged",
+        });
+        assert.deepEqual(ok(await step(site, "prox1", "cluster-create", ["prod", "10.40.1.11"]), "create"), {
+            cluster: "prod",
+            action: "exists",
+        });
         assert.equal(ok(await step(site, "prox1", "cluster-fingerprint", []), "fingerprint").fingerprint, fingerprint);
         assert.deepEqual(
             ok(await step(site, "prox2", "cluster-join", ["prod", "127.0.3.11", fingerprint, "10.40.1.12"], `${PASSWORD}\n`), "join"),
@@ -164,7 +193,10 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
         );
         assert.equal((await step(site, "prox1", "root-pubkey", [])).stdout.trim(), `pubkey=${pubkey}`);
         assert.deepEqual(ok(await step(site, "qnetd", "qnetd-authorize", [pubkey]), "authorize"), { authorized: "yes", action: "present" });
-        assert.deepEqual(ok(await step(site, "prox1", "qdevice-setup", ["127.0.3.20", qnetdKey, 3]), "qdevice"), { qdevice: "127.0.3.20", action: "present" });
+        assert.deepEqual(ok(await step(site, "prox1", "qdevice-setup", ["127.0.3.20", qnetdKey, 3]), "qdevice"), {
+            qdevice: "127.0.3.20",
+            action: "present",
+        });
 
         for (const [k, f] of Object.entries(files)) assert.equal(f(), snapshot[k], `${k} changed on re-run`);
         for (const h of ["prox1", "prox2", "qnetd"]) {
@@ -196,7 +228,10 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
         }
         // The join's pvecm ran under the script's bash (its ancestors were recorded, with the script text).
         const add = site.calls("prox2").find((c) => c.argv[1] === "add");
-        assert.ok(add?.ancestors.some((a) => a.argv.includes("cluster-join")), "the script is among pvecm add's ancestors");
+        assert.ok(
+            add?.ancestors.some((a) => a.argv.includes("cluster-join")),
+            "the script is among pvecm add's ancestors",
+        );
         assert.ok(records > 50);
         assert.deepEqual(site.filesContaining(PASSWORD), []);
         if (!site.overlaysOnDisk) console.log("note: overlays on tmpfs — files outside the bind mounts were not scanned");

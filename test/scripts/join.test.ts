@@ -58,14 +58,22 @@ describe("cluster join refusals and failures (real SSH, fake PVE)", () => {
 
     it("a wrong password fails the join with pvecm's message; nothing changes", async () => {
         const conf = clusterFile(site, "corosync.conf", "prod");
-        refused(await join("prox2", "127.0.5.12", "not the password\n"), /through 127\.0\.5\.11 failed \(pvecm add exit 0\): 401 authentication failure/, "wrong password");
+        refused(
+            await join("prox2", "127.0.5.12", "not the password\n"),
+            /through 127\.0\.5\.11 failed \(pvecm add exit 0\): 401 authentication failure/,
+            "wrong password",
+        );
         assert.equal(clusterFile(site, "corosync.conf", "prod"), conf);
         refused(await join("prox2", "127.0.5.12", ""), /no root password for 127\.0\.5\.11 on stdin/, "no password");
     });
 
     it("a wrong fingerprint fails the join; nothing changes", async () => {
         const wrong = fp.replace(/^../, fp.startsWith("00") ? "11" : "00");
-        refused(await join("prox2", "127.0.5.12", undefined, wrong), /failed \(pvecm add exit 0\): fingerprint '([0-9A-F]{2}:){31}[0-9A-F]{2}' not verified, abort!/, "wrong fp");
+        refused(
+            await join("prox2", "127.0.5.12", undefined, wrong),
+            /failed \(pvecm add exit 0\): fingerprint '([0-9A-F]{2}:){31}[0-9A-F]{2}' not verified, abort!/,
+            "wrong fp",
+        );
         assert.deepEqual(nodesInConf(), ["prox1"]);
     });
 
@@ -76,7 +84,10 @@ describe("cluster join refusals and failures (real SSH, fake PVE)", () => {
         assert.equal(direct.code, 0);
         assert.equal(direct.stderr, "Cluster join aborted!\n");
         assert.match(direct.stdout, /^An error occurred on the cluster node: cluster not ready - no quorum\?$/m);
-        assert.match(fs.readFileSync(path.join(site.stateDir, "hosts", "prox2", "tasks.log"), "utf8"), /^TASK ERROR: Cluster join aborted!$/m);
+        assert.match(
+            fs.readFileSync(path.join(site.stateDir, "hosts", "prox2", "tasks.log"), "utf8"),
+            /^TASK ERROR: Cluster join aborted!$/m,
+        );
         assert.deepEqual(nodesInConf(), ["prox1"]);
 
         site.fault("prox2", "join-cluster-error", "cluster not ready - no quorum?");
@@ -89,11 +100,19 @@ describe("cluster join refusals and failures (real SSH, fake PVE)", () => {
     });
 
     it("the re-run after the failed join converges, even when started inside /etc/pve", async () => {
-        const guard = await site.run("prox2", `cd /etc/pve && pvecm add 127.0.5.11 --fingerprint ${fp} --link0 127.0.5.12`, `${PASSWORD}\n`);
+        const guard = await site.run(
+            "prox2",
+            `cd /etc/pve && pvecm add 127.0.5.11 --fingerprint ${fp} --link0 127.0.5.12`,
+            `${PASSWORD}\n`,
+        );
         assert.notEqual(guard.code, 0);
         assert.equal(guard.stderr, "Navigate out of /etc/pve before running 'pvecm add', for example by running 'cd'.\n");
 
-        const r = await site.run("prox2", `cd /etc/pve && ${scriptInvocation("cluster-join", ["prod", "127.0.5.11", fp, "127.0.5.12"])}`, `${PASSWORD}\n`);
+        const r = await site.run(
+            "prox2",
+            `cd /etc/pve && ${scriptInvocation("cluster-join", ["prod", "127.0.5.11", fp, "127.0.5.12"])}`,
+            `${PASSWORD}\n`,
+        );
         assert.equal(r.code, 0, r.stderr);
         assert.equal(r.stdout, "node=prox2 action=joined\n");
         assert.deepEqual(nodesInConf(), ["prox1", "prox2"]);
@@ -102,21 +121,38 @@ describe("cluster join refusals and failures (real SSH, fake PVE)", () => {
     it("a node in another cluster is refused by cluster-join and cluster-create", async () => {
         ok(await step(site, "prox3", "cluster-create", ["other", "127.0.5.13"]), "create other");
         const before = site.calls("prox3").length;
-        refused(await join("prox3", "127.0.5.13"), /^cluster-join: node prox3 is already in cluster 'other', not 'prod'; refusing to join$/, "join other");
+        refused(
+            await join("prox3", "127.0.5.13"),
+            /^cluster-join: node prox3 is already in cluster 'other', not 'prod'; refusing to join$/,
+            "join other",
+        );
         refused(
             await step(site, "prox3", "cluster-create", ["prod", "127.0.5.13"]),
             /^cluster-create: this node is already in cluster 'other', not 'prod'; refusing to create another$/,
             "create prod on other",
         );
-        assert.deepEqual(fakeCommands(site, "prox3", before).filter((c) => /^pvecm (add|create)/.test(c)), []);
+        assert.deepEqual(
+            fakeCommands(site, "prox3", before).filter((c) => /^pvecm (add|create)/.test(c)),
+            [],
+        );
         assert.match(await site.run("prox3", "cat /etc/pve/corosync.conf").then((x) => x.stdout), /cluster_name: other/);
     });
 
     it("a node with guests is refused before pvecm runs, naming them", async () => {
-        await site.run("prox4", "echo 'memory: 512' >/etc/pve/nodes/prox4/qemu-server/100.conf; echo 'memory: 256' >/etc/pve/nodes/prox4/lxc/200.conf");
+        await site.run(
+            "prox4",
+            "echo 'memory: 512' >/etc/pve/nodes/prox4/qemu-server/100.conf; echo 'memory: 256' >/etc/pve/nodes/prox4/lxc/200.conf",
+        );
         const before = site.calls("prox4").length;
-        refused(await join("prox4", "127.0.5.14"), /^cluster-join: node prox4 already has guests \(100 200\); a joining node must hold none/, "guests");
-        assert.deepEqual(fakeCommands(site, "prox4", before).filter((c) => c.startsWith("pvecm add")), []);
+        refused(
+            await join("prox4", "127.0.5.14"),
+            /^cluster-join: node prox4 already has guests \(100 200\); a joining node must hold none/,
+            "guests",
+        );
+        assert.deepEqual(
+            fakeCommands(site, "prox4", before).filter((c) => c.startsWith("pvecm add")),
+            [],
+        );
         const left = await site.run("prox4", "ls /etc/pve/nodes/prox4/qemu-server /etc/pve/nodes/prox4/lxc");
         assert.match(left.stdout, /100\.conf/);
         assert.match(left.stdout, /200\.conf/);
@@ -142,7 +178,10 @@ describe("cluster join refusals and failures (real SSH, fake PVE)", () => {
             /pvecm add exit 0\): Check if node may join a cluster failed! \(\* link0: cannot use IP '10\.50\.0\.14', not found on local node!\)$/,
             "link not local",
         );
-        assert.deepEqual(ok(await step(site, "prox4", "corosync-vlan", ["vmbr0", 50, "10.50.0.14/24", ""]), "vlan"), { iface: "vmbr0.50", action: "created" });
+        assert.deepEqual(ok(await step(site, "prox4", "corosync-vlan", ["vmbr0", 50, "10.50.0.14/24", ""]), "vlan"), {
+            iface: "vmbr0.50",
+            action: "created",
+        });
         assert.deepEqual(ok(await join("prox4", "10.50.0.14"), "join prox4"), { node: "prox4", action: "joined" });
         assert.deepEqual(nodesInConf(), ["prox1", "prox2", "prox4"]);
     });
@@ -150,7 +189,11 @@ describe("cluster join refusals and failures (real SSH, fake PVE)", () => {
     it("a member cut off from the others is not reported as a member; after it reconnects it is", async () => {
         site.setDown("prox2", true);
         const r = await join("prox2", "127.0.5.12");
-        refused(r, /^cluster-join: node prox2 is configured for cluster 'prod' but is not an online member of a quorate cluster: cluster view "prod 0 prox2 1"; Quorate: No, Expected votes: 3, Total votes: 1, Quorum: 2 Activity blocked$/, "cut off");
+        refused(
+            r,
+            /^cluster-join: node prox2 is configured for cluster 'prod' but is not an online member of a quorate cluster: cluster view "prod 0 prox2 1"; Quorate: No, Expected votes: 3, Total votes: 1, Quorum: 2 Activity blocked$/,
+            "cut off",
+        );
         site.setDown("prox2", false);
         assert.deepEqual(ok(await join("prox2", "127.0.5.12"), "reconnected"), { node: "prox2", action: "member" });
     });

@@ -62,7 +62,11 @@ describe("single-node steps (real SSH, fake PVE)", () => {
     });
 
     it("root-pubkey refuses a node without the key, and a file with several keys", async () => {
-        refused(await step(site, "pve1", "root-pubkey", []), /\/root\/\.ssh\/id_rsa\.pub does not exist \(pvecm create\/add creates it/, "missing");
+        refused(
+            await step(site, "pve1", "root-pubkey", []),
+            /\/root\/\.ssh\/id_rsa\.pub does not exist \(pvecm create\/add creates it/,
+            "missing",
+        );
         await site.run("pve1", "ssh-keygen -q -t rsa -b 2048 -N '' -f /root/.ssh/id_rsa -C root@pve1");
         const r = await step(site, "pve1", "root-pubkey", []);
         assert.equal(r.code, 0, r.stderr);

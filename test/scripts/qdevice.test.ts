@@ -60,7 +60,11 @@ describe("QDevice setup (real SSH, fake PVE)", () => {
 
     it("setup before the qnetd host trusts the node's key fails without prompting and configures nothing", async () => {
         const r = await setup();
-        refused(r, /^qdevice-setup: pvecm qdevice setup 127\.0\.4\.20 failed \(exit 255\): .*command 'ssh-copy-id -i \/root\/\.ssh\/id_rsa root@127\.0\.4\.20' failed: exit code 1$/, "untrusted");
+        refused(
+            r,
+            /^qdevice-setup: pvecm qdevice setup 127\.0\.4\.20 failed \(exit 255\): .*command 'ssh-copy-id -i \/root\/\.ssh\/id_rsa root@127\.0\.4\.20' failed: exit code 1$/,
+            "untrusted",
+        );
         assert.equal(hasDevice(), false);
         assert.ok(!fs.existsSync(path.join(site.stateDir, "hosts", "prox1", "corosync", "qdevice")));
     });
@@ -88,7 +92,10 @@ describe("QDevice setup (real SSH, fake PVE)", () => {
         assert.deepEqual(ok(await step(site, "qnetd", "qnetd-authorize", [pubkey]), "authorize"), { authorized: "yes", action: "added" });
         assert.equal(fs.readFileSync(keysFile(), "utf8"), `${before.trimEnd()}\n${pubkey}\n`);
         const otherComment = pubkey.replace(/ root@prox1$/, " renamed@elsewhere");
-        assert.deepEqual(ok(await step(site, "qnetd", "qnetd-authorize", [otherComment]), "authorize"), { authorized: "yes", action: "present" });
+        assert.deepEqual(ok(await step(site, "qnetd", "qnetd-authorize", [otherComment]), "authorize"), {
+            authorized: "yes",
+            action: "present",
+        });
         assert.equal(fs.readFileSync(keysFile(), "utf8"), `${before.trimEnd()}\n${pubkey}\n`);
     });
 
@@ -105,7 +112,10 @@ describe("QDevice setup (real SSH, fake PVE)", () => {
         const r = await setup();
         assert.equal(r.code, 0, r.stderr);
         assert.equal(r.stdout, `qdevice=${QNETD} action=configured\n`);
-        assert.match(r.stderr, /^qdevice-setup: moved leftover certificate store \/etc\/corosync\/qdevice\/net\/nssdb to \/etc\/corosync\/qdevice\/net\/nssdb\.stale-\d{8}T\d{6}Z \(no QDevice configured; setup re-creates it\)\n$/);
+        assert.match(
+            r.stderr,
+            /^qdevice-setup: moved leftover certificate store \/etc\/corosync\/qdevice\/net\/nssdb to \/etc\/corosync\/qdevice\/net\/nssdb\.stale-\d{8}T\d{6}Z \(no QDevice configured; setup re-creates it\)\n$/,
+        );
         const entries = nssdbEntries();
         assert.equal(entries.length, 2);
         assert.equal(entries[0], "nssdb");
@@ -150,7 +160,11 @@ describe("QDevice setup (real SSH, fake PVE)", () => {
         const status = pvecmStatus((await site.run("prox1", "pvecm status")).stdout);
         assert.deepEqual(status.flags, ["Quorate", "Qdevice"]);
         assert.match(status.qdeviceLine ?? "", /^0x00000000\s+0\s+Qdevice \(votes 1\)$/);
-        refused(await setup(), /^qdevice-setup: QDevice 127\.0\.4\.20 is configured but the cluster does not show it voting: .*Total votes: 2/, "qnetd down");
+        refused(
+            await setup(),
+            /^qdevice-setup: QDevice 127\.0\.4\.20 is configured but the cluster does not show it voting: .*Total votes: 2/,
+            "qnetd down",
+        );
         site.setDown("qnetd", false);
         assert.deepEqual(ok(await setup(), "reconnected"), { qdevice: QNETD, action: "present" });
     });

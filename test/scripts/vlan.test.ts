@@ -61,7 +61,11 @@ describe("corosync-vlan (real SSH, fake ifreload)", () => {
 
     it("a failed ifreload is reported; the re-run reloads and converges", async () => {
         site.fault("pve1", "ifreload-error", "error: eno1.4002: link set failed");
-        refused(await vlan("eno1", 4002, "10.40.2.11/24", ""), /^corosync-vlan: ifreload -a failed after writing \/etc\/network\/interfaces\.d\/proxmox-ha-eno1-4002: error: eno1\.4002: link set failed$/, "reload fails");
+        refused(
+            await vlan("eno1", 4002, "10.40.2.11/24", ""),
+            /^corosync-vlan: ifreload -a failed after writing \/etc\/network\/interfaces\.d\/proxmox-ha-eno1-4002: error: eno1\.4002: link set failed$/,
+            "reload fails",
+        );
         const from = site.calls("pve1").length;
         // The stanza is already there (unchanged), but the address is not up: reload again.
         assert.deepEqual(ok(await vlan("eno1", 4002, "10.40.2.11/24", ""), "re-run"), { iface: "eno1.4002", action: "unchanged" });
@@ -70,7 +74,11 @@ describe("corosync-vlan (real SSH, fake ifreload)", () => {
 
     it("an interface defined elsewhere is refused, or left alone when it has this address", async () => {
         fs.writeFileSync(path.join(net, "interfaces.d", "by-hand"), "auto eno2.30\niface eno2.30 inet static\n\taddress 10.30.0.11/24\n");
-        refused(await vlan("eno2", 30, "10.30.0.99/24", ""), /interface eno2\.30 is already defined in \/etc\/network\/interfaces\.d\/by-hand with another address/, "elsewhere");
+        refused(
+            await vlan("eno2", 30, "10.30.0.99/24", ""),
+            /interface eno2\.30 is already defined in \/etc\/network\/interfaces\.d\/by-hand with another address/,
+            "elsewhere",
+        );
         assert.deepEqual(ok(await vlan("eno2", 30, "10.30.0.11/24", ""), "same address"), { iface: "eno2.30", action: "unchanged" });
         assert.ok(!fs.existsSync(path.join(net, "interfaces.d", "proxmox-ha-eno2-30")));
     });
@@ -80,7 +88,11 @@ describe("corosync-vlan (real SSH, fake ifreload)", () => {
         const original = fs.readFileSync(main, "utf8");
         const without = original.replace("source /etc/network/interfaces.d/*\n", "");
         fs.writeFileSync(main, without);
-        refused(await vlan("eno1", 4003, "10.40.3.11/24", ""), /does not include \/etc\/network\/interfaces\.d .*not editing it$/, "no source line");
+        refused(
+            await vlan("eno1", 4003, "10.40.3.11/24", ""),
+            /does not include \/etc\/network\/interfaces\.d .*not editing it$/,
+            "no source line",
+        );
         assert.equal(fs.readFileSync(main, "utf8"), without);
         assert.ok(!fs.existsSync(path.join(net, "interfaces.d", "proxmox-ha-eno1-4003")));
         fs.writeFileSync(main, original);

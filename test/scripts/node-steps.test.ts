@@ -1,5 +1,5 @@
 /**
- * api-token.sh, root-pubkey.sh and cluster-fingerprint.sh edge cases on one
+ * api-token.sh, root-pubkey.sh, cluster-fingerprint.sh and cluster-create.sh edge cases on one
  * fake Proxmox VE node, over real OpenSSH with the exact component command text.
  *
  * Proves: api-token replaces an existing hand-made token (privilege separation
@@ -8,7 +8,9 @@
  * secret on any stream; root-pubkey refuses a node without /root/.ssh/id_rsa.pub
  * (before the cluster exists) and a file with several keys; cluster-fingerprint
  * prefers pveproxy-ssl.pem (a custom certificate) over pve-ssl.pem, as
- * PVE::Cluster::get_node_fingerprint does.
+ * PVE::Cluster::get_node_fingerprint does; cluster-create refuses bad names
+ * and links before running pvecm and hands the links over in order as
+ * --link0/--link1 with their priority.
  *
  * Does NOT prove: real pveum/pve-access-control behaviour (fake of
  * test/fakes/sbin following API2/User.pm), that the token works against a
@@ -88,5 +90,19 @@ describe("single-node steps (real SSH, fake PVE)", () => {
         const custom = ok(await step(site, "pve1", "cluster-fingerprint", []), "fp custom").fingerprint;
         assert.equal(custom, new crypto.X509Certificate(fs.readFileSync(path.join(nodeDir, "pveproxy-ssl.pem"))).fingerprint256);
         assert.notEqual(custom, standard);
+    });
+
+    it("cluster-create passes links in order as --link0, --link1 (priority kept) and refuses bad arguments", async () => {
+        refused(await step(site, "pve1", "cluster-create", ["Bad_Name", "127.0.7.11"]), /invalid cluster name 'Bad_Name'/, "name");
+        refused(await step(site, "pve1", "cluster-create", ["lab", "127.0.7.11;reboot"]), /invalid link '127\.0\.7\.11;reboot'/, "link");
+        refused(await step(site, "pve1", "cluster-create", ["lab"]), /usage: cluster-create\.sh/, "no link");
+        assert.ok(!fs.existsSync(path.join(pveLocal(), "corosync.conf")));
+        const line = ok(await step(site, "pve1", "cluster-create", ["lab", "127.0.7.11", "address=10.9.9.11,priority=20"]), "create");
+        assert.deepEqual(line, { cluster: "lab", action: "created" });
+        const create = site.calls("pve1").find((c) => c.argv[1] === "create");
+        assert.deepEqual(create?.argv.slice(1), ["create", "lab", "--link0", "127.0.7.11", "--link1", "address=10.9.9.11,priority=20"]);
+        const conf = (await site.run("pve1", "cat /etc/pve/corosync.conf")).stdout;
+        assert.match(conf, /ring0_addr: 127\.0\.7\.11\n\s+ring1_addr: 10\.9\.9\.11/);
+        assert.match(conf, /interface \{\n\s+knet_link_priority: 20\n\s+linknumber: 1\n/);
     });
 });

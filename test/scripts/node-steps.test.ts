@@ -9,7 +9,8 @@
  * (before the cluster exists) and a file with several keys; cluster-fingerprint
  * prefers pveproxy-ssl.pem (a custom certificate) over pve-ssl.pem, as
  * PVE::Cluster::get_node_fingerprint does; cluster-create refuses bad names
- * and links before running pvecm and hands the links over in order as
+ * and links before running pvecm, reports a create task that failed with exit 0
+ * (and converges on the re-run), and hands the links over in order as
  * --link0/--link1 with their priority.
  *
  * Does NOT prove: real pveum/pve-access-control behaviour (fake of
@@ -97,6 +98,13 @@ describe("single-node steps (real SSH, fake PVE)", () => {
         refused(await step(site, "pve1", "cluster-create", ["lab", "127.0.7.11;reboot"]), /invalid link '127\.0\.7\.11;reboot'/, "link");
         refused(await step(site, "pve1", "cluster-create", ["lab"]), /usage: cluster-create\.sh/, "no link");
         assert.ok(!fs.existsSync(path.join(pveLocal(), "corosync.conf")));
+        // pvecm create's worker fails (exit 0, message on stderr): reported; the re-run creates.
+        site.fault("pve1", "create-task-error", "can't create shared ssh key database '/etc/pve/priv/authorized_keys'");
+        refused(
+            await step(site, "pve1", "cluster-create", ["lab", "127.0.7.11", "address=10.9.9.11,priority=20"]),
+            /^cluster-create: pvecm create failed \(exit 0, no \/etc\/pve\/corosync\.conf afterwards\): can't create shared ssh key database '\/etc\/pve\/priv\/authorized_keys'$/,
+            "create task error",
+        );
         const line = ok(await step(site, "pve1", "cluster-create", ["lab", "127.0.7.11", "address=10.9.9.11,priority=20"]), "create");
         assert.deepEqual(line, { cluster: "lab", action: "created" });
         const create = site.calls("pve1").find((c) => c.argv[1] === "create");

@@ -239,6 +239,11 @@ class Rules {
                 `a QDevice on a cluster with an odd node count (${nodes.length}) is refused (pvecm: "Clusters with an odd node count are not officially supported!"); remove qdevice or add a node`,
             );
         }
+        if (q && q.sshPort !== 22) {
+            this.warnings.push(
+                `${keyPath("qdevice", ["sshPort"])}: pvecm qdevice setup reaches the qnetd host on port 22 whatever this says (its ssh-copy-id and scp take no port); port ${q.sshPort} serves proxmox-ha's own steps and the health check, so port 22 must also be open from ${nodes[0]!.name}`,
+            );
+        }
         if (q) {
             const clash = nodes.find((n) => n.address === q.address || (n.links ?? []).some((l) => l.address === q.address));
             if (clash) this.err(keyPath("qdevice", ["address"]), `${q.address} belongs to node ${clash.name}; the QDevice must be a third host`);

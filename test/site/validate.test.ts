@@ -120,6 +120,13 @@ describe("rule 2: votes and the QDevice", () => {
             ],
         );
     });
+    it("warns that pvecm reaches the qnetd host on port 22 only", () => {
+        const r = validateSite(mutate((x) => (x.qdevice.sshPort = 2222)));
+        assert.deepEqual(r.problems, []);
+        assert.deepEqual(r.site!.warnings, [
+            "proxmox-ha:qdevice.sshPort: pvecm qdevice setup reaches the qnetd host on port 22 whatever this says (its ssh-copy-id and scp take no port); port 2222 serves proxmox-ha's own steps and the health check, so port 22 must also be open from prox1",
+        ]);
+    });
     it("refuses a qdevice on a node's address", () => {
         expectProblems(mutate((r) => (r.qdevice.address = "10.0.0.12")), [
             ["proxmox-ha:qdevice.address", "10.0.0.12 belongs to node prox2; the QDevice must be a third host"],

@@ -32,7 +32,10 @@ function run(s: Scenario, site = prod(), unreachable: Record<string, string> = {
     const nodes = new Map<string, HostProbe>();
     for (const n of site.nodes) {
         const results = s.nodes[n.name];
-        nodes.set(n.name, results && !unreachable[n.name] ? { results } : { error: unreachable[n.name] ?? "unreachable: test", results: {} });
+        nodes.set(
+            n.name,
+            results && !unreachable[n.name] ? { results } : { error: unreachable[n.name] ?? "unreachable: test", results: {} },
+        );
     }
     return evaluate("prod", site, { nodes, ...(s.qnetd ? { qdevice: { results: s.qnetd } } : {}) });
 }
@@ -50,7 +53,10 @@ const verdicts = (r: HealthReport) => r.hosts.flatMap((h) => h.checks.map((c) =>
 describe("healthy site", () => {
     const r = run(SCENARIOS.healthy);
     it("every check passes, exit 0", () => {
-        assert.deepEqual(verdicts(r).filter((v) => !v.endsWith(":ok")), []);
+        assert.deepEqual(
+            verdicts(r).filter((v) => !v.endsWith(":ok")),
+            [],
+        );
         assert.equal(r.exitCode, 0);
         assert.equal(r.status, "healthy");
     });
@@ -68,7 +74,12 @@ describe("healthy site", () => {
     });
     it("renders one table per host with marks, measured, expected", () => {
         const text = renderReport(r);
-        for (const title of ["node prox1 10.0.0.11:22", "node prox2 10.0.0.12:22", "qnetd host 10.0.0.120:22", "cluster prod: HA and replication"]) {
+        for (const title of [
+            "node prox1 10.0.0.11:22",
+            "node prox2 10.0.0.12:22",
+            "qnetd host 10.0.0.120:22",
+            "cluster prod: HA and replication",
+        ]) {
             assert.ok(text.includes(title), title);
         }
         assert.match(text, /✓ {2}quorate +Yes \(3 of 3 votes, quorum 2\) +Yes/);
@@ -130,25 +141,37 @@ describe("degraded and broken states", () => {
         const r = run(SCENARIOS.replicationFailing);
         const c = row(r, "prod", "replication 101-1 (vm 101 fw)");
         assert.equal(c.verdict, "fail");
-        assert.equal(c.measured, "No common base snapshot on volume(s) pool1:vm-101-disk-0 (3 failures, last sync never, on prox1 → local/prox2)");
+        assert.equal(
+            c.measured,
+            "No common base snapshot on volume(s) pool1:vm-101-disk-0 (3 failures, last sync never, on prox1 → local/prox2)",
+        );
         assert.match(c.remedy!, /pvesr schedule-now 101-1/);
         assert.equal(r.exitCode, 1);
     });
     it("stale replication: older than twice the worst-case gap (10 min for */5)", () => {
         const s: Scenario = {
             ...SCENARIOS.healthy,
-            nodes: { ...SCENARIOS.healthy.nodes, prox1: { ...SCENARIOS.healthy.nodes.prox1, pvesr: res(pvesrStatus([{ ...JOB_OK, last: "2026-01-01_09:51:59" }])) } },
+            nodes: {
+                ...SCENARIOS.healthy.nodes,
+                prox1: { ...SCENARIOS.healthy.nodes.prox1, pvesr: res(pvesrStatus([{ ...JOB_OK, last: "2026-01-01_09:51:59" }])) },
+            },
         };
         const c = row(run(s), "prod", /^replication 101-1/);
         assert.deepEqual([c.verdict, c.measured], ["fail", "OK, last sync 10 min ago (on prox1 → local/prox2)"]);
         const fresh: Scenario = {
             ...SCENARIOS.healthy,
-            nodes: { ...SCENARIOS.healthy.nodes, prox1: { ...SCENARIOS.healthy.nodes.prox1, pvesr: res(pvesrStatus([{ ...JOB_OK, last: "2026-01-01_09:52:00" }])) } },
+            nodes: {
+                ...SCENARIOS.healthy.nodes,
+                prox1: { ...SCENARIOS.healthy.nodes.prox1, pvesr: res(pvesrStatus([{ ...JOB_OK, last: "2026-01-01_09:52:00" }])) },
+            },
         };
         assert.equal(row(run(fresh), "prod", /^replication 101-1/).verdict, "ok");
     });
     it("a job missing on every node is ✗; missing on the nodes asked while one is unreachable is ?", () => {
-        const none: Scenario = { ...SCENARIOS.healthy, nodes: { ...SCENARIOS.healthy.nodes, prox1: { ...SCENARIOS.healthy.nodes.prox1, pvesr: res(pvesrStatus([])) } } };
+        const none: Scenario = {
+            ...SCENARIOS.healthy,
+            nodes: { ...SCENARIOS.healthy.nodes, prox1: { ...SCENARIOS.healthy.nodes.prox1, pvesr: res(pvesrStatus([])) } },
+        };
         const c = row(run(none), "prod", /^replication 101-1/);
         assert.deepEqual([c.verdict, c.measured], ["fail", "missing on every node"]);
         assert.match(c.remedy!, /pvesr create-local-job 101-1 prox2 --schedule '\*\/5'/);
@@ -161,7 +184,11 @@ describe("degraded and broken states", () => {
             ...SCENARIOS.healthy,
             nodes: {
                 prox1: { ...SCENARIOS.healthy.nodes.prox1, pvesr: res(pvesrStatus([])), ha: res(haStatus({ service: "prox2, started" })) },
-                prox2: { ...SCENARIOS.healthy.nodes.prox2, pvesr: res(pvesrStatus([{ ...JOB_OK, target: "prox1" }])), ha: res(haStatus({ service: "prox2, started" })) },
+                prox2: {
+                    ...SCENARIOS.healthy.nodes.prox2,
+                    pvesr: res(pvesrStatus([{ ...JOB_OK, target: "prox1" }])),
+                    ha: res(haStatus({ service: "prox2, started" })),
+                },
             },
         };
         const r = run(s);
@@ -195,7 +222,10 @@ describe("degraded and broken states", () => {
     it("watchdog: another module configured and not yet in use means a reboot is pending", () => {
         const s: Scenario = {
             ...SCENARIOS.healthy,
-            nodes: { ...SCENARIOS.healthy.nodes, prox2: { ...SCENARIOS.healthy.nodes.prox2, watchdogConf: res("WATCHDOG_MODULE=ipmi_watchdog\n") } },
+            nodes: {
+                ...SCENARIOS.healthy.nodes,
+                prox2: { ...SCENARIOS.healthy.nodes.prox2, watchdogConf: res("WATCHDOG_MODULE=ipmi_watchdog\n") },
+            },
         };
         const r = run(s);
         const conf = row(r, "prox2", "watchdog configured");
@@ -207,15 +237,24 @@ describe("degraded and broken states", () => {
     it("watchdog: a watchdog0 nobody can attribute is 'unknown' and needs a reboot, as scripts/watchdog.sh says", () => {
         const s: Scenario = {
             ...SCENARIOS.healthy,
-            nodes: { ...SCENARIOS.healthy.nodes, prox1: { ...SCENARIOS.healthy.nodes.prox1, watchdogInUse: res("identity Some Builtin WDT\n") } },
+            nodes: {
+                ...SCENARIOS.healthy.nodes,
+                prox1: { ...SCENARIOS.healthy.nodes.prox1, watchdogInUse: res("identity Some Builtin WDT\n") },
+            },
         };
         const use = row(run(s), "prox1", "watchdog in use");
-        assert.deepEqual([use.verdict, use.measured], ["fail", 'unknown (watchdog0 "Some Builtin WDT" has no driver module) (reboot pending: yes)']);
+        assert.deepEqual(
+            [use.verdict, use.measured],
+            ["fail", 'unknown (watchdog0 "Some Builtin WDT" has no driver module) (reboot pending: yes)'],
+        );
     });
     it("watchdog: a configuration line that is not a module name is ?", () => {
         const s: Scenario = {
             ...SCENARIOS.healthy,
-            nodes: { ...SCENARIOS.healthy.nodes, prox1: { ...SCENARIOS.healthy.nodes.prox1, watchdogConf: res("WATCHDOG_MODULE=$(pick)\n") } },
+            nodes: {
+                ...SCENARIOS.healthy.nodes,
+                prox1: { ...SCENARIOS.healthy.nodes.prox1, watchdogConf: res("WATCHDOG_MODULE=$(pick)\n") },
+            },
         };
         const r = run(s);
         assert.equal(row(r, "prox1", "watchdog configured").verdict, "unknown");
@@ -240,7 +279,10 @@ describe("cannot tell", () => {
     it("every node unreachable: every row is ? and nothing is called healthy or degraded", () => {
         const r = run({ nodes: {}, qnetd: SCENARIOS.healthy.qnetd });
         assert.equal(r.exitCode, 2);
-        assert.deepEqual(verdicts(r).filter((v) => v.endsWith(":fail")), []);
+        assert.deepEqual(
+            verdicts(r).filter((v) => v.endsWith(":fail")),
+            [],
+        );
         assert.equal(row(r, "prod", "HA vm:101 (fw)").verdict, "unknown");
     });
 });

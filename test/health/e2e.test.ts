@@ -76,7 +76,10 @@ function cli(args: readonly string[], env: Record<string, string> = {}): Promise
         p.once("error", reject);
         p.once("close", (code) => {
             if (process.env.HEALTH_E2E_RECORD) {
-                fs.appendFileSync(process.env.HEALTH_E2E_RECORD, `$ npm run health -- ${args.join(" ")}\n${stdout}${stderr}(exit ${code})\n\n`);
+                fs.appendFileSync(
+                    process.env.HEALTH_E2E_RECORD,
+                    `$ npm run health -- ${args.join(" ")}\n${stdout}${stderr}(exit ${code})\n\n`,
+                );
             }
             resolve({ code, stdout, stderr });
         });
@@ -84,7 +87,10 @@ function cli(args: readonly string[], env: Record<string, string> = {}): Promise
 }
 
 /** The test stack: Pulumi.prod.yaml with the node and qnetd addresses, ports and host keys of the fake hosts. */
-function writeStack(name: string, change: (nodes: Record<string, unknown>[], qdevice: Record<string, unknown>) => void = () => undefined): string {
+function writeStack(
+    name: string,
+    change: (nodes: Record<string, unknown>[], qdevice: Record<string, unknown>) => void = () => undefined,
+): string {
     const doc = parse(fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> };
     const nodes = doc.config["proxmox-ha:nodes"] as Record<string, unknown>[];
     for (const n of nodes) {
@@ -110,7 +116,7 @@ function replay(s: Scenario): void {
     for (const name of ["prox1", "prox2", "qnetd"]) {
         const h = hosts.host(name);
         h.reset();
-        const results = name === "qnetd" ? s.qnetd ?? {} : s.nodes[name] ?? SCENARIOS.healthy.nodes[name as "prox1"];
+        const results = name === "qnetd" ? (s.qnetd ?? {}) : (s.nodes[name] ?? SCENARIOS.healthy.nodes[name as "prox1"]);
         for (const [key, r] of Object.entries(results)) {
             if (key in REPLAYED && r) h.answer(key, { ...r, stdout: localise(key, r.stdout) });
         }
@@ -124,8 +130,12 @@ function expected(stack: string, file: string, s: Scenario): HealthReport {
     const site: Site = l.site;
     const nodes = new Map<string, HostProbe>();
     for (const n of site.nodes) {
-        const results = Object.fromEntries(Object.entries(s.nodes[n.name] ?? {}).map(([k, r]) => [k, { ...r!, stdout: localise(k, r!.stdout) }]));
-        nodes.set(n.name, { results: { ...results, watchdogConf: res(WATCHDOG_DEFAULT_SOFTDOG), watchdogInUse: res(WATCHDOG_PROBE_SOFTDOG) } });
+        const results = Object.fromEntries(
+            Object.entries(s.nodes[n.name] ?? {}).map(([k, r]) => [k, { ...r!, stdout: localise(k, r!.stdout) }]),
+        );
+        nodes.set(n.name, {
+            results: { ...results, watchdogConf: res(WATCHDOG_DEFAULT_SOFTDOG), watchdogInUse: res(WATCHDOG_PROBE_SOFTDOG) },
+        });
     }
     return evaluate(stack, site, { nodes, ...(s.qnetd ? { qdevice: { results: s.qnetd } } : {}) });
 }
@@ -226,7 +236,10 @@ describe("scenarios over real OpenSSH", () => {
         replay(SCENARIOS.degradedPool);
         const r = await cli(["--file", file, "--identity", hosts.clientKeyFile]);
         assert.equal(r.code, 1, r.stdout);
-        assert.match(line(table(r.stdout, /^node prox2 /), "✗", "pool pool1"), /DEGRADED: One or more devices has been taken offline.*zpool status -v pool1/);
+        assert.match(
+            line(table(r.stdout, /^node prox2 /), "✗", "pool pool1"),
+            /DEGRADED: One or more devices has been taken offline.*zpool status -v pool1/,
+        );
         assert.match(line(table(r.stdout, /^node prox1 /), "✓", "pool pool1"), /ONLINE, no errors/);
     });
 
@@ -248,7 +261,10 @@ describe("hosts that cannot be asked", () => {
         const r = await cli(["--file", file, "--identity", hosts.clientKeyFile]);
         assert.equal(r.code, 2, r.stdout);
         noTrace(r);
-        assert.match(line(table(r.stdout, /^node prox2 /), "?", "ssh"), new RegExp(`unreachable: ${NET}\\.13:${port} refused the connection \\(no sshd\\?\\)`));
+        assert.match(
+            line(table(r.stdout, /^node prox2 /), "?", "ssh"),
+            new RegExp(`unreachable: ${NET}\\.13:${port} refused the connection \\(no sshd\\?\\)`),
+        );
         assert.match(line(table(r.stdout, /^node prox1 /), "✓", "quorate"), /Yes \(3 of 3 votes/);
         assert.match(line(table(r.stdout, /^qnetd host /), "✓", "corosync-qnetd"), /active/);
         assert.deepEqual(hosts.host("prox1").calls().sort(), NODE_CALLS);
@@ -265,7 +281,9 @@ describe("hosts that cannot be asked", () => {
         const fp = (k: string) => fingerprint(Buffer.from(k.split(" ")[1]!, "base64"));
         const row = line(table(r.stdout, /^node prox2 /), "?", "ssh");
         assert.ok(
-            row.includes(`host key mismatch: ${h.address}:${h.port} presented ssh-ed25519 ${fp(h.hostKey)}, the stack pins ssh-ed25519 ${fp(other)}; refused`),
+            row.includes(
+                `host key mismatch: ${h.address}:${h.port} presented ssh-ed25519 ${fp(h.hostKey)}, the stack pins ssh-ed25519 ${fp(other)}; refused`,
+            ),
             row,
         );
         assert.deepEqual(h.calls(), [], "no command may run on a host whose key does not match");
@@ -315,6 +333,9 @@ describe("where the SSH key comes from", () => {
         const r = await cli(["--file", file]);
         assert.equal(r.code, 2);
         assert.equal(r.stdout, "");
-        assert.equal(r.stderr, "health: no SSH key: pass --identity FILE, set PROXMOX_HA_SSH_KEY to the private key, or start an SSH agent (SSH_AUTH_SOCK)\n");
+        assert.equal(
+            r.stderr,
+            "health: no SSH key: pass --identity FILE, set PROXMOX_HA_SSH_KEY to the private key, or start an SSH agent (SSH_AUTH_SOCK)\n",
+        );
     });
 });

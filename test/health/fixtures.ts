@@ -70,9 +70,13 @@ export function pvecmStatus(a: PvecmArgs): string {
         "Membership information",
         "----------------------",
         `${col("Nodeid")}${col("Votes")}${withQ ? col("Qdevice") : ""}Name`,
-        ...a.members.map(([id, votes, q, addr, local]) => `${col(id)}${col(String(votes))}${withQ ? col(q ?? "") : ""}${addr}${local ? " (local)" : ""}`),
+        ...a.members.map(
+            ([id, votes, q, addr, local]) => `${col(id)}${col(String(votes))}${withQ ? col(q ?? "") : ""}${addr}${local ? " (local)" : ""}`,
+        ),
         ...(a.qdevice
-            ? [`${col("0x00000000")}${col(String(a.qdevice.votes))}${withQ ? col("") : ""}Qdevice${a.qdevice.notCastOf !== undefined ? ` (votes ${a.qdevice.notCastOf})` : ""}`]
+            ? [
+                  `${col("0x00000000")}${col(String(a.qdevice.votes))}${withQ ? col("") : ""}Qdevice${a.qdevice.notCastOf !== undefined ? ` (votes ${a.qdevice.notCastOf})` : ""}`,
+              ]
             : []),
     ];
     return `${out.join("\n")}\n`;
@@ -156,7 +160,20 @@ export interface PvesrJob {
 export function pvesrStatus(jobs: readonly PvesrJob[]): string {
     return (
         pvesrRow(["JobID", "Enabled", "Target", "LastSync", "NextSync", "Duration", "FailCount", "State"]) +
-        jobs.map((j) => pvesrRow([j.id, j.enabled === false ? "No" : "Yes", `local/${j.target}`, j.last, j.next, j.duration, String(j.fails), j.state])).join("")
+        jobs
+            .map((j) =>
+                pvesrRow([
+                    j.id,
+                    j.enabled === false ? "No" : "Yes",
+                    `local/${j.target}`,
+                    j.last,
+                    j.next,
+                    j.duration,
+                    String(j.fails),
+                    j.state,
+                ]),
+            )
+            .join("")
     );
 }
 
@@ -167,7 +184,15 @@ export const REFERENCE_PVESR_EXAMPLE = `JobID      Enabled    Target            
 
 export const NOW = "2026-01-01_10:02:00";
 
-export const JOB_OK: PvesrJob = { id: "101-1", target: "prox2", last: "2026-01-01_10:00:02", next: "2026-01-01_10:05:00", duration: "2.345678", fails: 0, state: "OK" };
+export const JOB_OK: PvesrJob = {
+    id: "101-1",
+    target: "prox2",
+    last: "2026-01-01_10:00:02",
+    next: "2026-01-01_10:05:00",
+    duration: "2.345678",
+    fails: 0,
+    state: "OK",
+};
 /** A job that never succeeded: `-` for LastSync and the error text in State (§6). */
 export const JOB_FAILING: PvesrJob = {
     id: "101-1",
@@ -267,7 +292,8 @@ function healthyNode(local: 1 | 2, jobs: readonly PvesrJob[]): NodeResults {
 const QNETD_ACTIVE = { qnetd: res("active\n") };
 
 /** pvecm's own header (§4), printed before it execs corosync-quorumtool. */
-const CLUSTER_INFORMATION = pvecmStatus({ nodes: 0, expected: 0, total: 0, quorum: 0, quorate: true, flags: [], members: [] }).split("\n\n")[0]! + "\n";
+const CLUSTER_INFORMATION =
+    pvecmStatus({ nodes: 0, expected: 0, total: 0, quorum: 0, quorate: true, flags: [], members: [] }).split("\n\n")[0]! + "\n";
 
 /** prox1 while prox2 is gone: prox1 + QDevice keep quorum with Total votes 2 (§3: 2 of 3 votes, quorum 2). */
 const PROX1_ALONE: NodeResults = {
@@ -340,7 +366,10 @@ export const SCENARIOS = {
     replicationFailing: { nodes: { prox1: healthyNode(1, [JOB_FAILING]), prox2: healthyNode(2, []) }, qnetd: QNETD_ACTIVE },
     /** prox2's pool1 lost a mirror disk. */
     degradedPool: {
-        nodes: { prox1: healthyNode(1, [JOB_OK]), prox2: { ...healthyNode(2, []), zpoolList: res(ZPOOL_LIST_DEGRADED), zpoolStatus: res(ZPOOL_STATUS_X_DEGRADED) } },
+        nodes: {
+            prox1: healthyNode(1, [JOB_OK]),
+            prox2: { ...healthyNode(2, []), zpoolList: res(ZPOOL_LIST_DEGRADED), zpoolStatus: res(ZPOOL_STATUS_X_DEGRADED) },
+        },
         qnetd: QNETD_ACTIVE,
     },
     /** prox2's pvecm prints something this tool does not know. */

@@ -93,7 +93,10 @@ describe("pvecm status", () => {
         assert.equal(s.quorate, true);
         assert.equal(s.totalVotes, 2);
         assert.equal(s.nodes, 1);
-        assert.deepEqual(s.members.map((m) => m.address), ["10.10.10.11"]);
+        assert.deepEqual(
+            s.members.map((m) => m.address),
+            ["10.10.10.11"],
+        );
         assert.deepEqual(s.qdevice, { votes: 1, casting: true });
     });
 
@@ -126,13 +129,23 @@ describe("pvecm status", () => {
         const s = value(parsePvecmStatus(res(text)));
         assert.ok(s.state === "status");
         assert.equal(s.qdevice, undefined);
-        assert.deepEqual(s.members.map((m) => [m.address, m.qdeviceFlags]), [["10.0.0.1", undefined], ["10.0.0.2", undefined]]);
+        assert.deepEqual(
+            s.members.map((m) => [m.address, m.qdeviceFlags]),
+            [
+                ["10.0.0.1", undefined],
+                ["10.0.0.2", undefined],
+            ],
+        );
     });
 
     it("documented failures are findings: corosync down (exit 1) and not in a cluster", () => {
         const down = value(parsePvecmStatus(res("", 1, "Cannot initialize CMAP service\n")));
         assert.deepEqual(down, { state: "corosync-down", message: "Cannot initialize CMAP service" });
-        const alone = value(parsePvecmStatus(res("", 2, "Error: Corosync config '/etc/pve/corosync.conf' does not exist - is this node part of a cluster?\n")));
+        const alone = value(
+            parsePvecmStatus(
+                res("", 2, "Error: Corosync config '/etc/pve/corosync.conf' does not exist - is this node part of a cluster?\n"),
+            ),
+        );
         assert.equal(alone.state, "not-clustered");
     });
 
@@ -143,11 +156,17 @@ describe("pvecm status", () => {
         // Exit code and Quorate line contradict each other.
         cannotTell(parsePvecmStatus(res(REFERENCE_PVECM_EXAMPLE, 2)), /exit 2 but Quorate: Yes/);
         // A flag votequorum does not print.
-        cannotTell(parsePvecmStatus(res(REFERENCE_PVECM_EXAMPLE.replace("Quorate Qdevice ", "Quorate Qdevice Turbo "))), /unknown flag Turbo/);
+        cannotTell(
+            parsePvecmStatus(res(REFERENCE_PVECM_EXAMPLE.replace("Quorate Qdevice ", "Quorate Qdevice Turbo "))),
+            /unknown flag Turbo/,
+        );
         // A truncated membership table.
         cannotTell(parsePvecmStatus(res(REFERENCE_PVECM_EXAMPLE.replace(/Membership information[\s\S]*$/, ""))), /no membership table/);
         // A mangled member line.
-        cannotTell(parsePvecmStatus(res(REFERENCE_PVECM_EXAMPLE.replace("0x00000002          1    A,V,NMW", "0x00000002          1    ?????"))), /Qdevice column/);
+        cannotTell(
+            parsePvecmStatus(res(REFERENCE_PVECM_EXAMPLE.replace("0x00000002          1    A,V,NMW", "0x00000002          1    ?????"))),
+            /Qdevice column/,
+        );
     });
 });
 
@@ -181,12 +200,31 @@ describe("corosync-qdevice-tool -s", () => {
 
 describe("pvesr status", () => {
     it("the fixture builder reproduces the reference's example byte for byte", () => {
-        const built = pvesrStatus([{ id: "100-0", target: "pve2", last: "2026-01-01_10:00:02", next: "2026-01-01_10:15:00", duration: "2.345678", fails: 0, state: "OK" }]);
+        const built = pvesrStatus([
+            {
+                id: "100-0",
+                target: "pve2",
+                last: "2026-01-01_10:00:02",
+                next: "2026-01-01_10:15:00",
+                duration: "2.345678",
+                fails: 0,
+                state: "OK",
+            },
+        ]);
         assert.equal(built, REFERENCE_PVESR_EXAMPLE);
     });
     it("a healthy job", () => {
         assert.deepEqual(value(parsePvesrStatus(res(pvesrStatus([JOB_OK])))), [
-            { id: "101-1", enabled: true, target: "local/prox2", lastSync: "2026-01-01_10:00:02", nextSync: "2026-01-01_10:05:00", durationSeconds: 2.345678, failCount: 0, state: "OK" },
+            {
+                id: "101-1",
+                enabled: true,
+                target: "local/prox2",
+                lastSync: "2026-01-01_10:00:02",
+                nextSync: "2026-01-01_10:05:00",
+                durationSeconds: 2.345678,
+                failCount: 0,
+                state: "OK",
+            },
         ]);
     });
     it("a failing job: the error text in State, `-` for LastSync and Duration", () => {
@@ -197,10 +235,16 @@ describe("pvesr status", () => {
         assert.equal(j!.failCount, 3);
     });
     it("a disabled job, SYNCING and `pending`", () => {
-        const [a, b] = value(parsePvesrStatus(res(pvesrStatus([
-            { ...JOB_OK, enabled: false },
-            { ...JOB_OK, id: "102-1", next: "pending", state: "SYNCING" },
-        ]))));
+        const [a, b] = value(
+            parsePvesrStatus(
+                res(
+                    pvesrStatus([
+                        { ...JOB_OK, enabled: false },
+                        { ...JOB_OK, id: "102-1", next: "pending", state: "SYNCING" },
+                    ]),
+                ),
+            ),
+        );
         assert.equal(a!.enabled, false);
         assert.deepEqual([b!.nextSync, b!.state], ["pending", "SYNCING"]);
     });
@@ -210,7 +254,12 @@ describe("pvesr status", () => {
     it("unrecognised output is cannot tell", () => {
         cannotTell(parsePvesrStatus(res("")), /header/);
         // The pre-9 layout without the Enabled column is not the documented one.
-        cannotTell(parsePvesrStatus(res("JobID                Target                           LastSync             NextSync   Duration  FailCount State\n")), /header/);
+        cannotTell(
+            parsePvesrStatus(
+                res("JobID                Target                           LastSync             NextSync   Duration  FailCount State\n"),
+            ),
+            /header/,
+        );
         cannotTell(parsePvesrStatus(res(pvesrStatus([{ ...JOB_OK, last: "yesterday" }]))), /LastSync "yesterday"/);
         cannotTell(parsePvesrStatus(res(`${pvesrStatus([JOB_OK])}garbage line\n`)), /garbage line/);
         cannotTell(parsePvesrStatus(res("", 255, "ipcc_send_rec failed\n")), /exited 255/);
@@ -252,7 +301,11 @@ describe("ha-manager status", () => {
         ]);
     });
     it("no quorum, a dead lrm, a service in transition", () => {
-        const s = value(parseHaStatus(res(haStatus({ quorum: "No quorum on node 'prox1'!", lrm2: "old timestamp - dead?", service: "prox2, recovery" }))));
+        const s = value(
+            parseHaStatus(
+                res(haStatus({ quorum: "No quorum on node 'prox1'!", lrm2: "old timestamp - dead?", service: "prox2, recovery" })),
+            ),
+        );
         assert.equal(s.quorate, false);
         assert.equal(s.lrms[1]!.status, "old timestamp - dead?");
         assert.deepEqual(s.services[0], { sid: "vm:101", node: "prox2", state: "recovery" });
@@ -313,7 +366,10 @@ describe("zpool", () => {
 
 describe("watchdog", () => {
     it("/etc/default/pve-ha-manager: shipped file means softdog; the last active line wins", () => {
-        assert.equal(value(parseWatchdogDefault("# select watchdog module (default is softdog)\n#WATCHDOG_MODULE=ipmi_watchdog\n")), "softdog");
+        assert.equal(
+            value(parseWatchdogDefault("# select watchdog module (default is softdog)\n#WATCHDOG_MODULE=ipmi_watchdog\n")),
+            "softdog",
+        );
         assert.equal(value(parseWatchdogDefault("")), "softdog");
         assert.equal(value(parseWatchdogDefault("WATCHDOG_MODULE=iTCO_wdt\n")), "iTCO_wdt");
         assert.equal(value(parseWatchdogDefault('WATCHDOG_MODULE="ipmi_watchdog"\n')), "ipmi_watchdog");
@@ -330,7 +386,10 @@ describe("watchdog", () => {
         // As scripts/watchdog.sh: a watchdog0 without driver module and another identity is "unknown".
         assert.deepEqual(value(parseWatchdogProbe(res("identity iTCO_wdt\n"))), { state: "unknown", identity: "iTCO_wdt" });
         assert.deepEqual(value(parseWatchdogProbe(res("identity \n"))), { state: "unknown", identity: "" });
-        assert.deepEqual(value(parseWatchdogProbe(res("no-watchdog0\nloaded ipmi_watchdog\n"))), { state: "module", module: "ipmi_watchdog" });
+        assert.deepEqual(value(parseWatchdogProbe(res("no-watchdog0\nloaded ipmi_watchdog\n"))), {
+            state: "module",
+            module: "ipmi_watchdog",
+        });
         assert.deepEqual(value(parseWatchdogProbe(res("no-watchdog0\n"))), { state: "none" });
         cannotTell(parseWatchdogProbe(res("no-watchdog0\nloaded ipmi watchdog\n")), /not understood/);
         cannotTell(parseWatchdogProbe(res("sh: 1: syntax error\n", 2)), /exited 2/);

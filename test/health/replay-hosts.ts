@@ -177,7 +177,8 @@ export async function startReplayHosts(label: string, specs: readonly { name: st
         for (const s of specs) {
             const dir = path.join(root, s.name);
             const sbin = path.join(dir, "sbin");
-            for (const d of ["sbin/replay", "etc-default", "sys-class-watchdog", "sys-module", "ssh", "root-home"]) fs.mkdirSync(path.join(dir, d), { recursive: true });
+            for (const d of ["sbin/replay", "etc-default", "sys-class-watchdog", "sys-module", "ssh", "root-home"])
+                fs.mkdirSync(path.join(dir, d), { recursive: true });
             fs.writeFileSync(path.join(sbin, "_replay"), REPLAY_SCRIPT, { mode: 0o755 });
             for (const tool of new Set(Object.values(REPLAYED).map(([t]) => t))) fs.symlinkSync("_replay", path.join(sbin, tool));
             const hostKey = keyPair(path.join(dir, "ssh", "host_ed25519"));
@@ -224,7 +225,12 @@ export async function startReplayHosts(label: string, specs: readonly { name: st
                 },
                 calls: () => {
                     const f = path.join(sbin, "calls.log");
-                    return fs.existsSync(f) ? fs.readFileSync(f, "utf8").split("\n").filter((l) => l !== "") : [];
+                    return fs.existsSync(f)
+                        ? fs
+                              .readFileSync(f, "utf8")
+                              .split("\n")
+                              .filter((l) => l !== "")
+                        : [];
                 },
                 etcDefault: (file, text) => write(path.join(dir, "etc-default", file), text),
                 softdogInUse: () => {
@@ -235,9 +241,13 @@ export async function startReplayHosts(label: string, specs: readonly { name: st
         }
         for (const h of hosts) {
             const log = fs.openSync(path.join(h.dir, "boot.log"), "a");
-            const child = spawn("unshare", ["--mount", "--uts", "--propagation", "private", "--", "bash", "-c", BOOT, "boot", h.dir, h.name], {
-                stdio: ["ignore", log, log],
-            });
+            const child = spawn(
+                "unshare",
+                ["--mount", "--uts", "--propagation", "private", "--", "bash", "-c", BOOT, "boot", h.dir, h.name],
+                {
+                    stdio: ["ignore", log, log],
+                },
+            );
             fs.closeSync(log);
             children.push(child);
         }

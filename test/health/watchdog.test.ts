@@ -74,9 +74,15 @@ for (const [layoutName, layout] of Object.entries(LAYOUTS)) {
 
             // The health check's probe, in the same kind of namespace, after the script wrote the file.
             const probe = run("unshare", [
-                "--mount", "--propagation", "private", "--", "bash", "-c",
+                "--mount",
+                "--propagation",
+                "private",
+                "--",
+                "bash",
+                "-c",
                 `set -e; ${binds.map(([s, t]) => `mount --bind '${s}' '${t}'`).join("; ")}; bash -c "$1"`,
-                "ns", watchdogProbe(module),
+                "ns",
+                watchdogProbe(module),
             ]);
             const parsed = parseWatchdogProbe({ ...probe, code: probe.code });
             assert.ok(parsed.ok, JSON.stringify(parsed));

@@ -39,7 +39,8 @@ let mermaid: MermaidApi;
 
 before(async () => {
     // Mermaid sanitises labels with DOMPurify, which needs a DOM window.
-    const { JSDOM } = require("jsdom") as { JSDOM: new (html: string) => { window: { document: unknown } } };
+    const jsdom = "jsdom"; // a variable specifier: jsdom ships no type declarations
+    const { JSDOM } = (await import(jsdom)) as { JSDOM: new (html: string) => { window: { document: unknown } } };
     const dom = new JSDOM("<!doctype html><html><body></body></html>");
     Object.assign(globalThis, { window: dom.window, document: dom.window.document });
     mermaid = (await import("mermaid")).default as unknown as MermaidApi;
@@ -71,7 +72,11 @@ for (const stack of stacks) {
         it(`docs/runbooks/${stack}.md is what the tool renders now`, () => {
             const file = path.join(ROOT, "docs", "runbooks", `${stack}.md`);
             assert.ok(fs.existsSync(file), `missing ${file}: run npm run runbook -- --stack ${stack} --out docs/runbooks/${stack}.md`);
-            assert.equal(fs.readFileSync(file, "utf8"), md, `stale: regenerate with npm run runbook -- --stack ${stack} --out docs/runbooks/${stack}.md`);
+            assert.equal(
+                fs.readFileSync(file, "utf8"),
+                md,
+                `stale: regenerate with npm run runbook -- --stack ${stack} --out docs/runbooks/${stack}.md`,
+            );
         });
 
         it("names the site's nodes, addresses, guests, pool, storage, schedule, jobs and RPO", () => {
@@ -88,7 +93,8 @@ for (const stack of stacks) {
                 ...s.haRules.map((r) => r.id),
             ];
             for (const text of must) assert.ok(md.includes(text), `runbook of ${stack} lacks "${text}"`);
-            if (s.replication.rpoTargetMinutes !== undefined) assert.ok(md.includes(`RPO target ${formatMinutes(s.replication.rpoTargetMinutes)}`));
+            if (s.replication.rpoTargetMinutes !== undefined)
+                assert.ok(md.includes(`RPO target ${formatMinutes(s.replication.rpoTargetMinutes)}`));
         });
 
         it("carries the failure table of components/facts.ts", () => {
@@ -101,7 +107,15 @@ for (const stack of stacks) {
         });
 
         it("procedures use the site's own values, with no placeholder the stack could fill", () => {
-            for (const heading of ["Watchdog test", "Planned maintenance and migration", "Failover drill", "Failback", "Replacing a node", "Replacing a disk", "Replication errors"]) {
+            for (const heading of [
+                "Watchdog test",
+                "Planned maintenance and migration",
+                "Failover drill",
+                "Failback",
+                "Replacing a node",
+                "Replacing a disk",
+                "Replication errors",
+            ]) {
                 assert.ok(md.includes(`\n### ${heading}\n`), heading);
             }
             for (const n of s.nodes) {
@@ -111,13 +125,17 @@ for (const stack of stacks) {
                 assert.ok(md.includes(`zpool replace ${n.zfs.pool} <failed disk> /dev/disk/by-id/<new disk>`));
                 assert.ok(md.includes(`grep WATCHDOG_MODULE /etc/default/pve-ha-manager   # WATCHDOG_MODULE=${n.watchdog}`));
             }
-            for (const g of s.guests.filter((x) => x.ha)) assert.ok(md.includes(`ha-manager migrate vm:${g.vmid} `), `migrate vm:${g.vmid}`);
+            for (const g of s.guests.filter((x) => x.ha))
+                assert.ok(md.includes(`ha-manager migrate vm:${g.vmid} `), `migrate vm:${g.vmid}`);
             if (s.qdevice) {
                 assert.ok(md.includes("\n### Re-adding the QDevice\n"));
                 assert.ok(md.includes(`pvecm qdevice setup ${s.qdevice.address}`));
                 // proxmox-facts §3: removed before adding/removing nodes, re-added after.
                 for (const n of s.nodes) {
-                    const section = md.slice(md.indexOf(`#### Replacing ${n.name}`), md.indexOf("\n#### ", md.indexOf(`#### Replacing ${n.name}`) + 1));
+                    const section = md.slice(
+                        md.indexOf(`#### Replacing ${n.name}`),
+                        md.indexOf("\n#### ", md.indexOf(`#### Replacing ${n.name}`) + 1),
+                    );
                     const del = section.indexOf(`pvecm delnode ${n.name}`);
                     const remove = section.indexOf("pvecm qdevice remove");
                     const add = section.indexOf("pvecm add ");

@@ -69,7 +69,13 @@ export interface HostProbe {
 }
 
 const ok = (check: string, measured: string, expected: string): Check => ({ check, verdict: "ok", measured, expected });
-const fail = (check: string, measured: string, expected: string, remedy: string): Check => ({ check, verdict: "fail", measured, expected, remedy });
+const fail = (check: string, measured: string, expected: string, remedy: string): Check => ({
+    check,
+    verdict: "fail",
+    measured,
+    expected,
+    remedy,
+});
 const unknownCheck = (check: string, reason: string, expected: string, remedy?: string): Check => ({
     check,
     verdict: "unknown",
@@ -94,13 +100,35 @@ function nodeByAddress(site: Site, address: string): SiteNode | undefined {
 function clusterChecks(site: Site, node: SiteNode, probe: HostProbe): Check[] {
     const q = quorumFacts(site);
     const p = parsed(probe, "pvecm", parsePvecmStatus);
-    if (!p.ok) return [unknownCheck("cluster (pvecm status)", p.reason, `quorate member of ${site.cluster.name}`, `run \`pvecm status\` on ${node.name} and read it`)];
+    if (!p.ok)
+        return [
+            unknownCheck(
+                "cluster (pvecm status)",
+                p.reason,
+                `quorate member of ${site.cluster.name}`,
+                `run \`pvecm status\` on ${node.name} and read it`,
+            ),
+        ];
     const s = p.value;
     if (s.state === "not-clustered") {
-        return [fail("cluster membership", "not in a cluster", `member of ${site.cluster.name}`, `join ${node.name} to ${site.cluster.name}: \`pulumi up\` (cluster join step)`)];
+        return [
+            fail(
+                "cluster membership",
+                "not in a cluster",
+                `member of ${site.cluster.name}`,
+                `join ${node.name} to ${site.cluster.name}: \`pulumi up\` (cluster join step)`,
+            ),
+        ];
     }
     if (s.state === "corosync-down") {
-        return [fail("corosync", `not running (${s.message})`, "running", `on ${node.name}: \`systemctl status corosync\`, \`journalctl -u corosync -b\``)];
+        return [
+            fail(
+                "corosync",
+                `not running (${s.message})`,
+                "running",
+                `on ${node.name}: \`systemctl status corosync\`, \`journalctl -u corosync -b\``,
+            ),
+        ];
     }
     const checks: Check[] = [];
     const votesText = `${s.totalVotes} of ${s.expectedVotes} votes, quorum ${s.quorum}`;
@@ -117,11 +145,20 @@ function clusterChecks(site: Site, node: SiteNode, probe: HostProbe): Check[] {
     checks.push(
         s.clusterName === site.cluster.name
             ? ok("cluster name", s.clusterName, site.cluster.name)
-            : fail("cluster name", s.clusterName, site.cluster.name, `${node.name} belongs to another cluster: check the stack or the node`),
+            : fail(
+                  "cluster name",
+                  s.clusterName,
+                  site.cluster.name,
+                  `${node.name} belongs to another cluster: check the stack or the node`,
+              ),
     );
     checks.push(
         s.expectedVotes === q.expectedVotes
-            ? ok("expected votes", String(s.expectedVotes), `${q.expectedVotes} (${q.nodeVotes} node${q.nodeVotes === 1 ? "" : "s"}${q.qdeviceVotes ? " + QDevice" : ""})`)
+            ? ok(
+                  "expected votes",
+                  String(s.expectedVotes),
+                  `${q.expectedVotes} (${q.nodeVotes} node${q.nodeVotes === 1 ? "" : "s"}${q.qdeviceVotes ? " + QDevice" : ""})`,
+              )
             : fail(
                   "expected votes",
                   String(s.expectedVotes),
@@ -140,7 +177,12 @@ function clusterChecks(site: Site, node: SiteNode, probe: HostProbe): Check[] {
         checks.push(
             s.flags.includes("Qdevice")
                 ? ok("Qdevice flag", s.flags.join(" "), "Qdevice set")
-                : fail("Qdevice flag", s.flags.join(" ") || "(none)", "Qdevice set", `QDevice not registered: \`systemctl status corosync-qdevice\` on ${node.name}; see runbook "Re-adding the QDevice"`),
+                : fail(
+                      "Qdevice flag",
+                      s.flags.join(" ") || "(none)",
+                      "Qdevice set",
+                      `QDevice not registered: \`systemctl status corosync-qdevice\` on ${node.name}; see runbook "Re-adding the QDevice"`,
+                  ),
         );
         const qd = s.qdevice;
         checks.push(
@@ -167,7 +209,9 @@ function clusterChecks(site: Site, node: SiteNode, probe: HostProbe): Check[] {
                   measuredMembers,
                   expectedNames.join(", "),
                   [
-                      missing.length ? `${missing.join(", ")} not in ${node.name}'s partition: is it up, are its corosync links reachable?` : "",
+                      missing.length
+                          ? `${missing.join(", ")} not in ${node.name}'s partition: is it up, are its corosync links reachable?`
+                          : "",
                       extra.length ? `unexpected member ${extra.join(", ")}: not in the stack` : "",
                   ]
                       .filter(Boolean)
@@ -181,18 +225,40 @@ function qdeviceChecks(site: Site, node: SiteNode, probe: HostProbe): Check[] {
     const qd = site.qdevice;
     if (!qd) return [];
     const p = parsed(probe, "qdevice", parseQdeviceTool);
-    if (!p.ok) return [unknownCheck("QDevice (corosync-qdevice-tool)", p.reason, "Connected", `run \`corosync-qdevice-tool -s\` on ${node.name}`)];
+    if (!p.ok)
+        return [unknownCheck("QDevice (corosync-qdevice-tool)", p.reason, "Connected", `run \`corosync-qdevice-tool -s\` on ${node.name}`)];
     const s = p.value;
     if (s.state === "not-running") {
-        return [fail("QDevice daemon", `not running (${s.message})`, "running, Connected", `on ${node.name}: \`systemctl start corosync-qdevice\`; \`journalctl -u corosync-qdevice\``)];
+        return [
+            fail(
+                "QDevice daemon",
+                `not running (${s.message})`,
+                "running, Connected",
+                `on ${node.name}: \`systemctl start corosync-qdevice\`; \`journalctl -u corosync-qdevice\``,
+            ),
+        ];
     }
     const checks: Check[] = [];
     const host = s.qnetdHost ? s.qnetdHost.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1") : undefined;
     const connectedTo = `${s.connection}${s.qnetdHost ? ` to ${s.qnetdHost}` : ""}`;
     if (s.connection !== "Connected") {
-        checks.push(fail("QDevice connection", connectedTo, `Connected to ${qd.address}:5403`, `check TCP 5403 from ${node.name} to ${qd.address} and \`systemctl status corosync-qnetd\` there`));
+        checks.push(
+            fail(
+                "QDevice connection",
+                connectedTo,
+                `Connected to ${qd.address}:5403`,
+                `check TCP 5403 from ${node.name} to ${qd.address} and \`systemctl status corosync-qnetd\` there`,
+            ),
+        );
     } else if (host !== undefined && host !== qd.address) {
-        checks.push(fail("QDevice connection", connectedTo, `Connected to ${qd.address}:5403`, `corosync.conf points at another qnetd host: see runbook "Re-adding the QDevice"`));
+        checks.push(
+            fail(
+                "QDevice connection",
+                connectedTo,
+                `Connected to ${qd.address}:5403`,
+                `corosync.conf points at another qnetd host: see runbook "Re-adding the QDevice"`,
+            ),
+        );
     } else {
         checks.push(ok("QDevice connection", connectedTo, `Connected to ${qd.address}:5403`));
     }
@@ -204,7 +270,12 @@ function qdeviceChecks(site: Site, node: SiteNode, probe: HostProbe): Check[] {
     checks.push(
         s.tieBreaker === qd.tieBreaker
             ? ok("QDevice tie-breaker", s.tieBreaker, qd.tieBreaker)
-            : fail("QDevice tie-breaker", s.tieBreaker, qd.tieBreaker, "set tie_breaker in corosync.conf quorum.device.net, then restart corosync-qdevice on every node (PVE docs)"),
+            : fail(
+                  "QDevice tie-breaker",
+                  s.tieBreaker,
+                  qd.tieBreaker,
+                  "set tie_breaker in corosync.conf quorum.device.net, then restart corosync-qdevice on every node (PVE docs)",
+              ),
     );
     return checks;
 }
@@ -233,17 +304,35 @@ function watchdogChecks(node: SiteNode, probe: HostProbe): Check[] {
     const conf = probe.results.watchdogConf;
     let configured: string | undefined;
     if (!conf || conf.code !== 0) {
-        checks.push(unknownCheck("watchdog configured", `cannot read /etc/default/pve-ha-manager${conf ? `: ${firstLine(conf) || `exit ${conf.code}`}` : ""}`, node.watchdog));
+        checks.push(
+            unknownCheck(
+                "watchdog configured",
+                `cannot read /etc/default/pve-ha-manager${conf ? `: ${firstLine(conf) || `exit ${conf.code}`}` : ""}`,
+                node.watchdog,
+            ),
+        );
     } else {
         const p = parseWatchdogDefault(conf.stdout);
         if (!p.ok) {
-            checks.push(unknownCheck("watchdog configured", p.reason, node.watchdog, `fix the file by hand or re-run \`pulumi up\` (it writes WATCHDOG_MODULE=${node.watchdog})`));
+            checks.push(
+                unknownCheck(
+                    "watchdog configured",
+                    p.reason,
+                    node.watchdog,
+                    `fix the file by hand or re-run \`pulumi up\` (it writes WATCHDOG_MODULE=${node.watchdog})`,
+                ),
+            );
         } else {
             configured = p.value;
             checks.push(
                 configured === node.watchdog
                     ? ok("watchdog configured", configured, node.watchdog)
-                    : fail("watchdog configured", configured, node.watchdog, `\`pulumi up\` writes WATCHDOG_MODULE=${node.watchdog} to /etc/default/pve-ha-manager on ${node.name}; then reboot it (runbook "Planned maintenance")`),
+                    : fail(
+                          "watchdog configured",
+                          configured,
+                          node.watchdog,
+                          `\`pulumi up\` writes WATCHDOG_MODULE=${node.watchdog} to /etc/default/pve-ha-manager on ${node.name}; then reboot it (runbook "Planned maintenance")`,
+                      ),
             );
         }
     }
@@ -274,16 +363,24 @@ function lrmChecks(site: Site, node: SiteNode, probe: HostProbe, authoritative: 
     // A quorate node's view is the cluster's; a node cut off from the cluster only knows its stale copy.
     const own = parsed(probe, "ha", parseHaStatus);
     const view = authoritative ?? (own.ok ? { from: node.name, status: own.value } : undefined);
-    if (!view) return [unknownCheck("HA LRM", own.ok ? "no HA view" : own.reason, "active or idle", `run \`ha-manager status\` on ${node.name}`)];
+    if (!view)
+        return [unknownCheck("HA LRM", own.ok ? "no HA view" : own.reason, "active or idle", `run \`ha-manager status\` on ${node.name}`)];
     const lrm = view.status.lrms.find((l) => l.node === node.name);
     const from = view.from === node.name ? "" : ` (seen from ${view.from})`;
-    if (!lrm) return [fail("HA LRM", `not listed by ha-manager status${from}`, "active or idle", `\`systemctl status pve-ha-lrm\` on ${node.name}`)];
+    if (!lrm)
+        return [
+            fail("HA LRM", `not listed by ha-manager status${from}`, "active or idle", `\`systemctl status pve-ha-lrm\` on ${node.name}`),
+        ];
     const measured = `${lrm.status}${lrm.watchdog ? `, watchdog ${lrm.watchdog}` : ""}${from}`;
     if (lrm.status === "active" || lrm.status === "idle") return [ok("HA LRM", measured, "active or idle")];
     if (lrm.status === "maintenance mode") {
-        return [fail("HA LRM", measured, "active or idle", `end maintenance: \`ha-manager crm-command node-maintenance disable ${node.name}\``)];
+        return [
+            fail("HA LRM", measured, "active or idle", `end maintenance: \`ha-manager crm-command node-maintenance disable ${node.name}\``),
+        ];
     }
-    return [fail("HA LRM", measured, "active or idle", `\`systemctl status pve-ha-lrm\` and \`journalctl -u pve-ha-lrm -b\` on ${node.name}`)];
+    return [
+        fail("HA LRM", measured, "active or idle", `\`systemctl status pve-ha-lrm\` and \`journalctl -u pve-ha-lrm -b\` on ${node.name}`),
+    ];
 }
 
 interface AuthoritativeHa {
@@ -326,7 +423,14 @@ function replicationChecks(site: Site, views: readonly NodeView[]): Check[] {
                     const cannot = blind.map((v) => `${v.node.name} (${(v.pvesr as { reason: string }).reason})`).join(", ");
                     checks.push(unknownCheck(name, `${asked.length ? `not on ${asked.join(", ")}; ` : ""}cannot ask ${cannot}`, expected));
                 } else {
-                    checks.push(fail(name, "missing on every node", expected, `create it: \`pulumi up\`, or \`pvesr create-local-job ${job.id} ${job.target} --schedule '${site.replication.schedule}'\``));
+                    checks.push(
+                        fail(
+                            name,
+                            "missing on every node",
+                            expected,
+                            `create it: \`pulumi up\`, or \`pvesr create-local-job ${job.id} ${job.target} --schedule '${site.replication.schedule}'\``,
+                        ),
+                    );
                 }
                 continue;
             }
@@ -338,12 +442,24 @@ function replicationChecks(site: Site, views: readonly NodeView[]): Check[] {
             }
             if (j.state !== "OK" && j.state !== "SYNCING") {
                 checks.push(
-                    fail(name, `${j.state} (${j.failCount} failure${j.failCount === 1 ? "" : "s"}, last sync ${j.lastSync ?? "never"}, ${where})`, expected, `fix the cause, then \`pvesr schedule-now ${job.id}\` on ${v.node.name}; a lost base snapshot: see runbook "Replication errors"`),
+                    fail(
+                        name,
+                        `${j.state} (${j.failCount} failure${j.failCount === 1 ? "" : "s"}, last sync ${j.lastSync ?? "never"}, ${where})`,
+                        expected,
+                        `fix the cause, then \`pvesr schedule-now ${job.id}\` on ${v.node.name}; a lost base snapshot: see runbook "Replication errors"`,
+                    ),
                 );
                 continue;
             }
             if (j.failCount !== 0) {
-                checks.push(fail(name, `${j.state} but ${j.failCount} failures (${where})`, expected, `\`pvesr status\` and \`journalctl -u pvescheduler\` on ${v.node.name}`));
+                checks.push(
+                    fail(
+                        name,
+                        `${j.state} but ${j.failCount} failures (${where})`,
+                        expected,
+                        `\`pvesr status\` and \`journalctl -u pvescheduler\` on ${v.node.name}`,
+                    ),
+                );
                 continue;
             }
             if (j.lastSync === undefined) {
@@ -359,7 +475,12 @@ function replicationChecks(site: Site, views: readonly NodeView[]): Check[] {
             checks.push(
                 age <= limit
                     ? ok(name, `${j.state}, ${ageText} (${where})`, expected)
-                    : fail(name, `${j.state}, ${ageText} (${where})`, expected, `replication is late: \`pvesr schedule-now ${job.id}\` on ${v.node.name}; check the replication network${site.replication.network ? ` ${site.replication.network}` : ""}`),
+                    : fail(
+                          name,
+                          `${j.state}, ${ageText} (${where})`,
+                          expected,
+                          `replication is late: \`pvesr schedule-now ${job.id}\` on ${v.node.name}; check the replication network${site.replication.network ? ` ${site.replication.network}` : ""}`,
+                      ),
             );
         }
     }
@@ -386,7 +507,14 @@ function haChecks(site: Site, views: readonly NodeView[]): Check[] {
     const ha = source.ha.value;
     const checks: Check[] = [];
     if (!ha.quorate) {
-        checks.push(fail("HA quorum", `${ha.quorumText} (from ${source.node.name})`, "OK", "no quorate node answered: HA cannot act; see the quorate rows"));
+        checks.push(
+            fail(
+                "HA quorum",
+                `${ha.quorumText} (from ${source.node.name})`,
+                "OK",
+                "no quorate node answered: HA cannot act; see the quorate rows",
+            ),
+        );
     }
     for (const g of guests) {
         const sid = `vm:${g.vmid}`;
@@ -395,16 +523,32 @@ function haChecks(site: Site, views: readonly NodeView[]): Check[] {
         const expected = `${want}${want === "started" ? `, preferably on ${preferredNode(g)}` : ""}`;
         const svc = ha.services.find((s) => s.sid === sid);
         if (!svc) {
-            checks.push(fail(name, "not an HA resource", expected, `\`pulumi up\` (HA resource), or \`ha-manager add ${sid} --state ${want}\``));
+            checks.push(
+                fail(name, "not an HA resource", expected, `\`pulumi up\` (HA resource), or \`ha-manager add ${sid} --state ${want}\``),
+            );
             continue;
         }
         const measured = `${svc.state} on ${svc.node}`;
         if (svc.state === want) {
             checks.push(ok(name, measured, expected));
         } else if (svc.state === "error") {
-            checks.push(fail(name, measured, expected, `\`ha-manager set ${sid} --state disabled\`, fix the cause (\`journalctl -u pve-ha-lrm\` on ${svc.node}), then \`ha-manager set ${sid} --state ${want}\``));
+            checks.push(
+                fail(
+                    name,
+                    measured,
+                    expected,
+                    `\`ha-manager set ${sid} --state disabled\`, fix the cause (\`journalctl -u pve-ha-lrm\` on ${svc.node}), then \`ha-manager set ${sid} --state ${want}\``,
+                ),
+            );
         } else {
-            checks.push(fail(name, measured, expected, `HA is moving it (${svc.state}): re-run in a minute; if it stays, \`journalctl -u pve-ha-crm\` on the master${ha.master ? ` ${ha.master.node}` : ""}`));
+            checks.push(
+                fail(
+                    name,
+                    measured,
+                    expected,
+                    `HA is moving it (${svc.state}): re-run in a minute; if it stays, \`journalctl -u pve-ha-crm\` on the master${ha.master ? ` ${ha.master.node}` : ""}`,
+                ),
+            );
         }
     }
     return checks;
@@ -440,7 +584,12 @@ export function evaluate(
                 ...lrmChecks(site, node, probe, authoritative),
             ],
         });
-        views.push({ node, pvesr: parsed(probe, "pvesr", parsePvesrStatus), clock: parsed(probe, "clock", parseNodeClock), ha: parsed(probe, "ha", parseHaStatus) });
+        views.push({
+            node,
+            pvesr: parsed(probe, "pvesr", parsePvesrStatus),
+            clock: parsed(probe, "clock", parseNodeClock),
+            ha: parsed(probe, "ha", parseHaStatus),
+        });
     }
     if (site.qdevice) {
         const probe = probes.qdevice ?? { error: "not probed", results: {} };
@@ -454,8 +603,17 @@ export function evaluate(
                 r && /^[a-z-]+$/.test(state)
                     ? state === "active"
                         ? ok("corosync-qnetd", "active", "active")
-                        : fail("corosync-qnetd", state, "active", `on ${site.qdevice.address}: \`systemctl start corosync-qnetd\`; \`journalctl -u corosync-qnetd\``)
-                    : unknownCheck("corosync-qnetd", `systemctl is-active not understood: ${r ? r.stdout.trim() || r.stderr.trim() || "no output" : "did not run"}`, "active");
+                        : fail(
+                              "corosync-qnetd",
+                              state,
+                              "active",
+                              `on ${site.qdevice.address}: \`systemctl start corosync-qnetd\`; \`journalctl -u corosync-qnetd\``,
+                          )
+                    : unknownCheck(
+                          "corosync-qnetd",
+                          `systemctl is-active not understood: ${r ? r.stdout.trim() || r.stderr.trim() || "no output" : "did not run"}`,
+                          "active",
+                      );
             hosts.push({ ...base, checks: [ok("ssh", "connected, host key matches", "reachable, host key as pinned"), service] });
         }
     }

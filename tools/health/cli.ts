@@ -65,10 +65,15 @@ export function resolveAuth(identity: string | undefined, env: NodeJS.ProcessEnv
         return { privateKey: key };
     }
     if (env.SSH_AUTH_SOCK) return { agent: env.SSH_AUTH_SOCK };
-    throw new UsageError("no SSH key: pass --identity FILE, set PROXMOX_HA_SSH_KEY to the private key, or start an SSH agent (SSH_AUTH_SOCK)");
+    throw new UsageError(
+        "no SSH key: pass --identity FILE, set PROXMOX_HA_SSH_KEY to the private key, or start an SSH agent (SSH_AUTH_SOCK)",
+    );
 }
 
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function main(
+    argv: string[],
+    env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number; stdout: string; stderr: string }> {
     let args;
     try {
         args = parseArgs({
@@ -87,13 +92,18 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         return { code: 2, stdout: "", stderr: `health: ${(e as Error).message}\n` };
     }
     if (args.help) {
-        return { code: 0, stdout: "usage: npm run health -- --stack NAME [--file Pulumi.NAME.yaml] [--json] [--timeout SECONDS] [--identity KEYFILE]\n", stderr: "" };
+        return {
+            code: 0,
+            stdout: "usage: npm run health -- --stack NAME [--file Pulumi.NAME.yaml] [--json] [--timeout SECONDS] [--identity KEYFILE]\n",
+            stderr: "",
+        };
     }
     const file = args.file;
     const stack = args.stack ?? (file ? /^Pulumi\.(.+)\.yaml$/.exec(path.basename(file))?.[1] : undefined);
     if (!stack) return { code: 2, stdout: "", stderr: "health: --stack NAME is required\n" };
     const timeout = Number(args.timeout);
-    if (!Number.isFinite(timeout) || timeout <= 0) return { code: 2, stdout: "", stderr: `health: --timeout must be a number of seconds, not "${args.timeout}"\n` };
+    if (!Number.isFinite(timeout) || timeout <= 0)
+        return { code: 2, stdout: "", stderr: `health: --timeout must be a number of seconds, not "${args.timeout}"\n` };
     let loaded;
     try {
         loaded = file ? loadStackSite(stack, file) : loadStackSite(stack);
@@ -102,7 +112,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     }
     if (!loaded.site) {
         const lines = loaded.problems.map((p) => `  - ${p.path}: ${p.message}`).join("\n");
-        return { code: 2, stdout: "", stderr: `health: stack ${stack} is not valid (${loaded.problems.length} problem${loaded.problems.length === 1 ? "" : "s"}):\n${lines}\n` };
+        return {
+            code: 2,
+            stdout: "",
+            stderr: `health: stack ${stack} is not valid (${loaded.problems.length} problem${loaded.problems.length === 1 ? "" : "s"}):\n${lines}\n`,
+        };
     }
     let auth: SshAuth;
     try {

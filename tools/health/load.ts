@@ -10,7 +10,8 @@ import { PROJECT, validateSite, type Problem } from "../../components/validate";
 import type { Site } from "../../components/model";
 import { readStack, stackFile } from "../lib/stack";
 
-export type LoadedStack = { readonly site: Site; readonly problems?: undefined } | { readonly site?: undefined; readonly problems: readonly Problem[] };
+export type LoadedStack =
+    { readonly site: Site; readonly problems?: undefined } | { readonly site?: undefined; readonly problems: readonly Problem[] };
 
 export function loadStackSite(stack: string, file = stackFile(stack)): LoadedStack {
     const cfg = readStack(stack, file);

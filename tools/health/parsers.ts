@@ -283,8 +283,10 @@ export function parsePvesrStatus(r: CommandResult): Parsed<ReplicationJobStatus[
         if (!m) return unknown(`pvesr status output not understood: "${l.trim()}"`);
         const [, id, enabled, target, last, next, duration, fails, state] = m;
         if (last !== "-" && !STAMP.test(last!)) return unknown(`pvesr status output not understood: LastSync "${last}"`);
-        if (next !== "-" && next !== "pending" && !STAMP.test(next!)) return unknown(`pvesr status output not understood: NextSync "${next}"`);
-        if (duration !== "-" && !/^\d+(\.\d+)?$/.test(duration!)) return unknown(`pvesr status output not understood: Duration "${duration}"`);
+        if (next !== "-" && next !== "pending" && !STAMP.test(next!))
+            return unknown(`pvesr status output not understood: NextSync "${next}"`);
+        if (duration !== "-" && !/^\d+(\.\d+)?$/.test(duration!))
+            return unknown(`pvesr status output not understood: Duration "${duration}"`);
         jobs.push({
             id: id!,
             enabled: enabled === "Yes",
@@ -420,7 +422,12 @@ export function parseZpoolStatusX(r: CommandResult): Parsed<PoolProblem[]> {
     const flush = () => {
         if (!cur) return;
         if (!cur.state) throw new Error(`no state for pool ${cur.name}`);
-        problems.push({ name: cur.name, state: cur.state, ...(cur.status ? { status: cur.status } : {}), ...(cur.errors ? { errors: cur.errors } : {}) });
+        problems.push({
+            name: cur.name,
+            state: cur.state,
+            ...(cur.status ? { status: cur.status } : {}),
+            ...(cur.errors ? { errors: cur.errors } : {}),
+        });
     };
     try {
         for (const l of lines(r.stdout)) {

@@ -30,7 +30,7 @@ export function renderTable(h: HostReport): string {
     const out = [hostTitle(h)];
     out.push(`     ${pad(head.check, wc)}  ${pad(head.measured, wm)}  ${pad(head.expected, we)}  REMEDY`);
     for (const c of h.checks) {
-        const line = `  ${MARK[c.verdict]}  ${pad(c.check, wc)}  ${pad(c.measured, wm)}  ${pad(c.expected, we)}  ${c.verdict === "ok" ? "" : c.remedy ?? ""}`;
+        const line = `  ${MARK[c.verdict]}  ${pad(c.check, wc)}  ${pad(c.measured, wm)}  ${pad(c.expected, we)}  ${c.verdict === "ok" ? "" : (c.remedy ?? "")}`;
         out.push(line.trimEnd());
     }
     return out.join("\n");

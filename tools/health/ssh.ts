@@ -48,7 +48,8 @@ function blobType(blob: Buffer): string {
 
 function describeError(err: Error & { level?: string; code?: string }, target: SshTarget): string {
     const where = `${target.address}:${target.port}`;
-    if (err.level === "client-authentication") return `authentication failed as root@${where}: the server accepted none of the offered keys`;
+    if (err.level === "client-authentication")
+        return `authentication failed as root@${where}: the server accepted none of the offered keys`;
     if (err.level === "client-timeout") return `no SSH handshake from ${where} in time (timed out)`;
     if (err.level === "agent") return `SSH agent error: ${err.message}`;
     if (err.code === "ECONNREFUSED") return `unreachable: ${where} refused the connection (no sshd?)`;
@@ -78,7 +79,9 @@ function runOne(client: Client, command: string): Promise<CommandResult> {
             stream.on("exit", (c: number | null) => {
                 code = typeof c === "number" ? c : null;
             });
-            stream.on("close", () => resolve({ stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(errOut).toString("utf8"), code }));
+            stream.on("close", () =>
+                resolve({ stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(errOut).toString("utf8"), code }),
+            );
         });
     });
 }
@@ -98,7 +101,12 @@ async function runAll(client: Client, commands: Readonly<Record<string, string>>
 }
 
 /** Connects, runs the commands, disconnects. Resolves (never rejects) within about `timeoutMs`. */
-export function runOnHost(target: SshTarget, auth: SshAuth, commands: Readonly<Record<string, string>>, timeoutMs: number): Promise<SshRun> {
+export function runOnHost(
+    target: SshTarget,
+    auth: SshAuth,
+    commands: Readonly<Record<string, string>>,
+    timeoutMs: number,
+): Promise<SshRun> {
     return new Promise((resolve) => {
         const [type = "", b64 = ""] = target.hostKey.split(" ");
         const pinned = Buffer.from(b64, "base64");
@@ -136,7 +144,9 @@ export function runOnHost(target: SshTarget, auth: SshAuth, commands: Readonly<R
             }
             finish({ error: describeError(err, target), results: {} });
         });
-        client.on("close", () => finish({ error: `connection to ${target.address}:${target.port} closed before the commands finished`, results: {} }));
+        client.on("close", () =>
+            finish({ error: `connection to ${target.address}:${target.port} closed before the commands finished`, results: {} }),
+        );
         const config: ConnectConfig = {
             host: target.address,
             port: target.port,

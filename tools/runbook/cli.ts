@@ -19,13 +19,19 @@ export function main(argv: string[]): { code: number; stdout: string; stderr: st
     try {
         args = parseArgs({
             args: argv,
-            options: { stack: { type: "string" }, file: { type: "string" }, out: { type: "string" }, help: { type: "boolean", default: false } },
+            options: {
+                stack: { type: "string" },
+                file: { type: "string" },
+                out: { type: "string" },
+                help: { type: "boolean", default: false },
+            },
             strict: true,
         }).values;
     } catch (e) {
         return { code: 2, stdout: "", stderr: `runbook: ${(e as Error).message}\n` };
     }
-    if (args.help) return { code: 0, stdout: "usage: npm run runbook -- --stack NAME [--file Pulumi.NAME.yaml] [--out FILE]\n", stderr: "" };
+    if (args.help)
+        return { code: 0, stdout: "usage: npm run runbook -- --stack NAME [--file Pulumi.NAME.yaml] [--out FILE]\n", stderr: "" };
     const file = args.file;
     const stack = args.stack ?? (file ? /^Pulumi\.(.+)\.yaml$/.exec(path.basename(file))?.[1] : undefined);
     if (!stack) return { code: 2, stdout: "", stderr: "runbook: --stack NAME is required\n" };
@@ -37,7 +43,11 @@ export function main(argv: string[]): { code: number; stdout: string; stderr: st
     }
     if (!loaded.site) {
         const lines = loaded.problems.map((p) => `  - ${p.path}: ${p.message}`).join("\n");
-        return { code: 2, stdout: "", stderr: `runbook: stack ${stack} is not valid (${loaded.problems.length} problem${loaded.problems.length === 1 ? "" : "s"}):\n${lines}\n` };
+        return {
+            code: 2,
+            stdout: "",
+            stderr: `runbook: stack ${stack} is not valid (${loaded.problems.length} problem${loaded.problems.length === 1 ? "" : "s"}):\n${lines}\n`,
+        };
     }
     const text = renderRunbook(stack, loaded.site);
     if (!args.out) return { code: 0, stdout: text, stderr: "" };

@@ -54,7 +54,10 @@ export function topologyMermaid(site: Site): string {
 
     if (site.qdevice) {
         const f = quorumFacts(site);
-        add(1, `qnetd{{${q(`qnetd ${site.qdevice.address}<br/>QDevice: ${f.qdeviceVotes} vote, ${f.qdeviceAlgorithm ?? "lms"}, tie-breaker ${site.qdevice.tieBreaker}`)}}}`);
+        add(
+            1,
+            `qnetd{{${q(`qnetd ${site.qdevice.address}<br/>QDevice: ${f.qdeviceVotes} vote, ${f.qdeviceAlgorithm ?? "lms"}, tie-breaker ${site.qdevice.tieBreaker}`)}}}`,
+        );
         for (const n of site.nodes) add(1, `qnetd -.-|${q("TCP 5403")}| ${nodeId(n)}`);
     }
 
@@ -80,7 +83,10 @@ export function topologyMermaid(site: Site): string {
 
     for (const b of site.network.bridges) {
         const id = mermaidId("bridge", b.name);
-        add(1, `${id}([${q(`bridge ${b.name}${b.ports.length ? ` · ports ${b.ports.join(", ")}` : ""}${b.mtu ? ` · MTU ${b.mtu}` : ""}`)}])`);
+        add(
+            1,
+            `${id}([${q(`bridge ${b.name}${b.ports.length ? ` · ports ${b.ports.join(", ")}` : ""}${b.mtu ? ` · MTU ${b.mtu}` : ""}`)}])`,
+        );
         for (const n of site.nodes.filter((x) => b.nodes.includes(x.name))) {
             add(1, `${nodeId(n)} ---|${q(b.addresses[n.name] ?? "no address")}| ${id}`);
         }
@@ -88,7 +94,10 @@ export function topologyMermaid(site: Site): string {
 
     const vx = site.network.vxlan;
     if (vx) {
-        add(1, `vxlan[/${q(`VXLAN zone ${vx.zone} · vnet ${vx.vnet} · VNI ${vx.tag}<br/>MTU ${vx.mtu} over underlay MTU ${vx.underlayMtu}`)}/]`);
+        add(
+            1,
+            `vxlan[/${q(`VXLAN zone ${vx.zone} · vnet ${vx.vnet} · VNI ${vx.tag}<br/>MTU ${vx.mtu} over underlay MTU ${vx.underlayMtu}`)}/]`,
+        );
         for (const n of site.nodes) {
             const peer = vx.peers[n.name];
             if (peer) add(1, `${nodeId(n)} -.-|${q(`underlay ${peer}`)}| vxlan`);
@@ -105,10 +114,17 @@ export function topologyMermaid(site: Site): string {
     }
 
     for (const r of site.haRules) {
-        const [first, ...rest] = r.guests.map((vmid) => site.guests.find((g) => g.vmid === vmid)).filter((g): g is Guest => g !== undefined);
+        const [first, ...rest] = r.guests
+            .map((vmid) => site.guests.find((g) => g.vmid === vmid))
+            .filter((g): g is Guest => g !== undefined);
         if (!first) continue;
         for (const g of rest) {
-            add(1, r.affinity === "negative" ? `${guestId(first)} x--x|${q(`${r.id}: keep apart`)}| ${guestId(g)}` : `${guestId(first)} <-->|${q(`${r.id}: keep together`)}| ${guestId(g)}`);
+            add(
+                1,
+                r.affinity === "negative"
+                    ? `${guestId(first)} x--x|${q(`${r.id}: keep apart`)}| ${guestId(g)}`
+                    : `${guestId(first)} <-->|${q(`${r.id}: keep together`)}| ${guestId(g)}`,
+            );
         }
     }
     return `${out.join("\n")}\n`;

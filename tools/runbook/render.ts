@@ -79,7 +79,7 @@ class Runbook {
     /** A fenced block; nested in the list item above it (indented 3) when it follows a numbered step. */
     private code(lang: string, lines: readonly string[]): void {
         const last = [...this.out].reverse().find((l) => l !== "") ?? "";
-        const pad = /^(\d+\.|   )/.test(last) ? "   " : "";
+        const pad = /^(\d+\.| {3})/.test(last) ? "   " : "";
         this.p(...["```" + lang, ...lines, "```"].map((l) => pad + l), "");
     }
 
@@ -105,7 +105,11 @@ class Runbook {
     private keptApartOn(g: Guest, node: string): { rule: string; other: Guest }[] {
         return this.site.haRules
             .filter((r) => r.affinity === "negative" && r.guests.includes(g.vmid))
-            .flatMap((r) => this.site.guests.filter((h) => h.vmid !== g.vmid && r.guests.includes(h.vmid) && h.node === node).map((other) => ({ rule: r.id, other })));
+            .flatMap((r) =>
+                this.site.guests
+                    .filter((h) => h.vmid !== g.vmid && r.guests.includes(h.vmid) && h.node === node)
+                    .map((other) => ({ rule: r.id, other })),
+            );
     }
 
     /** True when HA has nowhere to move `g` while `away` is gone (no replica elsewhere, or a keep-apart rule). */
@@ -160,7 +164,10 @@ class Runbook {
         this.lostPool();
         if (this.site.qdevice) this.readdQdevice();
         this.replicationErrors();
-        return `${this.out.join("\n").replace(/\n{3,}/g, "\n\n").trimEnd()}\n`;
+        return `${this.out
+            .join("\n")
+            .replace(/\n{3,}/g, "\n\n")
+            .trimEnd()}\n`;
     }
 
     // ---------- what the site is ------------------------------------------------------
@@ -209,7 +216,11 @@ class Runbook {
             `HA shutdown policy: ${s.cluster.haShutdownPolicy}. Migration: ${s.cluster.migrationType}${s.cluster.migrationNetwork ? ` over ${s.cluster.migrationNetwork}` : ""}.`,
             "",
         );
-        if (s.firewall.enabled) this.p(`Firewall on; SSH (22) and the web UI/API (8006) only from ${list(s.firewall.managementAllowlist.map((a) => `\`${a}\``))}.`, "");
+        if (s.firewall.enabled)
+            this.p(
+                `Firewall on; SSH (22) and the web UI/API (8006) only from ${list(s.firewall.managementAllowlist.map((a) => `\`${a}\``))}.`,
+                "",
+            );
         if (s.guests.length) {
             this.p(
                 ...table(
@@ -219,9 +230,20 @@ class Runbook {
                         const ha = g.ha
                             ? `${g.ha.state}; nodes ${Object.entries(g.ha.nodes)
                                   .map(([n, p]) => `${n}:${p}`)
-                                  .join(", ")}${g.ha.strict ? " (strict)" : ""}; failback ${g.ha.failback ? "on" : "off"}; max restart ${g.ha.maxRestart}, relocate ${g.ha.maxRelocate}`
+                                  .join(
+                                      ", ",
+                                  )}${g.ha.strict ? " (strict)" : ""}; failback ${g.ha.failback ? "on" : "off"}; max restart ${g.ha.maxRestart}, relocate ${g.ha.maxRelocate}`
                             : "not HA-managed";
-                        return [vm(g), g.node, r.replicateTo.join(", ") || "none", replicationJobs(s, g).map((j) => j.id).join(", ") || "none", ha, r.text];
+                        return [
+                            vm(g),
+                            g.node,
+                            r.replicateTo.join(", ") || "none",
+                            replicationJobs(s, g)
+                                .map((j) => j.id)
+                                .join(", ") || "none",
+                            ha,
+                            r.text,
+                        ];
                     }),
                 ),
                 "",
@@ -231,7 +253,10 @@ class Runbook {
             this.p(
                 "HA rules:",
                 "",
-                ...s.haRules.map((r) => `- \`${r.id}\`: resource affinity ${r.affinity} between ${list(r.guests.map((v) => `vm:${v}`))}${r.comment ? ` (${r.comment})` : ""}`),
+                ...s.haRules.map(
+                    (r) =>
+                        `- \`${r.id}\`: resource affinity ${r.affinity} between ${list(r.guests.map((v) => `vm:${v}`))}${r.comment ? ` (${r.comment})` : ""}`,
+                ),
                 "",
             );
         }
@@ -271,7 +296,11 @@ class Runbook {
             );
         }
         const pools = failureCases(s).filter((c) => c.kind === "pool");
-        if (pools.length) this.p(`HA does not notice a lost pool: recover the guests by hand, see [Recovering guests from a lost pool](${anchor("Recovering guests from a lost pool")}).`, "");
+        if (pools.length)
+            this.p(
+                `HA does not notice a lost pool: recover the guests by hand, see [Recovering guests from a lost pool](${anchor("Recovering guests from a lost pool")}).`,
+                "",
+            );
     }
 
     private health(): void {
@@ -300,9 +329,18 @@ class Runbook {
             const plain = guests.filter((g) => !g.ha);
             this.p(`#### Watchdog test of ${n.name}`, "");
             this.p(`1. \`npm run health -- --stack ${this.stack}\` exits 0.`);
-            if (ha.length) this.p(`2. ${n.name} runs the HA guest${ha.length > 1 ? "s" : ""} ${list(ha.map(vm))}; when ${n.name} is reset, ${list(ha.map((g) => this.moveText(g, n.name, "recover")))}.`);
-            else if (first) this.p(`2. No HA guest lives on ${n.name}: move one there first, e.g. \`ha-manager migrate ${sid(first)} ${n.name}\`, and wait until \`ha-manager status\` shows it started on ${n.name}.`);
-            else this.p(`2. This site has no HA guests: no LRM holds a watchdog, so a node that loses quorum is not reset. Nothing to test until HA guests exist.`);
+            if (ha.length)
+                this.p(
+                    `2. ${n.name} runs the HA guest${ha.length > 1 ? "s" : ""} ${list(ha.map(vm))}; when ${n.name} is reset, ${list(ha.map((g) => this.moveText(g, n.name, "recover")))}.`,
+                );
+            else if (first)
+                this.p(
+                    `2. No HA guest lives on ${n.name}: move one there first, e.g. \`ha-manager migrate ${sid(first)} ${n.name}\`, and wait until \`ha-manager status\` shows it started on ${n.name}.`,
+                );
+            else
+                this.p(
+                    `2. This site has no HA guests: no LRM holds a watchdog, so a node that loses quorum is not reset. Nothing to test until HA guests exist.`,
+                );
             if (plain.length) this.p(`   Guests without HA on ${n.name} go down with it: ${list(plain.map(vm))}.`);
             this.p(`3. On ${n.name}, check the watchdog:`, "");
             this.code("sh", [
@@ -310,7 +348,9 @@ class Runbook {
                 `grep WATCHDOG_MODULE /etc/default/pve-ha-manager   # WATCHDOG_MODULE=${n.watchdog}`,
                 `ha-manager status | grep 'lrm ${n.name}'             # lrm ${n.name} (active, …)`,
             ]);
-            this.p(`   The health check's rows \`watchdog configured\` and \`watchdog in use\` must both show ${n.watchdog} and \`reboot pending: no\`.`);
+            this.p(
+                `   The health check's rows \`watchdog configured\` and \`watchdog in use\` must both show ${n.watchdog} and \`reboot pending: no\`.`,
+            );
             this.p(
                 `4. Cut ${n.name} off from corosync${s.qdevice ? " and from the QDevice" : ""} (nothing is saved: the reset clears these rules). Never stop or restart watchdog-mux for a test:`,
                 "",
@@ -359,13 +399,27 @@ class Runbook {
             } else {
                 this.p(`2. No guest without HA lives on ${n.name}.`);
             }
-            this.p(`3. Put ${n.name} into maintenance; HA live-migrates its HA guests away${ha.length ? `: ${list(ha.map((g) => this.moveText(g, n.name)))}` : ""}:`, "");
-            this.code("sh", [ssh(n), `ha-manager crm-command node-maintenance enable ${n.name}`, `ha-manager status   # lrm ${n.name} (maintenance mode, …) and no 'service … (${n.name}, …)' line`]);
+            this.p(
+                `3. Put ${n.name} into maintenance; HA live-migrates its HA guests away${ha.length ? `: ${list(ha.map((g) => this.moveText(g, n.name)))}` : ""}:`,
+                "",
+            );
+            this.code("sh", [
+                ssh(n),
+                `ha-manager crm-command node-maintenance enable ${n.name}`,
+                `ha-manager status   # lrm ${n.name} (maintenance mode, …) and no 'service … (${n.name}, …)' line`,
+            ]);
             if (ha.length && m) {
                 const jobs = ha.flatMap((g) => replicationJobs(s, g).map((j) => j.id));
-                if (jobs.length) this.p(`   Replication follows the guests: after the migration, \`pvesr status\` on ${m.name} lists ${list(jobs.map((j) => `\`${j}\``))} with target \`local/${n.name}\` (proxmox-facts §6: the job direction flips with the migration).`);
+                if (jobs.length)
+                    this.p(
+                        `   Replication follows the guests: after the migration, \`pvesr status\` on ${m.name} lists ${list(jobs.map((j) => `\`${j}\``))} with target \`local/${n.name}\` (proxmox-facts §6: the job direction flips with the migration).`,
+                    );
             }
-            this.p(`4. Do the work on ${n.name}; reboot it if needed (\`reboot\`).`, `5. When ${n.name} is back, check that it rejoined and end the maintenance:`, "");
+            this.p(
+                `4. Do the work on ${n.name}; reboot it if needed (\`reboot\`).`,
+                `5. When ${n.name} is back, check that it rejoined and end the maintenance:`,
+                "",
+            );
             this.code("sh", [
                 ssh(n),
                 `pvecm status | grep -E 'Total votes|Flags'   # Total votes: ${this.q.expectedVotes}, Flags: Quorate${s.qdevice ? " Qdevice" : ""}`,
@@ -379,17 +433,20 @@ class Runbook {
             } else {
                 this.p(`6. No HA guest prefers ${n.name}: nothing moves back.`);
             }
-            if (plain.length) this.p(`   Guests without HA come back by hand: ${plain.map((g) => `\`qm migrate ${g.vmid} ${n.name} --online\``).join(", ")} (run on the node that holds them).`);
+            if (plain.length)
+                this.p(
+                    `   Guests without HA come back by hand: ${plain.map((g) => `\`qm migrate ${g.vmid} ${n.name} --online\``).join(", ")} (run on the node that holds them).`,
+                );
             this.p(`7. \`npm run health -- --stack ${this.stack}\` exits 0.`, "");
         }
         const one = haGuests(s)[0];
         if (one) {
             const to = this.fallback(one, one.node);
-            this.p(
-                "Moving a single guest: HA guests only through HA, never with `qm migrate` (HA would move it back or fence it):",
-                "",
+            this.p("Moving a single guest: HA guests only through HA, never with `qm migrate` (HA would move it back or fence it):", "");
+            this.code(
+                "sh",
+                haGuests(s).map((g) => `ha-manager migrate ${sid(g)} ${this.fallback(g, g.node) ?? to ?? g.node}   # ${vm(g)}, online`),
             );
-            this.code("sh", haGuests(s).map((g) => `ha-manager migrate ${sid(g)} ${this.fallback(g, g.node) ?? to ?? g.node}   # ${vm(g)}, online`));
         }
     }
 
@@ -406,7 +463,11 @@ class Runbook {
             const c = cases.find((x) => x.kind === "node" && x.failure === `node ${n.name}`);
             const ha = this.guestsOn(n).filter((g) => g.ha);
             this.p(`#### Losing ${n.name}`, "");
-            if (c) this.p(`Expected: ${c.summary}.${ha.length ? "" : ` No HA guest lives on ${n.name}: the drill shows that the rest of the site stays quorate.`}`, "");
+            if (c)
+                this.p(
+                    `Expected: ${c.summary}.${ha.length ? "" : ` No HA guest lives on ${n.name}: the drill shows that the rest of the site stays quorate.`}`,
+                    "",
+                );
             const jobs = ha.flatMap((g) => replicationJobs(s, g).map((j) => j.id));
             this.p(
                 `1. \`npm run health -- --stack ${this.stack}\` exits 0.${jobs.length ? ` Note the LastSync of ${list(jobs.map((j) => `\`${j}\``))} on ${n.name} (\`pvesr status\`): that is the recovery point.` : ""}`,
@@ -446,7 +507,10 @@ class Runbook {
                 `ha-manager status | grep 'lrm ${n.name}'        # active or idle, not 'old timestamp - dead?'`,
             ]);
             const stayed = home.filter((g) => g.node === n.name && this.stuck(g, n.name));
-            if (stayed.length) this.p(`${step++}. ${list(stayed.map(vm))} had nowhere to go while ${n.name} was away and stayed down; HA starts ${stayed.length > 1 ? "them" : "it"} on ${n.name} again by itself once ${n.name} is back.`);
+            if (stayed.length)
+                this.p(
+                    `${step++}. ${list(stayed.map(vm))} had nowhere to go while ${n.name} was away and stayed down; HA starts ${stayed.length > 1 ? "them" : "it"} on ${n.name} again by itself once ${n.name} is back.`,
+                );
             const moved = home.filter((g) => !stayed.includes(g));
             const jobs = moved.flatMap((g) => replicationJobs(s, g).map((j) => ({ g, j })));
             if (jobs.length) {
@@ -457,13 +521,25 @@ class Runbook {
             if (moved.length) {
                 const auto = moved.filter((g) => g.ha!.failback);
                 const manual = moved.filter((g) => !g.ha!.failback);
-                if (auto.length) this.p(`${step++}. ${list(auto.map(vm))}: failback is on, HA migrates ${auto.length > 1 ? "them" : "it"} to ${n.name} by itself (${n.name} has the highest priority in ${auto.length > 1 ? "their" : "its"} node affinity).`);
-                if (manual.length) this.p(`${step++}. ${list(manual.map(vm))}: failback is off; move by hand: ${manual.map((g) => `\`ha-manager migrate ${sid(g)} ${n.name}\``).join(", ")}.`);
+                if (auto.length)
+                    this.p(
+                        `${step++}. ${list(auto.map(vm))}: failback is on, HA migrates ${auto.length > 1 ? "them" : "it"} to ${n.name} by itself (${n.name} has the highest priority in ${auto.length > 1 ? "their" : "its"} node affinity).`,
+                    );
+                if (manual.length)
+                    this.p(
+                        `${step++}. ${list(manual.map(vm))}: failback is off; move by hand: ${manual.map((g) => `\`ha-manager migrate ${sid(g)} ${n.name}\``).join(", ")}.`,
+                    );
             } else if (!stayed.length) {
                 this.p(`${step++}. No HA guest prefers ${n.name}: nothing moves.`);
             }
-            if (plain.length) this.p(`${step++}. Guests without HA come back by hand, on the node that holds them: ${plain.map((g) => `\`qm migrate ${g.vmid} ${n.name} --online\``).join(", ")}.`);
-            this.p(`${step++}. \`ha-manager status\` shows each guest on its preferred node; \`npm run health -- --stack ${this.stack}\` exits 0.`, "");
+            if (plain.length)
+                this.p(
+                    `${step++}. Guests without HA come back by hand, on the node that holds them: ${plain.map((g) => `\`qm migrate ${g.vmid} ${n.name} --online\``).join(", ")}.`,
+                );
+            this.p(
+                `${step++}. \`ha-manager status\` shows each guest on its preferred node; \`npm run health -- --stack ${this.stack}\` exits 0.`,
+                "",
+            );
         }
     }
 
@@ -485,7 +561,15 @@ class Runbook {
             const remaining = this.q.nodeVotes - 1;
             this.p(`#### Replacing ${n.name}`, "");
             this.p(
-                `1. Make sure the old ${n.name} can never come back on this network (power it off, pull its cables), and that its HA guests run on ${m.name} (\`ha-manager status\`). Guests without HA on ${n.name}${this.guestsOn(n).some((g) => !g.ha) ? `: ${list(this.guestsOn(n).filter((g) => !g.ha).map(vm))} — recover them from their replicas as in [Recovering guests from a lost pool](${anchor("Recovering guests from a lost pool")})` : ": none"}.${this.stuckNote(n)}`,
+                `1. Make sure the old ${n.name} can never come back on this network (power it off, pull its cables), and that its HA guests run on ${m.name} (\`ha-manager status\`). Guests without HA on ${n.name}${
+                    this.guestsOn(n).some((g) => !g.ha)
+                        ? `: ${list(
+                              this.guestsOn(n)
+                                  .filter((g) => !g.ha)
+                                  .map(vm),
+                          )} — recover them from their replicas as in [Recovering guests from a lost pool](${anchor("Recovering guests from a lost pool")})`
+                        : ": none"
+                }.${this.stuckNote(n)}`,
                 `2. Remove ${n.name} from the cluster, on ${m.name}:`,
                 "",
             );
@@ -499,7 +583,10 @@ class Runbook {
             let step = 3;
             if (qd) {
                 this.p(`${step++}. Remove the QDevice, on ${m.name} (from now until it is back the site survives no further failure):`, "");
-                this.code("sh", ["pvecm qdevice remove   # prints 'Removed Qdevice.'", `pvecm status | grep 'Expected votes'   # Expected votes: ${remaining}`]);
+                this.code("sh", [
+                    "pvecm qdevice remove   # prints 'Removed Qdevice.'",
+                    `pvecm status | grep 'Expected votes'   # Expected votes: ${remaining}`,
+                ]);
             }
             const vlans = s.network.vlans.filter((v) => v.purpose === "corosync" && v.addresses[n.name]);
             this.p(
@@ -513,7 +600,8 @@ class Runbook {
                 `pvecm add ${m.address} ${n.links.map((l, i) => `--link${i} ${l.address}`).join(" ")} --fingerprint <AA:BB:… from above>   # asks for ${m.name}'s root password`,
                 `pvecm status | grep -E 'Expected votes|Total votes'   # Expected votes: ${this.q.nodeVotes}, Total votes: ${this.q.nodeVotes}`,
             ]);
-            if (qd) this.p(`${step++}. Set the QDevice up again: [Re-adding the QDevice](${anchor("Re-adding the QDevice")}), steps 3 to 6.`);
+            if (qd)
+                this.p(`${step++}. Set the QDevice up again: [Re-adding the QDevice](${anchor("Re-adding the QDevice")}), steps 3 to 6.`);
             this.p(
                 `${step++}. \`pulumi up --stack ${this.stack}\`: every step pinned to ${n.name}'s host key runs again on the new machine (pool ${n.zfs.pool} on the empty disks${s.storage.dataset ? ` with dataset ${s.storage.zfsPath}` : ""}, watchdog ${n.watchdog}, packages); the cluster and QDevice steps find their work done. Replication jobs towards ${n.name} send the full disks at their next run.`,
                 `${step++}. \`npm run health -- --stack ${this.stack}\` exits 0; then [Failback](${anchor("Failback")}).`,
@@ -525,7 +613,10 @@ class Runbook {
     private replaceDisk(): void {
         const s = this.site;
         this.p("### Replacing a disk", "");
-        this.p("The health check reports a pool that is not ONLINE or has errors. Never pass `-f` to a `zpool` command and never re-create a pool to get rid of a failed disk.", "");
+        this.p(
+            "The health check reports a pool that is not ONLINE or has errors. Never pass `-f` to a `zpool` command and never re-create a pool to get rid of a failed disk.",
+            "",
+        );
         for (const n of s.nodes) {
             const pool = n.zfs.pool;
             this.p(`#### A disk of ${pool} on ${n.name}`, "");
@@ -544,9 +635,16 @@ class Runbook {
                 "3. Swap the disk. Find the new one's stable name and make sure it is empty (no partition table, no signature):",
                 "",
             );
-            this.code("sh", ["ls -l /dev/disk/by-id/ | grep -v -- -part", "wipefs -n /dev/disk/by-id/<new disk>    # must print nothing", "blkid -p /dev/disk/by-id/<new disk>; echo $?   # 2 = nothing found"]);
+            this.code("sh", [
+                "ls -l /dev/disk/by-id/ | grep -v -- -part",
+                "wipefs -n /dev/disk/by-id/<new disk>    # must print nothing",
+                "blkid -p /dev/disk/by-id/<new disk>; echo $?   # 2 = nothing found",
+            ]);
             this.p(`4. Replace and let it resilver:`, "");
-            this.code("sh", [`zpool replace ${pool} <failed disk> /dev/disk/by-id/<new disk>`, `zpool status ${pool}   # until: state ONLINE, resilvered … with 0 errors`]);
+            this.code("sh", [
+                `zpool replace ${pool} <failed disk> /dev/disk/by-id/<new disk>`,
+                `zpool status ${pool}   # until: state ONLINE, resilvered … with 0 errors`,
+            ]);
             this.p(
                 `5. Put the new path in \`Pulumi.${this.stack}.yaml\` (\`nodes[${n.index}].zfs.disks\`, in place of the failed one): Pulumi adopts ${pool} only when its disks are exactly the stack's.`,
                 `6. \`npm run health -- --stack ${this.stack}\` exits 0.`,
@@ -566,7 +664,10 @@ class Runbook {
             const guests = this.guestsOn(n);
             this.p(`#### ${n.zfs.pool} lost on ${n.name}`, "");
             if (!guests.length) {
-                this.p(`No guest lives on ${n.name}; replication jobs towards it fail until the pool is back ([Replacing a disk](${anchor("Replacing a disk")}) or [Replacing a node](${anchor("Replacing a node")})).`, "");
+                this.p(
+                    `No guest lives on ${n.name}; replication jobs towards it fail until the pool is back ([Replacing a disk](${anchor("Replacing a disk")}) or [Replacing a node](${anchor("Replacing a node")})).`,
+                    "",
+                );
                 continue;
             }
             const lines: string[] = [ssh(n)];
@@ -577,11 +678,21 @@ class Runbook {
                     continue;
                 }
                 if (g.ha) lines.push(`ha-manager set ${sid(g)} --state ignored   # HA lets go of ${vm(g)}`);
-                lines.push(`qm stop ${g.vmid}`, `mv /etc/pve/nodes/${n.name}/qemu-server/${g.vmid}.conf /etc/pve/nodes/${to}/qemu-server/${g.vmid}.conf`);
-                lines.push(g.ha ? `ha-manager set ${sid(g)} --state ${g.ha.state}   # HA starts it on ${to}` : `${ssh(s.nodes.find((x) => x.name === to)!)} qm start ${g.vmid}`);
+                lines.push(
+                    `qm stop ${g.vmid}`,
+                    `mv /etc/pve/nodes/${n.name}/qemu-server/${g.vmid}.conf /etc/pve/nodes/${to}/qemu-server/${g.vmid}.conf`,
+                );
+                lines.push(
+                    g.ha
+                        ? `ha-manager set ${sid(g)} --state ${g.ha.state}   # HA starts it on ${to}`
+                        : `${ssh(s.nodes.find((x) => x.name === to)!)} qm start ${g.vmid}`,
+                );
             }
             this.code("sh", lines);
-            this.p(`Then repair the pool ([Replacing a disk](${anchor("Replacing a disk")})) and let the replicas flow back ([Failback](${anchor("Failback")})).`, "");
+            this.p(
+                `Then repair the pool ([Replacing a disk](${anchor("Replacing a disk")})) and let the replicas flow back ([Failback](${anchor("Failback")})).`,
+                "",
+            );
         }
     }
 
@@ -594,7 +705,9 @@ class Runbook {
             `Losing the QDevice alone keeps quorum (${this.q.nodeVotes} of ${this.q.expectedVotes} votes) but then the site survives no further failure. Use this when the qnetd host ${qd.address} was rebuilt or replaced, when the health check shows the QDevice not registered or connected to another host, and after [Replacing a node](${anchor("Replacing a node")}). \`pvecm qdevice setup\` and \`remove\` need every node online (proxmox-facts §3).`,
             "",
         );
-        this.p(`1. Every node is a member: \`pvecm status\` on ${first.name} lists ${list(s.nodes.map((n) => n.links[0]!.address))} (their link0 addresses) as members.`);
+        this.p(
+            `1. Every node is a member: \`pvecm status\` on ${first.name} lists ${list(s.nodes.map((n) => n.links[0]!.address))} (their link0 addresses) as members.`,
+        );
         this.p(
             `2. On the qnetd host (${ssh(qd)}): \`apt install corosync-qnetd\`; TCP 5403 reachable from ${list(s.nodes.map((n) => n.address))}. A rebuilt host has a new SSH host key: put it in \`Pulumi.${this.stack}.yaml\` (\`qdevice.sshHostKey\`) after checking it on its console.`,
             `3. Let every node reach the qnetd host with its root key — \`pvecm qdevice setup\` runs \`ssh-copy-id\` without BatchMode and would prompt otherwise. Append each node's \`/root/.ssh/id_rsa.pub\` to \`/root/.ssh/authorized_keys\` on ${qd.address} (never enable password login), and pin the qnetd host key on each node:`,

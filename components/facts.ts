@@ -58,8 +58,25 @@ function guestEffect(site: Site, g: Guest, lostNodes: ReadonlySet<string>, quora
         .filter(([n]) => !lostNodes.has(n) && quorate.has(n) && g.replicateTo.includes(n))
         .sort((a, b) => b[1] - a[1] || nodeId(site, a[0]) - nodeId(site, b[0]));
     const nonStrictExtra = g.ha.strict ? [] : g.replicateTo.filter((n) => !lostNodes.has(n) && quorate.has(n) && !(n in g.ha!.nodes));
-    const target = candidates[0]?.[0] ?? nonStrictExtra[0];
-    if (!target) return `${label} stays down: no quorate node holds a replica it may run on`;
+    // Resource-affinity rules are always strict (ha-manager.adoc): a negative rule
+    // forbids nodes where a partner keeps running, a positive one requires its node.
+    const partnersOn = (affinity: "positive" | "negative") =>
+        site.haRules
+            .filter((r) => r.affinity === affinity && r.guests.includes(g.vmid))
+            .flatMap((r) => r.guests.filter((v) => v !== g.vmid))
+            .map((v) => site.guests.find((x) => x.vmid === v))
+            .filter((x): x is Guest => x !== undefined && !lostNodes.has(x.node))
+            .map((x) => x.node);
+    const forbidden = new Set(partnersOn("negative"));
+    const required = new Set(partnersOn("positive"));
+    const allowed = (n: string) => !forbidden.has(n) && (required.size === 0 || required.has(n));
+    const target = candidates.map(([n]) => n).find(allowed) ?? nonStrictExtra.find(allowed);
+    if (!target) {
+        const any = candidates[0]?.[0] ?? nonStrictExtra[0];
+        return any
+            ? `${label} stays down: its resource-affinity rule keeps it off ${any} (where its replica is) until ${g.node} returns`
+            : `${label} stays down: no quorate node holds a replica it may run on`;
+    }
     return `${label} restarts on ${target} from the last replica: up to ${formatMinutes(site.replication.worstCaseRpoMinutes)} of writes lost`;
 }
 

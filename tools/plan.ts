@@ -188,7 +188,10 @@ if (require.main === module) {
     // Warnings from the program go to stderr so --json stays parseable.
     console.warn = (...args: unknown[]) => process.stderr.write(args.join(" ") + "\n");
     cli(process.argv.slice(2)).then(
-        (code) => process.exit(code),
+        // exitCode, not exit(): a large --json document on a pipe must be flushed first.
+        (code) => {
+            process.exitCode = code;
+        },
         (e: unknown) => {
             console.error(e instanceof Error ? e.message : String(e));
             process.exit(1);

@@ -486,11 +486,13 @@ describe("variants", () => {
             return result.site;
         };
         const sshPrivateKey = pulumi.secret(SSH_KEY);
-        const renamed = raw((r) => {
-            r.nodes[1].name = "qnetd";
+        // Validation refuses this name first (test/site/validate.test.ts); the
+        // component keeps its own check for sites built without validateSite.
+        const base = raw((r) => {
             r.guests = [];
             r.network = { vlans: [] };
         });
+        const renamed = { ...base, nodes: base.nodes.map((n, i) => (i === 1 ? { ...n, name: "qnetd" } : n)) };
         assert.throws(
             () => new HostBootstrap("x", { site: renamed, secrets: { sshPrivateKey, rootPassword: pulumi.secret(ROOT_PW) } }),
             /^Error: HostBootstrap: node name "qnetd" is reserved for the QDevice host's steps; rename the node$/,

@@ -60,6 +60,28 @@ describe("failure table", () => {
         assert.deepEqual(link.quorateNodes, ["prox2"]);
         assert.deepEqual(link.guests, ["vm 101 (fw) restarts on prox2 from the last replica: up to 5 min of writes lost"]);
     });
+    it("a negative resource-affinity rule keeps a guest off its partner's node", () => {
+        const s = site(
+            mutate((r) => {
+                r.guests.push({ vmid: 102, name: "fw2", node: "prox2", disks: [{ sizeGb: 8 }], ha: {} });
+                r.haRules = [{ id: "apart", affinity: "negative", guests: [101, 102] }];
+            }),
+        );
+        const lose1 = failureCases(s)[0]!;
+        assert.deepEqual(lose1.guests, [
+            "vm 101 (fw) stays down: its resource-affinity rule keeps it off prox2 (where its replica is) until prox1 returns",
+            "vm 102 (fw2) keeps running on prox2",
+        ]);
+    });
+    it("a positive rule moves a guest only to its partner's node", () => {
+        const s = site(
+            mutate((r) => {
+                r.guests.push({ vmid: 102, name: "app", node: "prox2", disks: [{ sizeGb: 8 }], ha: {} });
+                r.haRules = [{ id: "together", affinity: "positive", guests: [101, 102] }];
+            }),
+        );
+        assert.deepEqual(failureCases(s)[0]!.guests[0], "vm 101 (fw) restarts on prox2 from the last replica: up to 5 min of writes lost");
+    });
     it("a guest that is not HA waits for its node", () => {
         const s = site(mutate((r) => r.guests.push({ vmid: 102, name: "app", node: "prox2", disks: [{ sizeGb: 8 }] })));
         assert.deepEqual(failureCases(s)[1]!.guests, ["vm 101 (fw) keeps running on prox1"]);

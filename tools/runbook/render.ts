@@ -290,7 +290,7 @@ class Runbook {
             this.p(
                 ...negative.map(
                     (r) =>
-                        `Rule \`${r.id}\` keeps ${list(r.guests.map((v) => `vm ${v}`))} on different nodes and resource-affinity rules are strict (proxmox-facts §5): where a row above moves one of them onto a node that already runs another, HA leaves it in recovery instead of starting it, until a second node is back.`,
+                        `Rule \`${r.id}\` keeps ${list(r.guests.map((v) => `vm ${v}`))} on different nodes. Resource-affinity rules are strict (proxmox-facts §5): the rows above leave a guest down rather than start it next to its partner, until a second node is back.`,
                 ),
                 "",
             );

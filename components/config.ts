@@ -4,8 +4,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Site } from "./model";
-import { SECRET_KEYS, type SecretKey } from "./schema";
-import { PROJECT, SiteValidationError, keyPath, validateSite, type Problem, type RawConfig } from "./validate";
+import type { SecretKey } from "./schema";
+import { PROJECT, SiteValidationError, keyPath, rawFromConfig, validateSite, type Problem, type RawConfig } from "./validate";
 
 // isConfigSecret is exported by the SDK at runtime but marked @internal in its types.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -25,27 +25,11 @@ export interface LoadedSite {
     readonly secrets: SiteSecrets;
 }
 
-/** Reads every `proxmox-ha:*` key as the stack file gives it (structured values arrive as JSON text). */
+/** Reads every `proxmox-ha:*` key of the running stack. */
 export function readRawConfig(): { raw: RawConfig; secretKeys: Set<string> } {
-    const all = pulumi.runtime.allConfig();
-    const raw: Record<string, unknown> = {};
-    const secretKeys = new Set<string>();
-    for (const [fullKey, text] of Object.entries(all)) {
-        if (!fullKey.startsWith(`${PROJECT}:`)) continue;
-        const key = fullKey.slice(PROJECT.length + 1);
-        if (runtimeConfig.isConfigSecret(fullKey)) secretKeys.add(key);
-        raw[key] = (SECRET_KEYS as readonly string[]).includes(key) ? text : parseValue(text);
-    }
-    return { raw, secretKeys };
+    return rawFromConfig(pulumi.runtime.allConfig(), (k) => runtimeConfig.isConfigSecret(k));
 }
 
-function parseValue(text: string): unknown {
-    try {
-        return JSON.parse(text);
-    } catch {
-        return text;
-    }
-}
 
 /** Which secrets a site needs before `pulumi up`. */
 export function requiredSecrets(site: Pick<Site, "nodes">): SecretKey[] {

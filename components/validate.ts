@@ -58,6 +58,31 @@ export function keyPath(section: string, path: readonly PropertyKey[] = []): str
 /** Raw config as read from the stack: key (without project prefix) → parsed JSON/YAML value. */
 export type RawConfig = Readonly<Record<string, unknown>>;
 
+/**
+ * Turns config as Pulumi hands it over (full key → text, structured values as
+ * JSON text) into raw values by key without the project prefix, and the set of
+ * keys that are secrets. Secret keys stay text: they are never parsed.
+ */
+export function rawFromConfig(all: Readonly<Record<string, string>>, isSecret: (fullKey: string) => boolean): { raw: RawConfig; secretKeys: Set<string> } {
+    const raw: Record<string, unknown> = {};
+    const secretKeys = new Set<string>();
+    for (const [fullKey, text] of Object.entries(all)) {
+        if (!fullKey.startsWith(`${PROJECT}:`)) continue;
+        const key = fullKey.slice(PROJECT.length + 1);
+        if (isSecret(fullKey)) secretKeys.add(key);
+        raw[key] = (SECRET_KEYS as readonly string[]).includes(key) ? text : parseValue(text);
+    }
+    return { raw, secretKeys };
+}
+
+function parseValue(text: string): unknown {
+    try {
+        return JSON.parse(text);
+    } catch {
+        return text;
+    }
+}
+
 export interface ValidationResult {
     readonly site?: Site;
     readonly problems: readonly Problem[];

@@ -14,13 +14,12 @@
  * timed out or its output not understood; also an invalid stack or no key).
  */
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { utils } from "ssh2";
 import type { Site } from "../../components/model";
 import { evaluate, type HealthReport, type HostProbe } from "./checks";
 import { nodeCommands, QNETD_COMMANDS } from "./commands";
-import { loadStackSite } from "./load";
+import { cliStackSite } from "./load";
 import { renderReport } from "./report";
 import { runOnHost, type SshAuth } from "./ssh";
 
@@ -98,26 +97,11 @@ export async function main(
             stderr: "",
         };
     }
-    const file = args.file;
-    const stack = args.stack ?? (file ? /^Pulumi\.(.+)\.yaml$/.exec(path.basename(file))?.[1] : undefined);
-    if (!stack) return { code: 2, stdout: "", stderr: "health: --stack NAME is required\n" };
+    const target = cliStackSite("health", args);
+    if ("code" in target) return { code: target.code, stdout: "", stderr: target.stderr };
     const timeout = Number(args.timeout);
     if (!Number.isFinite(timeout) || timeout <= 0)
         return { code: 2, stdout: "", stderr: `health: --timeout must be a number of seconds, not "${args.timeout}"\n` };
-    let loaded;
-    try {
-        loaded = file ? loadStackSite(stack, file) : loadStackSite(stack);
-    } catch (e) {
-        return { code: 2, stdout: "", stderr: `health: cannot read stack ${stack}: ${(e as Error).message}\n` };
-    }
-    if (!loaded.site) {
-        const lines = loaded.problems.map((p) => `  - ${p.path}: ${p.message}`).join("\n");
-        return {
-            code: 2,
-            stdout: "",
-            stderr: `health: stack ${stack} is not valid (${loaded.problems.length} problem${loaded.problems.length === 1 ? "" : "s"}):\n${lines}\n`,
-        };
-    }
     let auth: SshAuth;
     try {
         auth = resolveAuth(args.identity, env);
@@ -125,7 +109,7 @@ export async function main(
         if (e instanceof UsageError) return { code: 2, stdout: "", stderr: `health: ${e.message}\n` };
         throw e;
     }
-    const report = await checkSite(stack, loaded.site, auth, timeout * 1000);
+    const report = await checkSite(target.stack, target.site, auth, timeout * 1000);
     return { code: report.exitCode, stdout: args.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report), stderr: "" };
 }
 

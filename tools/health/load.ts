@@ -5,8 +5,7 @@
  * `readRawConfig` does, then components/validate.ts `validateSite` applies the
  * schema and every default. Shared by the health check and the runbook.
  */
-import { SECRET_KEYS } from "../../components/schema";
-import { PROJECT, validateSite, type Problem } from "../../components/validate";
+import { rawFromConfig, validateSite, type Problem } from "../../components/validate";
 import type { Site } from "../../components/model";
 import { readStack, stackFile } from "../lib/stack";
 
@@ -15,23 +14,33 @@ export type LoadedStack =
 
 export function loadStackSite(stack: string, file = stackFile(stack)): LoadedStack {
     const cfg = readStack(stack, file);
-    const raw: Record<string, unknown> = {};
-    const secretKeys = new Set<string>();
-    for (const [full, text] of Object.entries(cfg.config)) {
-        if (!full.startsWith(`${PROJECT}:`)) continue;
-        const key = full.slice(PROJECT.length + 1);
-        if (cfg.secretKeys.includes(full)) secretKeys.add(key);
-        raw[key] = (SECRET_KEYS as readonly string[]).includes(key) ? text : parseValue(text);
-    }
+    const { raw, secretKeys } = rawFromConfig(cfg.config, (k) => cfg.secretKeys.includes(k));
     const result = validateSite(raw, secretKeys);
     if (result.problems.length > 0 || !result.site) return { problems: result.problems };
     return { site: result.site };
 }
 
-function parseValue(text: string): unknown {
+/**
+ * The stack a CLI works on: `--stack NAME`, or the name in `--file Pulumi.NAME.yaml`,
+ * loaded and validated. On failure, the exit code 2 and the message to print.
+ */
+export function cliStackSite(
+    tool: string,
+    args: { stack?: string | undefined; file?: string | undefined },
+): { stack: string; site: Site } | { code: 2; stderr: string } {
+    const file = args.file;
+    const stack = args.stack ?? (file ? /^Pulumi\.(.+)\.yaml$/.exec(file.split("/").pop() ?? "")?.[1] : undefined);
+    if (!stack) return { code: 2, stderr: `${tool}: --stack NAME is required\n` };
+    let loaded: LoadedStack;
     try {
-        return JSON.parse(text);
-    } catch {
-        return text;
+        loaded = file ? loadStackSite(stack, file) : loadStackSite(stack);
+    } catch (e) {
+        return { code: 2, stderr: `${tool}: cannot read stack ${stack}: ${(e as Error).message}\n` };
     }
+    if (!loaded.site) {
+        const lines = loaded.problems.map((p) => `  - ${p.path}: ${p.message}`).join("\n");
+        const n = loaded.problems.length;
+        return { code: 2, stderr: `${tool}: stack ${stack} is not valid (${n} problem${n === 1 ? "" : "s"}):\n${lines}\n` };
+    }
+    return { stack, site: loaded.site };
 }

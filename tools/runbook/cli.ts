@@ -11,7 +11,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { loadStackSite } from "../health/load";
+import { cliStackSite } from "../health/load";
 import { renderRunbook } from "./render";
 
 export function main(argv: string[]): { code: number; stdout: string; stderr: string } {
@@ -32,24 +32,9 @@ export function main(argv: string[]): { code: number; stdout: string; stderr: st
     }
     if (args.help)
         return { code: 0, stdout: "usage: npm run runbook -- --stack NAME [--file Pulumi.NAME.yaml] [--out FILE]\n", stderr: "" };
-    const file = args.file;
-    const stack = args.stack ?? (file ? /^Pulumi\.(.+)\.yaml$/.exec(path.basename(file))?.[1] : undefined);
-    if (!stack) return { code: 2, stdout: "", stderr: "runbook: --stack NAME is required\n" };
-    let loaded;
-    try {
-        loaded = file ? loadStackSite(stack, file) : loadStackSite(stack);
-    } catch (e) {
-        return { code: 2, stdout: "", stderr: `runbook: cannot read stack ${stack}: ${(e as Error).message}\n` };
-    }
-    if (!loaded.site) {
-        const lines = loaded.problems.map((p) => `  - ${p.path}: ${p.message}`).join("\n");
-        return {
-            code: 2,
-            stdout: "",
-            stderr: `runbook: stack ${stack} is not valid (${loaded.problems.length} problem${loaded.problems.length === 1 ? "" : "s"}):\n${lines}\n`,
-        };
-    }
-    const text = renderRunbook(stack, loaded.site);
+    const target = cliStackSite("runbook", args);
+    if ("code" in target) return { code: target.code, stdout: "", stderr: target.stderr };
+    const text = renderRunbook(target.stack, target.site);
     if (!args.out) return { code: 0, stdout: text, stderr: "" };
     try {
         fs.mkdirSync(path.dirname(args.out), { recursive: true });

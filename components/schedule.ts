@@ -145,6 +145,21 @@ export function analyseSchedule(spec: string): ScheduleInfo {
         // Absolute-year schedules are one-shot at best: they do not recur.
         throw new ScheduleError("a schedule bound to specific years does not recur; use e.g. */5, */15 or daily");
     }
+    if (years === undefined && p.weekdays === undefined && p.months.size === 12 && p.days.size === 31 && minuteOfDay.length > 0) {
+        // Every day fires at the same minutes (e.g. */5): the gaps are those within
+        // one day plus the one into the next day; walking four years (420,000 runs
+        // of */5) gives the same answer and was most of a validation's time.
+        let worstDay = 1440 - minuteOfDay[minuteOfDay.length - 1]! + minuteOfDay[0]!;
+        let bestDay = worstDay;
+        for (let i = 1; i < minuteOfDay.length; i++) {
+            const gap = minuteOfDay[i]! - minuteOfDay[i - 1]!;
+            if (gap > worstDay) worstDay = gap;
+            if (gap < bestDay) bestDay = gap;
+        }
+        const daily: ScheduleInfo = { spec, worstCaseGapMinutes: worstDay, bestCaseGapMinutes: bestDay };
+        cache.set(spec, daily);
+        return daily;
+    }
     for (let d = 0; d < totalDays; d++) {
         const date = new Date(startMs + d * 86_400_000);
         if (years !== undefined && !years.has(date.getUTCFullYear())) continue;

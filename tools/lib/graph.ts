@@ -20,7 +20,11 @@ export function isStep(r: RecordedResource): boolean {
 function descendants(resources: readonly RecordedResource[]): Map<string, string[]> {
     const children = new Map<string, RecordedResource[]>();
     for (const r of resources) {
-        if (r.parent) children.set(r.parent, [...(children.get(r.parent) ?? []), r]);
+        if (!r.parent) continue;
+        // push, not a copy per child: a component with thousands of children stays linear.
+        const list = children.get(r.parent);
+        if (list) list.push(r);
+        else children.set(r.parent, [r]);
     }
     const memo = new Map<string, string[]>();
     const walk = (urn: string): string[] => {
@@ -29,7 +33,7 @@ function descendants(resources: readonly RecordedResource[]): Map<string, string
         const out: string[] = [];
         for (const c of children.get(urn) ?? []) {
             if (isStep(c)) out.push(c.urn);
-            out.push(...walk(c.urn));
+            for (const x of walk(c.urn)) out.push(x);
         }
         memo.set(urn, out);
         return out;
@@ -76,10 +80,10 @@ export function stages(resources: readonly RecordedResource[]): Stage[] {
     const steps = resources.filter(isStep);
     for (const r of steps) depth(r.urn);
     const max = Math.max(0, ...level.values());
-    return Array.from({ length: max }, (_, i) => ({
-        index: i + 1,
-        resources: steps.filter((r) => level.get(r.urn) === i + 1),
-    }));
+    // One pass into buckets (registration order kept), not one filter per stage.
+    const buckets: RecordedResource[][] = Array.from({ length: max }, () => []);
+    for (const r of steps) buckets[level.get(r.urn)! - 1]!.push(r);
+    return buckets.map((resources, i) => ({ index: i + 1, resources }));
 }
 
 /** True when `a` waits for `b`, directly or transitively. */

@@ -1,0 +1,336 @@
+/**
+ * Converge critical path analysis over recorded resources: the step graph of
+ * tools/lib/graph.ts (optionally with provider edges), longest chains with
+ * names, which predecessors are tight on each edge, which documented
+ * constraint requires each edge, what-if merges of steps, and the diff of two
+ * evaluations by URN. Pure: works on RecordedResource values only.
+ */
+import { isStep, stepDependencies } from "../../tools/lib/graph";
+import type { RecordedResource } from "../../tools/lib/mock-runtime";
+
+/** Step URN → the step URNs it waits for. */
+export type StepGraph = Map<string, Set<string>>;
+
+/** graph.ts's step dependencies. */
+export function stepGraph(records: readonly RecordedResource[]): StepGraph {
+    return stepDependencies(records);
+}
+
+/**
+ * graph.ts's step dependencies plus provider edges: the engine registers a
+ * resource only after its provider, and the provider only after its own
+ * inputs (e.g. an API token printed by a bootstrap step). graph.ts leaves
+ * providers out of the stages, and with them that edge; here every resource
+ * with an explicit provider also waits for what its provider waits for.
+ */
+export function stepGraphWithProviders(records: readonly RecordedResource[]): StepGraph {
+    const byUrn = new Map(records.map((r) => [r.urn, r]));
+    const augmented = records.map((r) => {
+        if (!r.provider) return r;
+        // A provider reference is `<urn>::<id>`.
+        const providerUrn = r.provider.slice(0, r.provider.lastIndexOf("::"));
+        const p = byUrn.get(providerUrn);
+        if (!p || p.dependsOn.length === 0) return r;
+        return { ...r, dependsOn: [...new Set([...r.dependsOn, ...p.dependsOn])].sort() };
+    });
+    return stepDependencies(augmented);
+}
+
+/**
+ * Longest-path level of every step: a step with weight 1 ends one stage after
+ * the latest of its dependencies; a step with weight 0 (an unchanged resource
+ * in an update) costs nothing but still passes its dependencies' level on.
+ */
+export function levels(graph: StepGraph, weight: (urn: string) => 0 | 1 = () => 1): Map<string, number> {
+    const level = new Map<string, number>();
+    const visiting = new Set<string>();
+    const depth = (urn: string): number => {
+        const hit = level.get(urn);
+        if (hit !== undefined) return hit;
+        if (visiting.has(urn)) throw new Error(`dependency cycle through ${urn}`);
+        visiting.add(urn);
+        let d = 0;
+        for (const x of graph.get(urn) ?? []) d = Math.max(d, depth(x));
+        visiting.delete(urn);
+        const v = d + weight(urn);
+        level.set(urn, v);
+        return v;
+    };
+    for (const urn of graph.keys()) depth(urn);
+    return level;
+}
+
+/** Number of sequential stages: the highest level (0 for no steps). */
+export function stageCount(graph: StepGraph, weight?: (urn: string) => 0 | 1): number {
+    return Math.max(0, ...levels(graph, weight).values());
+}
+
+export interface ChainLink {
+    readonly urn: string;
+    readonly name: string;
+    readonly type: string;
+    readonly stage: number;
+    /** Other predecessors that end in the stage just before this one (removing only the chosen one would not shorten the path). */
+    readonly alsoTight: readonly string[];
+    /** Unchanged steps (weight 0) between the previous link and this one, in order: the wait runs through them. */
+    readonly via: readonly string[];
+}
+
+/**
+ * One longest chain of weighted steps, first to last. Ties are broken by
+ * registration order (the first recorded step wins), so the chain is
+ * deterministic. Only steps of weight 1 are listed.
+ */
+export function criticalChain(
+    records: readonly RecordedResource[],
+    graph: StepGraph,
+    weight: (urn: string) => 0 | 1 = () => 1,
+): ChainLink[] {
+    const lv = levels(graph, weight);
+    const order = new Map(records.map((r, i) => [r.urn, i]));
+    const byUrn = new Map(records.map((r) => [r.urn, r]));
+    const byOrder = (a: string, b: string) => (order.get(a) ?? 0) - (order.get(b) ?? 0);
+    const max = Math.max(0, ...lv.values());
+    if (max === 0) return [];
+    let at: string | undefined = [...lv.entries()]
+        .filter(([urn, l]) => l === max && weight(urn) === 1)
+        .map(([urn]) => urn)
+        .sort(byOrder)[0];
+    const chain: { urn: string; name: string; type: string; stage: number; alsoTight: string[]; via: string[] }[] = [];
+    while (at !== undefined) {
+        const l = lv.get(at)!;
+        const before = l - weight(at);
+        // Predecessors that end exactly where this one starts.
+        const tight = [...(graph.get(at) ?? [])].filter((d) => lv.get(d) === before).sort(byOrder);
+        const rec = byUrn.get(at);
+        if (weight(at) === 1) {
+            // Among tight predecessors, the weighted ones that reach the previous stage directly.
+            const tightNames = tight.filter((d) => weight(d) === 1).map((d) => byUrn.get(d)?.name ?? d);
+            chain.push({ urn: at, name: rec?.name ?? at, type: rec?.type ?? "", stage: l, alsoTight: tightNames.slice(1), via: [] });
+        } else if (chain.length > 0) {
+            chain[chain.length - 1]!.via.unshift(rec?.name ?? at);
+        }
+        at = before > 0 ? (tight.find((d) => weight(d) === 1) ?? tight[0]) : undefined;
+    }
+    return chain.reverse();
+}
+
+/**
+ * What-if: `from` is done by `into` (its script's work moves into the other
+ * step). Steps that waited for `from` wait for `into`; `into` also waits for
+ * what `from` waited for (minus itself). Returns a new graph.
+ */
+export function mergeStep(graph: StepGraph, from: string, into: string): StepGraph {
+    if (!graph.has(from) || !graph.has(into)) throw new Error(`mergeStep: unknown step ${graph.has(from) ? into : from}`);
+    const out: StepGraph = new Map();
+    for (const [urn, deps] of graph) {
+        if (urn === from) continue;
+        const next = new Set<string>();
+        for (const d of deps) next.add(d === from ? into : d);
+        if (urn === into) for (const d of graph.get(from)!) if (d !== into) next.add(d);
+        next.delete(urn);
+        out.set(urn, next);
+    }
+    return out;
+}
+
+/** What-if: `step` no longer waits for `dep` (removes one edge). Returns a new graph. */
+export function dropEdge(graph: StepGraph, step: string, dep: string): StepGraph {
+    const out: StepGraph = new Map([...graph].map(([k, v]) => [k, new Set(v)]));
+    out.get(step)?.delete(dep);
+    return out;
+}
+
+// ---------- diffs between two evaluations -----------------------------------
+
+/** JSON with object keys sorted: equal for inputs the engine would see as equal. */
+export function canonicalJson(value: unknown): string {
+    return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(sortKeys);
+    if (value !== null && typeof value === "object") {
+        return Object.fromEntries(
+            Object.keys(value as object)
+                .sort()
+                .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+        );
+    }
+    return value;
+}
+
+export interface Diff {
+    readonly added: readonly RecordedResource[];
+    readonly changed: readonly RecordedResource[];
+    readonly removed: readonly RecordedResource[];
+    readonly unchanged: number;
+}
+
+/** Resources of `after` that are new or whose inputs differ from `before`, by URN (key order ignored). */
+export function diffByUrn(before: readonly RecordedResource[], after: readonly RecordedResource[]): Diff {
+    const old = new Map(before.map((r) => [r.urn, r]));
+    const now = new Set(after.map((r) => r.urn));
+    const added: RecordedResource[] = [];
+    const changed: RecordedResource[] = [];
+    let unchanged = 0;
+    for (const r of after) {
+        const o = old.get(r.urn);
+        if (!o) added.push(r);
+        else if (canonicalJson(o.inputs) !== canonicalJson(r.inputs)) changed.push(r);
+        else unchanged++;
+    }
+    const removed = before.filter((r) => !now.has(r.urn));
+    return { added, changed, removed, unchanged };
+}
+
+export interface DeterminismResult {
+    readonly resources: number;
+    /** Resources whose inputs are not byte-identical (JSON text, key order included), or that exist in one evaluation only. */
+    readonly differingInputs: readonly string[];
+    /** Resources whose recorded dependencies differ. */
+    readonly differingDependencies: readonly string[];
+}
+
+/** Byte-level comparison of two evaluations of the same stack. */
+export function compareEvaluations(a: readonly RecordedResource[], b: readonly RecordedResource[]): DeterminismResult {
+    const bm = new Map(b.map((r) => [r.urn, r]));
+    const am = new Set(a.map((r) => r.urn));
+    const differingInputs: string[] = [];
+    const differingDependencies: string[] = [];
+    for (const r of a) {
+        const o = bm.get(r.urn);
+        if (!o || JSON.stringify(o.inputs) !== JSON.stringify(r.inputs)) differingInputs.push(r.urn);
+        if (o && JSON.stringify(o.dependsOn) !== JSON.stringify(r.dependsOn)) differingDependencies.push(r.urn);
+    }
+    for (const r of b) if (!am.has(r.urn)) differingInputs.push(r.urn);
+    return { resources: a.length, differingInputs, differingDependencies };
+}
+
+/** The steps of `after` that an update runs (new or changed), as a weight for `levels`. */
+export function changedWeight(diff: Diff): (urn: string) => 0 | 1 {
+    const touched = new Set([...diff.added, ...diff.changed].filter(isStep).map((r) => r.urn));
+    return (urn) => (touched.has(urn) ? 1 : 0);
+}
+
+// ---------- what each edge means --------------------------------------------
+
+/** The role of a step, from its type and the name suffix the components give it. */
+export function roleOf(r: Pick<RecordedResource, "type" | "name">): string {
+    const byType: Record<string, string> = {
+        "proxmoxve:storage/zfspool:Zfspool": "storage",
+        "proxmoxve:index/vmLegacy:VmLegacy": "vm",
+        "proxmoxve:index/vm:Vm": "vm",
+        "proxmoxve:index/replication:Replication": "replication",
+        "proxmoxve:index/haresource:Haresource": "ha-resource",
+        "proxmoxve:index/harule:Harule": "ha-rule",
+        "proxmoxve:network/linux/vlan:Vlan": "host-vlan",
+        "proxmoxve:network/linux/bridge:Bridge": "host-bridge",
+        "proxmoxve:cluster/options:Options": "cluster-options",
+    };
+    const t = byType[r.type];
+    if (t) return t;
+    if (r.type === "command:remote:Command") {
+        const suffixes: [RegExp, string][] = [
+            [/-ssh-ready$/, "ssh-ready"],
+            [/-cluster-create$/, "cluster-create"],
+            [/-cluster-fingerprint$/, "cluster-fingerprint"],
+            [/-api-token$/, "api-token"],
+            [/-root-pubkey$/, "root-pubkey"],
+            [/-join$/, "join"],
+            [/-zpool$/, "zpool"],
+            [/-watchdog$/, "watchdog"],
+            [/-qnetd-packages$/, "qnetd-packages"],
+            [/-packages$/, "packages"],
+            [/-qnetd-authorize$/, "qnetd-authorize"],
+            [/-qdevice-setup$/, "qdevice-setup"],
+            [/-corosync-vlan-\d+$/, "corosync-vlan"],
+            [/-notifications$/, "notifications"],
+            [/-install$/, "zrepl-install"],
+            [/-config$/, "zrepl-config"],
+            [/-repair$/, "zrepl-repair"],
+        ];
+        for (const [re, role] of suffixes) if (re.test(r.name)) return role;
+        return "command";
+    }
+    return r.type.split(":").pop()!.toLowerCase();
+}
+
+export interface Constraint {
+    /** `required`: a documented constraint needs this order; `design`: a choice of this program, removable without breaking one. */
+    readonly kind: "required" | "design";
+    readonly why: string;
+}
+
+const QUORUM_WINDOW =
+    "while a node joins, the first node has 1 of 2 expected votes (no two_node, proxmox-facts §1) and pmxcfs is read-only without quorum (pve-docs pmxcfs.adoc), so no /etc/pve write may overlap a join";
+
+/** Why `to` waits for `from`, by role. */
+export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
+    "ssh-ready>cluster-create": {
+        kind: "design",
+        why: "DESIGN §3 puts ssh-ready first on every host (a 10-minute dial retry while the host boots); no Proxmox constraint: the first step on the host could carry that retry itself",
+    },
+    "ssh-ready>*": { kind: "design", why: "DESIGN §3: every step on a host waits for its ssh-ready (a wait, not work)" },
+    "cluster-create>cluster-fingerprint": {
+        kind: "design",
+        why: "the fingerprint is the SHA-256 of the node's pve-ssl.pem (proxmox-facts §2), which exists before the cluster; it only must not be read while pvecm create restarts pve-cluster (§1), so cluster-create.sh can print it after the create",
+    },
+    "cluster-create>root-pubkey": {
+        kind: "design",
+        why: "/root/.ssh/id_rsa is created by pvecm create if missing (§1), so the key is read after the create; cluster-create.sh can print it itself",
+    },
+    "cluster-create>api-token": {
+        kind: "design",
+        why: "the token is written to /etc/pve, which pvecm create restarts (§1): not concurrently with the create, but cluster-create.sh could create it after the create",
+    },
+    "cluster-fingerprint>join": { kind: "required", why: "pvecm add needs --fingerprint, else it prompts on stdin (proxmox-facts §2)" },
+    "api-token>join": { kind: "required", why: `the token is an /etc/pve write: ${QUORUM_WINDOW}` },
+    "cluster-create>join": {
+        kind: "required",
+        why: "a join needs a cluster: join info is refused on a standalone node (proxmox-facts §2)",
+    },
+    "join>join": { kind: "required", why: "nodes join one at a time (pvecm lock, proxmox-facts §2)" },
+    "corosync-vlan>cluster-create": { kind: "required", why: "every link IP must exist locally (proxmox-facts §2 refusal conditions)" },
+    "corosync-vlan>join": { kind: "required", why: "every link IP must exist locally (proxmox-facts §2 refusal conditions)" },
+    "join>storage": {
+        kind: "required",
+        why: `storage.cfg is cluster-wide, added once after the cluster is formed (proxmox-facts §7); ${QUORUM_WINDOW}`,
+    },
+    "cluster-create>storage": { kind: "required", why: "storage.cfg lives in /etc/pve of the cluster (proxmox-facts §7)" },
+    "zpool>storage": {
+        kind: "required",
+        why: "adding the storage activates it on the API node and fails without the pool (proxmox-facts §7)",
+    },
+    "storage>vm": { kind: "required", why: "the VM's disks are allocated on the storage id (DESIGN §3: storage entry ─▶ VMs)" },
+    "join>vm": { kind: "required", why: `the VM's home node must be a member (API of nodes[0] forwards to it); ${QUORUM_WINDOW}` },
+    "cluster-create>vm": { kind: "required", why: "the VM config is written to /etc/pve of the cluster" },
+    "vm>replication": {
+        kind: "required",
+        why: 'pvesr: "Guest \'<id>\' does not exist." / "No replicatable volumes found" (proxmox-facts §6)',
+    },
+    "join>replication": { kind: "required", why: "pvesr: \"Target '<node>' does not exist.\" (proxmox-facts §6)" },
+    "replication>ha-resource": { kind: "required", why: "DESIGN §4: HA resources only after the guest's replication job exists" },
+    "qdevice-setup>ha-resource": { kind: "required", why: "DESIGN §4: HA resources only once the QDevice gives quorum" },
+    "watchdog>ha-resource": { kind: "required", why: "DESIGN §4 / guests.ts: HA never arms fencing on a node without its watchdog" },
+    "vm>ha-resource": { kind: "required", why: "ha-manager: \"resource 'vm:<id>' does not exist in cluster\" (proxmox-facts §5)" },
+    "ha-resource>ha-rule": { kind: "required", why: 'ha-manager rules: "cannot use unmanaged resource(s)" (proxmox-facts §5)' },
+    "join>qdevice-setup": { kind: "required", why: "qdevice setup needs every node online and an even member count (proxmox-facts §3)" },
+    "packages>qdevice-setup": { kind: "required", why: "corosync-qdevice must be installed on all nodes (proxmox-facts §3, step 9)" },
+    "qnetd-authorize>qdevice-setup": {
+        kind: "required",
+        why: "ssh-copy-id to the qnetd host prompts unless key auth already works (proxmox-facts §3, step 4; DESIGN §4)",
+    },
+    "root-pubkey>qnetd-authorize": { kind: "required", why: "the key being authorized is the first node's root key (a value)" },
+    "qnetd-packages>qnetd-authorize": { kind: "design", why: "the qnetd host is prepared before its key is authorized (DESIGN §3)" },
+    "join>host-vlan": {
+        kind: "required",
+        why: "a node's interfaces are changed through nodes[0]'s API, which reaches the node once it is a member",
+    },
+    "join>cluster-options": { kind: "required", why: `datacenter.cfg is an /etc/pve write: ${QUORUM_WINDOW}` },
+};
+
+/** The constraint behind `to` waiting for `from`, or undefined when none is recorded. */
+export function constraintFor(fromRole: string, toRole: string): Constraint | undefined {
+    return CONSTRAINTS[`${fromRole}>${toRole}`] ?? CONSTRAINTS[`${fromRole}>*`];
+}

@@ -558,10 +558,14 @@ async function main(): Promise<void> {
 function gitDescribe(): string {
     try {
         const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
-        const dirty = execFileSync("git", ["status", "--porcelain", "--", "components", "tools", "bench", "scripts", ":(exclude)bench/results.json"], {
-            cwd: ROOT,
-            encoding: "utf8",
-        }).trim();
+        const dirty = execFileSync(
+            "git",
+            ["status", "--porcelain", "--", "components", "tools", "bench", "scripts", ":(exclude)bench/results.json"],
+            {
+                cwd: ROOT,
+                encoding: "utf8",
+            },
+        ).trim();
         return dirty ? `${head}+changes` : head;
     } catch {
         return "unknown";

@@ -30,7 +30,6 @@ export function readRawConfig(): { raw: RawConfig; secretKeys: Set<string> } {
     return rawFromConfig(pulumi.runtime.allConfig(), (k) => runtimeConfig.isConfigSecret(k));
 }
 
-
 /** Which secrets a site needs before `pulumi up`. */
 export function requiredSecrets(site: Pick<Site, "nodes">): SecretKey[] {
     return site.nodes.length > 1 ? ["sshPrivateKey", "rootPassword"] : ["sshPrivateKey"];

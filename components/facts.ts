@@ -50,7 +50,9 @@ export function nodeId(site: Site, name: string): number {
 function guestEffect(site: Site, g: Guest, lostNodes: ReadonlySet<string>, quorate: ReadonlySet<string>): string {
     const label = `vm ${g.vmid} (${g.name})`;
     if (!lostNodes.has(g.node)) {
-        return quorate.has(g.node) ? `${label} keeps running on ${g.node}` : `${label} on ${g.node} stops: ${g.node} loses quorum and fences`;
+        return quorate.has(g.node)
+            ? `${label} keeps running on ${g.node}`
+            : `${label} on ${g.node} stops: ${g.node} loses quorum and fences`;
     }
     if (!g.ha) return `${label} is down until ${g.node} returns (not an HA guest)`;
     if (g.ha.state !== "started") return `${label} is down (HA state ${g.ha.state})`;
@@ -111,7 +113,9 @@ export function failureCases(site: Site): FailureCase[] {
             quorateNodes = [winner];
         }
         const lost = new Set(names.filter((n) => !quorateNodes.includes(n)));
-        cases.push(make(`link ${names[0]}–${names[1]}`, "link", quorateNodes.length ? lost : new Set(names), quorateNodes, 1 + q.qdeviceVotes));
+        cases.push(
+            make(`link ${names[0]}–${names[1]}`, "link", quorateNodes.length ? lost : new Set(names), quorateNodes, 1 + q.qdeviceVotes),
+        );
     }
     for (const n of names) {
         // A lost pool takes the node's guests with it, but the node keeps its vote.
@@ -155,7 +159,10 @@ export function guestRpos(site: Site): GuestRpo[] {
             node: g.node,
             replicateTo: g.replicateTo,
             ...(rpo !== undefined ? { worstCaseRpoMinutes: rpo } : {}),
-            text: rpo !== undefined ? `${formatMinutes(rpo)} (schedule ${site.replication.schedule})` : "no replica: everything since the last backup",
+            text:
+                rpo !== undefined
+                    ? `${formatMinutes(rpo)} (schedule ${site.replication.schedule})`
+                    : "no replica: everything since the last backup",
         };
     });
 }

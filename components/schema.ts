@@ -38,10 +38,7 @@ export const devicePath = z
 
 export const zfsName = z
     .string()
-    .regex(
-        /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/,
-        "must be a ZFS pool name: a letter, then letters, digits, '_', '.', ':' or '-', e.g. pool1",
-    )
+    .regex(/^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/, "must be a ZFS pool name: a letter, then letters, digits, '_', '.', ':' or '-', e.g. pool1")
     .refine(
         (n) => !/^(mirror|raidz|draid|spare|log|c[0-9])/.test(n),
         "must not start with a name ZFS reserves (mirror, raidz, draid, spare, log, c0…)",
@@ -49,10 +46,7 @@ export const zfsName = z
 
 export const datasetPath = z
     .string()
-    .regex(
-        /^[A-Za-z0-9_.:-]+(\/[A-Za-z0-9_.:-]+)*$/,
-        "must be a dataset path below the pool, e.g. vmstore or data/vms",
-    )
+    .regex(/^[A-Za-z0-9_.:-]+(\/[A-Za-z0-9_.:-]+)*$/, "must be a dataset path below the pool, e.g. vmstore or data/vms")
     .refine((p) => !p.split("/").some((c) => c === "." || c === ".."), "must not contain '.' or '..' components");
 
 export const sshHostKey = z
@@ -182,7 +176,10 @@ export const storageSchema = z.strictObject({
     /** Sparse zvols. Defaults to true. */
     thinProvision: z.boolean().default(true),
     /** zvol block size, e.g. 16k. Defaults to Proxmox's (16k). */
-    blocksize: z.string().regex(/^\d+[kKmM]?$/, "must be a block size such as 16k").optional(),
+    blocksize: z
+        .string()
+        .regex(/^\d+[kKmM]?$/, "must be a block size such as 16k")
+        .optional(),
 });
 
 export const replicationSchema = z.strictObject({
@@ -198,7 +195,10 @@ export const replicationSchema = z.strictObject({
 
 export const diskSchema = z.strictObject({
     /** Bus slot. Defaults to scsi0, scsi1, … in order. */
-    slot: z.string().regex(/^(scsi([0-9]|[12][0-9]|30)|virtio([0-9]|1[0-5])|sata[0-5])$/, "must be scsiN, virtioN or sataN").optional(),
+    slot: z
+        .string()
+        .regex(/^(scsi([0-9]|[12][0-9]|30)|virtio([0-9]|1[0-5])|sata[0-5])$/, "must be scsiN, virtioN or sataN")
+        .optional(),
     sizeGb: z.int().min(1),
     /** Storage id. Defaults to the site's replicated ZFS storage. */
     storage: storageId.optional(),
@@ -259,11 +259,17 @@ export const haRuleSchema = z.strictObject({
     id: ruleId,
     affinity: z.enum(["positive", "negative"]),
     guests: z.array(z.int()).min(2, "a resource-affinity rule needs at least two guests"),
-    comment: z.string().regex(/^[^'"`$\\;\n]*$/, "must not contain quotes, '$', '\\', ';' or newlines").optional(),
+    comment: z
+        .string()
+        .regex(/^[^'"`$\\;\n]*$/, "must not contain quotes, '$', '\\', ';' or newlines")
+        .optional(),
 });
 
 export const vlanSchema = z.strictObject({
-    tag: z.int({ error: "must be a VLAN tag from 1 to 4094" }).min(1, "must be a VLAN tag from 1 to 4094").max(4094, "must be a VLAN tag from 1 to 4094"),
+    tag: z
+        .int({ error: "must be a VLAN tag from 1 to 4094" })
+        .min(1, "must be a VLAN tag from 1 to 4094")
+        .max(4094, "must be a VLAN tag from 1 to 4094"),
     /** Parent interface, e.g. eno1 or bond0. */
     interface: ifaceName,
     mtu: z.int().min(576).max(9216).optional(),
@@ -272,7 +278,10 @@ export const vlanSchema = z.strictObject({
     addresses: z.record(hostname, interfaceAddress).default({}),
     /** Nodes that get this VLAN. Defaults to all. */
     nodes: z.array(hostname).optional(),
-    comment: z.string().regex(/^[^'"`$\\;\n]*$/, "must not contain quotes, '$', '\\', ';' or newlines").optional(),
+    comment: z
+        .string()
+        .regex(/^[^'"`$\\;\n]*$/, "must not contain quotes, '$', '\\', ';' or newlines")
+        .optional(),
 });
 
 export const bridgeSchema = z.strictObject({
@@ -282,7 +291,10 @@ export const bridgeSchema = z.strictObject({
     mtu: z.int().min(576).max(9216).optional(),
     addresses: z.record(hostname, interfaceAddress).default({}),
     nodes: z.array(hostname).optional(),
-    comment: z.string().regex(/^[^'"`$\\;\n]*$/, "must not contain quotes, '$', '\\', ';' or newlines").optional(),
+    comment: z
+        .string()
+        .regex(/^[^'"`$\\;\n]*$/, "must not contain quotes, '$', '\\', ';' or newlines")
+        .optional(),
     /**
      * Set to true only when this bridge carries a node's management address and
      * you really want Pulumi to manage it (a mistake cuts the node off).
@@ -351,9 +363,7 @@ export const zreplSchema = z.strictObject({
 });
 
 function datasetPathWithPool() {
-    return z
-        .string()
-        .regex(/^[A-Za-z][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_.:-]+)+$/, "must be a dataset path inside a pool, e.g. pool1/zrepl");
+    return z.string().regex(/^[A-Za-z][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_.:-]+)+$/, "must be a dataset path inside a pool, e.g. pool1/zrepl");
 }
 
 /** Every structured key of the stack file, with the schema that reads it. */

@@ -5,29 +5,8 @@
  * built.
  */
 import { z } from "zod";
-import type {
-    Bridge,
-    Cluster,
-    Guest,
-    GuestDisk,
-    HaRule,
-    QDevice,
-    Replication,
-    Site,
-    SiteNode,
-    Storage,
-    Vlan,
-    Vxlan,
-    Zrepl,
-} from "./model";
-import {
-    MIN_DISKS,
-    REQUIRED_SECTIONS,
-    SECRET_KEYS,
-    SECTIONS,
-    type ParsedSections,
-    type SectionName,
-} from "./schema";
+import type { Bridge, Cluster, Guest, GuestDisk, HaRule, QDevice, Replication, Site, SiteNode, Storage, Vlan, Vxlan, Zrepl } from "./model";
+import { MIN_DISKS, REQUIRED_SECTIONS, SECRET_KEYS, SECTIONS, type ParsedSections, type SectionName } from "./schema";
 import { analyseSchedule, formatMinutes, parseDuration, ScheduleError } from "./schedule";
 
 export const PROJECT = "proxmox-ha";
@@ -63,7 +42,10 @@ export type RawConfig = Readonly<Record<string, unknown>>;
  * JSON text) into raw values by key without the project prefix, and the set of
  * keys that are secrets. Secret keys stay text: they are never parsed.
  */
-export function rawFromConfig(all: Readonly<Record<string, string>>, isSecret: (fullKey: string) => boolean): { raw: RawConfig; secretKeys: Set<string> } {
+export function rawFromConfig(
+    all: Readonly<Record<string, string>>,
+    isSecret: (fullKey: string) => boolean,
+): { raw: RawConfig; secretKeys: Set<string> } {
     const raw: Record<string, unknown> = {};
     const secretKeys = new Set<string>();
     for (const [fullKey, text] of Object.entries(all)) {
@@ -131,10 +113,7 @@ export function validateSite(raw: RawConfig, secretKeys: ReadonlySet<string> = n
     }
     for (const key of SECRET_KEYS) {
         if (raw[key] !== undefined && !secretKeys.has(key)) {
-            err(
-                keyPath(key),
-                `is stored in plain text; remove it and store it encrypted with \`pulumi config set --secret ${key}\``,
-            );
+            err(keyPath(key), `is stored in plain text; remove it and store it encrypted with \`pulumi config set --secret ${key}\``);
         }
     }
 
@@ -205,8 +184,10 @@ class Rules {
         const linkCount = (n: (typeof nodes)[number]) => (n.links ?? [n.address]).length;
         nodes.forEach((n, i) => {
             const at = (...path: PropertyKey[]) => keyPath("nodes", [i, ...path]);
-            if (n.name === "qnetd") this.err(at("name"), `"qnetd" is reserved for the QDevice host's steps; give the node its real host name`);
-            if (names.has(n.name)) this.err(at("name"), `"${n.name}" is already the name of nodes[${names.get(n.name)}]; node names must be unique`);
+            if (n.name === "qnetd")
+                this.err(at("name"), `"qnetd" is reserved for the QDevice host's steps; give the node its real host name`);
+            if (names.has(n.name))
+                this.err(at("name"), `"${n.name}" is already the name of nodes[${names.get(n.name)}]; node names must be unique`);
             else names.set(n.name, i);
             const seen = addrs.get(n.address);
             if (seen) this.err(at("address"), `${n.address} is already the address of ${seen}; node addresses must be unique`);
@@ -226,14 +207,18 @@ class Rules {
             const z = n.zfs;
             const min = MIN_DISKS[z.layout];
             if (z.disks.length < min) {
-                this.err(at("zfs", "disks"), `a ${z.layout} needs at least ${min} disks, ${z.disks.length} given; add disks or choose another layout`);
+                this.err(
+                    at("zfs", "disks"),
+                    `a ${z.layout} needs at least ${min} disks, ${z.disks.length} given; add disks or choose another layout`,
+                );
             }
             if (z.layout === "raid10" && z.disks.length % 2 !== 0) {
                 this.err(at("zfs", "disks"), `raid10 needs an even number of disks, ${z.disks.length} given`);
             }
             const seenDisk = new Map<string, number>();
             z.disks.forEach((d, j) => {
-                if (seenDisk.has(d)) this.err(at("zfs", "disks", j), `${d} is listed twice (also disks[${seenDisk.get(d)}]); each disk once`);
+                if (seenDisk.has(d))
+                    this.err(at("zfs", "disks", j), `${d} is listed twice (also disks[${seenDisk.get(d)}]); each disk once`);
                 else seenDisk.set(d, j);
                 if (stableDisk.test(d)) {
                     this.warnings.push(
@@ -271,7 +256,8 @@ class Rules {
         }
         if (q) {
             const clash = nodes.find((n) => n.address === q.address || (n.links ?? []).some((l) => l.address === q.address));
-            if (clash) this.err(keyPath("qdevice", ["address"]), `${q.address} belongs to node ${clash.name}; the QDevice must be a third host`);
+            if (clash)
+                this.err(keyPath("qdevice", ["address"]), `${q.address} belongs to node ${clash.name}; the QDevice must be a third host`);
         }
     }
 
@@ -362,7 +348,10 @@ class Rules {
         try {
             const info = analyseSchedule(r.schedule);
             if (info.worstCaseGapMinutes > 7 * 1440) {
-                this.err(keyPath("replication", ["schedule"]), `"${r.schedule}" leaves up to ${formatMinutes(info.worstCaseGapMinutes)} between runs; pvesr intervals range from 1 minute to 1 week`);
+                this.err(
+                    keyPath("replication", ["schedule"]),
+                    `"${r.schedule}" leaves up to ${formatMinutes(info.worstCaseGapMinutes)} between runs; pvesr intervals range from 1 minute to 1 week`,
+                );
             }
             if (r.rpoTarget) {
                 const target = parseDuration(r.rpoTarget)! / 60;
@@ -388,7 +377,12 @@ class Rules {
         const nodes = this.p.nodes;
         if (!net || !nodes) return;
         const names = this.nodeNames;
-        const checkNodeRefs = (section: "vlans" | "bridges", i: number, list: readonly string[] | undefined, addresses: Record<string, string>) => {
+        const checkNodeRefs = (
+            section: "vlans" | "bridges",
+            i: number,
+            list: readonly string[] | undefined,
+            addresses: Record<string, string>,
+        ) => {
             (list ?? []).forEach((n, j) => {
                 if (!names.has(n)) this.err(keyPath("network", [section, i, "nodes", j]), `"${n}" is not a node of this site`);
             });
@@ -402,7 +396,10 @@ class Rules {
             for (const n of v.nodes ?? names) {
                 const m = tagsPerNode.get(n) ?? new Map<number, number>();
                 if (m.has(v.tag)) {
-                    this.err(keyPath("network", ["vlans", i, "tag"]), `VLAN ${v.tag} is defined twice on node ${n} (also vlans[${m.get(v.tag)}])`);
+                    this.err(
+                        keyPath("network", ["vlans", i, "tag"]),
+                        `VLAN ${v.tag} is defined twice on node ${n} (also vlans[${m.get(v.tag)}])`,
+                    );
                 }
                 m.set(v.tag, i);
                 tagsPerNode.set(n, m);
@@ -438,7 +435,10 @@ class Rules {
             if (vx.peers) {
                 const missing = [...names].filter((n) => !(n in vx.peers!));
                 if (missing.length) {
-                    this.err(keyPath("network", ["vxlan", "peers"]), `lacks ${missing.join(", ")}: every node of the cluster must be a peer of the VXLAN zone`);
+                    this.err(
+                        keyPath("network", ["vxlan", "peers"]),
+                        `lacks ${missing.join(", ")}: every node of the cluster must be a peer of the VXLAN zone`,
+                    );
                 }
             }
             const underlay = net.vlans.find((v) => v.purpose === "vxlan");
@@ -462,11 +462,13 @@ class Rules {
             const at = (...path: PropertyKey[]) => keyPath("haRules", [i, ...path]);
             if (ids.has(r.id)) this.err(at("id"), `"${r.id}" is used twice; rule ids must be unique`);
             ids.add(r.id);
-            if (r.id.startsWith("ha-guest-")) this.err(at("id"), `the prefix "ha-guest-" is reserved for the per-guest node-affinity rules`);
+            if (r.id.startsWith("ha-guest-"))
+                this.err(at("id"), `the prefix "ha-guest-" is reserved for the per-guest node-affinity rules`);
             r.guests.forEach((vmid, j) => {
                 const g = guests.find((x) => x.vmid === vmid);
                 if (!g) this.err(at("guests", j), `${vmid} is not a guest of this site`);
-                else if (!g.ha) this.err(at("guests", j), `guest ${vmid} has no ha section; add ha: {} to it (rules only apply to HA resources)`);
+                else if (!g.ha)
+                    this.err(at("guests", j), `guest ${vmid} has no ha section; add ha: {} to it (rules only apply to HA resources)`);
             });
             if (new Set(r.guests).size !== r.guests.length) this.err(at("guests"), "lists a guest twice");
             if (r.affinity === "negative" && nodeCount > 0 && r.guests.length > nodeCount) {
@@ -498,8 +500,11 @@ class Rules {
         }
         const guestRoot = s.dataset ? `${s.pool}/${s.dataset}` : s.pool;
         const root = zr.rootFs ?? `${s.pool}/zrepl`;
-        if (root === guestRoot || root.startsWith(`${guestRoot}/`) && s.dataset !== undefined) {
-            this.err(keyPath("zrepl", ["rootFs"]), `${root} lies inside the guest storage ${guestRoot}; zrepl copies would be served again. Use e.g. ${s.pool}/zrepl`);
+        if (root === guestRoot || (root.startsWith(`${guestRoot}/`) && s.dataset !== undefined)) {
+            this.err(
+                keyPath("zrepl", ["rootFs"]),
+                `${root} lies inside the guest storage ${guestRoot}; zrepl copies would be served again. Use e.g. ${s.pool}/zrepl`,
+            );
         }
         if ((this.p.nodes?.length ?? 0) < 2) this.err(keyPath("zrepl", ["enabled"]), "zrepl needs at least two nodes to copy between");
     }
@@ -578,9 +583,7 @@ class Rules {
             const underlay = p.network.vlans.find((v) => v.purpose === "vxlan");
             const peers =
                 vx.peers ??
-                Object.fromEntries(
-                    p.nodes.map((n) => [n.name, underlay?.addresses[n.name]?.split("/")[0] ?? n.address] as const),
-                );
+                Object.fromEntries(p.nodes.map((n) => [n.name, underlay?.addresses[n.name]?.split("/")[0] ?? n.address] as const));
             vxlan = { zone: vx.zone, vnet: vx.vnet, tag: vx.tag, mtu: vx.mtu, underlayMtu: vx.underlayMtu, peers };
         }
         const cluster: Cluster = stripUndefined({
@@ -610,7 +613,10 @@ class Rules {
     }
 }
 
-function resolveDisks(disks: readonly { slot?: string; sizeGb: number; storage?: string; ssd: boolean; discard: boolean }[], storageId: string): GuestDisk[] {
+function resolveDisks(
+    disks: readonly { slot?: string; sizeGb: number; storage?: string; ssd: boolean; discard: boolean }[],
+    storageId: string,
+): GuestDisk[] {
     let next = 0;
     return disks.map((d) => ({
         slot: d.slot ?? `scsi${next++}`,

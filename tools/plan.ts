@@ -145,7 +145,10 @@ function printText(p: Awaited<ReturnType<typeof plan>>): void {
     }
     out.push("  Worst-case RPO per guest:");
     for (const r of f.rpo) out.push(`    vm ${r.vmid} (${r.name}): ${r.text}`);
-    if (p.site) out.push(`  Replication schedule ${p.site.replication.schedule}: worst case ${formatMinutes(p.site.replication.worstCaseRpoMinutes)} between runs`);
+    if (p.site)
+        out.push(
+            `  Replication schedule ${p.site.replication.schedule}: worst case ${formatMinutes(p.site.replication.worstCaseRpoMinutes)} between runs`,
+        );
     if (p.warnings!.length) {
         out.push("", "Warnings:");
         for (const w of p.warnings!) out.push(`  ! ${w}`);

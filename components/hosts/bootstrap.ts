@@ -161,10 +161,16 @@ export class HostBootstrap extends pulumi.ComponentResource {
             for (const n of site.nodes.slice(1)) {
                 const previous = cluster[cluster.length - 1]!;
                 cluster.push(
-                    step(`${n.name}-join`, n, "cluster-join", [create, previous, fingerprintStep, ...(tokenStep ? [tokenStep] : []), ...vlans.get(n.name)!], {
-                        args: [site.cluster.name, first.address, fingerprint, ...links(n)],
-                        stdin: passwordLine,
-                    }),
+                    step(
+                        `${n.name}-join`,
+                        n,
+                        "cluster-join",
+                        [create, previous, fingerprintStep, ...(tokenStep ? [tokenStep] : []), ...vlans.get(n.name)!],
+                        {
+                            args: [site.cluster.name, first.address, fingerprint, ...links(n)],
+                            stdin: passwordLine,
+                        },
+                    ),
                 );
             }
         }
@@ -180,7 +186,6 @@ export class HostBootstrap extends pulumi.ComponentResource {
                 args: [qnetd.address, qnetd.sshHostKey, quorumFacts(site).expectedVotes],
             });
         }
-
 
         this.rebootRequired = pulumi
             .all(watchdogs.map((w) => w.stdout))

@@ -20,7 +20,10 @@ function zreplRules(records: Parameters<typeof one>[0]) {
 
 describe("firewall and zrepl", () => {
     it("admits the zrepl port from the nodes when zrepl is on", async () => {
-        const run = await runRaw(variant((r) => (r.zrepl = { enabled: true, port: 9000 })), "prod");
+        const run = await runRaw(
+            variant((r) => (r.zrepl = { enabled: true, port: 9000 })),
+            "prod",
+        );
         assert.deepEqual(
             zreplRules(run.records).map((r) => [r.type, r.proto, r.dport, r.source]),
             [["in", "tcp", "9000", "+cluster-nodes"]],
@@ -30,7 +33,10 @@ describe("firewall and zrepl", () => {
         assert.ok(waitsForAll(run.records, enable.urn, rules.urn), "the firewall is enabled only after the rules");
     });
     it("has no zrepl rule when zrepl is off", async () => {
-        const run = await runRaw(variant(() => undefined), "prod");
+        const run = await runRaw(
+            variant(() => undefined),
+            "prod",
+        );
         assert.deepEqual(zreplRules(run.records), []);
     });
 });

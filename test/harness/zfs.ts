@@ -125,7 +125,9 @@ export async function zfsSandbox(label: string): Promise<ZfsSandbox> {
         process.removeListener("exit", cleanup);
         const mountpoints: string[] = [];
         for (const pool of pools()) {
-            const mp = zfs(["list", "-H", "-o", "mountpoint", "-r", pool]).stdout.split("\n").filter((m) => m.startsWith("/"));
+            const mp = zfs(["list", "-H", "-o", "mountpoint", "-r", pool])
+                .stdout.split("\n")
+                .filter((m) => m.startsWith("/"));
             mountpoints.push(...mp);
             // Test cleanup only: the scripts under test never destroy anything.
             // zfs-fuse answers "pool is busy" for a moment after a dataset was created or mounted: retry.

@@ -35,7 +35,8 @@ import type { ProxmoxSite } from "../../components/site";
 import { HostBootstrap } from "../../components/hosts/bootstrap";
 import { validateSite } from "../../components/validate";
 
-const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA-SSHKEY-c0ffee-7d41d8cd98f00b204e98\n-----END OPENSSH PRIVATE KEY-----\n";
+const SSH_KEY =
+    "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA-SSHKEY-c0ffee-7d41d8cd98f00b204e98\n-----END OPENSSH PRIVATE KEY-----\n";
 const ROOT_PW = `pw-Zq8#x!'"$(reboot)-9f1c-ROOTPW`;
 const API_TOKEN = "root@pam!ci=5e1f0c7a-STACKTOKEN-4b7d-9c1e-aa5531b0c0de";
 const BOOT_SECRET = "0d6c2b14-BOOTTOKEN-4f4e-8a3f-7c1b9e2a6d55";
@@ -192,7 +193,10 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
 
     it("sends each script with the stack's values as quoted arguments", async () => {
         const run = await build(v);
-        const disks = (i: number) => [`/dev/disk/by-id/ata-SAMSUNG_MZ7LH960HAJR-00005_S45NNA0R${i}00001`, `/dev/disk/by-id/ata-SAMSUNG_MZ7LH960HAJR-00005_S45NNA0R${i}00002`];
+        const disks = (i: number) => [
+            `/dev/disk/by-id/ata-SAMSUNG_MZ7LH960HAJR-00005_S45NNA0R${i}00001`,
+            `/dev/disk/by-id/ata-SAMSUNG_MZ7LH960HAJR-00005_S45NNA0R${i}00002`,
+        ];
         const expected: Record<string, [string, (string | number)[]]> = {
             "prox1-ssh-ready": ["ssh-ready", []],
             "qnetd-ssh-ready": ["ssh-ready", []],
@@ -222,7 +226,11 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
 
     it("pins host keys, uses root with the secret key, and polls only in ssh-ready", async () => {
         const run = await build(v);
-        const stackNodes = JSON.parse(readStack("prod").config["proxmox-ha:nodes"]!) as { name: string; address: string; sshHostKey: string }[];
+        const stackNodes = JSON.parse(readStack("prod").config["proxmox-ha:nodes"]!) as {
+            name: string;
+            address: string;
+            sshHostKey: string;
+        }[];
         const q = JSON.parse(readStack("prod").config["proxmox-ha:qdevice"]!) as { address: string; sshHostKey: string };
         const hostOf = (role: string) => {
             if (role.startsWith("qnetd-")) return { name: "qnetd", address: q.address, sshHostKey: q.sshHostKey };
@@ -238,7 +246,11 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
             assert.equal(conn.hostKey, h.sshHostKey, `${role}: host key pinned`);
             assert.equal(conn.privateKey, SSH_KEY, role);
             assert.ok(r.secretInputs.includes("connection"), `${role}: the connection (private key) is secret`);
-            assert.deepEqual((r.inputs.triggers as string[]).slice(0, 3), [h.name, h.address, h.sshHostKey], `${role}: triggers carry the host identity`);
+            assert.deepEqual(
+                (r.inputs.triggers as string[]).slice(0, 3),
+                [h.name, h.address, h.sshHostKey],
+                `${role}: triggers carry the host identity`,
+            );
             if (role.endsWith("ssh-ready")) {
                 assert.equal(conn.dialErrorLimit, -1, role);
                 assert.deepEqual(r.customTimeouts, { create: "10m", update: "10m" }, role);
@@ -256,12 +268,19 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
         assert.equal(join.inputs.stdin, `${ROOT_PW}\n`);
         assert.ok(join.secretInputs.includes("stdin"));
         assert.equal(join.inputs.logging, "none");
-        assert.deepEqual(join.additionalSecretOutputs.filter((o) => o !== "connection"), ["stdout", "stderr"]);
+        assert.deepEqual(
+            join.additionalSecretOutputs.filter((o) => o !== "connection"),
+            ["stdout", "stderr"],
+        );
         for (const [role, r] of run.cmd) {
             if (role.endsWith("-join")) continue;
             assert.equal(r.inputs.stdin, undefined, `${role} gets no stdin`);
             assert.equal(r.inputs.logging, "stderr", role);
-            assert.deepEqual(r.additionalSecretOutputs.filter((o) => o !== "connection"), [], role);
+            assert.deepEqual(
+                r.additionalSecretOutputs.filter((o) => o !== "connection"),
+                [],
+                role,
+            );
         }
     });
 
@@ -371,7 +390,10 @@ describe("lab: no apiToken in the stack, dataset below the pool", () => {
         assert.equal((token.inputs.connection as Record<string, unknown>).host, "192.168.122.11");
         assert.equal(token.inputs.logging, "none");
         // The command SDK adds "connection" itself when additionalSecretOutputs is given.
-        assert.deepEqual(token.additionalSecretOutputs.filter((o) => o !== "connection"), ["stdout", "stderr"]);
+        assert.deepEqual(
+            token.additionalSecretOutputs.filter((o) => o !== "connection"),
+            ["stdout", "stderr"],
+        );
         assert.ok(waits(run, "api-token", "cluster-create"));
         assert.ok(!waits(run, "api-token", "lab2-join"), "the token does not wait for joins");
         // pveum writes /etc/pve: it must not overlap a join (the first node alone is not quorate then).
@@ -385,9 +407,21 @@ describe("lab: no apiToken in the stack, dataset below the pool", () => {
         const run = await build(v);
         assert.equal(
             createText(run, "lab1-zpool"),
-            scriptInvocation("zpool", ["vmdata", "mirror", 12, "lz4", "vmstore", "/dev/disk/by-id/virtio-lab1-data-a", "/dev/disk/by-id/virtio-lab1-data-b"]),
+            scriptInvocation("zpool", [
+                "vmdata",
+                "mirror",
+                12,
+                "lz4",
+                "vmstore",
+                "/dev/disk/by-id/virtio-lab1-data-a",
+                "/dev/disk/by-id/virtio-lab1-data-b",
+            ]),
         );
-        assert.equal(createText(run, "cluster-create"), scriptInvocation("cluster-create", ["lab", "192.168.122.11"]), "link0 defaults to the address");
+        assert.equal(
+            createText(run, "cluster-create"),
+            scriptInvocation("cluster-create", ["lab", "192.168.122.11"]),
+            "link0 defaults to the address",
+        );
     });
 });
 
@@ -396,9 +430,18 @@ describe("dc2: corosync on a VLAN that must exist before the cluster", () => {
 
     it("creates the corosync VLAN per node before create/join, and no other VLAN", async () => {
         const run = await build(v);
-        assert.equal(createText(run, "dca-pve1-corosync-vlan-4001"), scriptInvocation("corosync-vlan", ["bond0", 4001, "172.31.1.11/24", 1400]));
-        assert.equal(createText(run, "dcb-pve1-corosync-vlan-4001"), scriptInvocation("corosync-vlan", ["bond0", 4001, "172.31.1.12/24", 1400]));
-        assert.deepEqual([...run.cmd.keys()].filter((k) => k.includes("vlan")).sort(), ["dca-pve1-corosync-vlan-4001", "dcb-pve1-corosync-vlan-4001"]);
+        assert.equal(
+            createText(run, "dca-pve1-corosync-vlan-4001"),
+            scriptInvocation("corosync-vlan", ["bond0", 4001, "172.31.1.11/24", 1400]),
+        );
+        assert.equal(
+            createText(run, "dcb-pve1-corosync-vlan-4001"),
+            scriptInvocation("corosync-vlan", ["bond0", 4001, "172.31.1.12/24", 1400]),
+        );
+        assert.deepEqual([...run.cmd.keys()].filter((k) => k.includes("vlan")).sort(), [
+            "dca-pve1-corosync-vlan-4001",
+            "dcb-pve1-corosync-vlan-4001",
+        ]);
         assert.ok(waits(run, "cluster-create", "dca-pve1-corosync-vlan-4001"));
         assert.ok(!waits(run, "cluster-create", "dcb-pve1-corosync-vlan-4001"), "create does not wait for the other node's VLAN");
         assert.ok(waits(run, "dcb-pve1-join", "dcb-pve1-corosync-vlan-4001"));
@@ -443,7 +486,10 @@ describe("variants", () => {
             }
         }
         const urns = await Promise.all(run.site.hosts.stages.cluster.map((r) => value(r.urn)));
-        assert.deepEqual(urns, ["cluster-create", "prox2-join", "prox3-join", "prox4-join"].map((k) => get(run, k).urn));
+        assert.deepEqual(
+            urns,
+            ["cluster-create", "prox2-join", "prox3-join", "prox4-join"].map((k) => get(run, k).urn),
+        );
     });
 
     it("a site without QDevice has no qnetd, packages, public-key or qdevice steps", async () => {
@@ -454,7 +500,10 @@ describe("variants", () => {
                 raw.nodes.push(node(3));
             },
         });
-        assert.deepEqual([...run.cmd.keys()].filter((k) => /qnetd|qdevice|packages|pubkey/.test(k)), []);
+        assert.deepEqual(
+            [...run.cmd.keys()].filter((k) => /qnetd|qdevice|packages|pubkey/.test(k)),
+            [],
+        );
         assert.equal(run.site.hosts.stages.qdevice, undefined);
         assert.deepEqual([...run.cmd.keys()].sort(), [
             "cluster-create",

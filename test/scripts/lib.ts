@@ -42,8 +42,7 @@ export function parseLines(stdout: string): Record<string, string>[] {
         });
 }
 
-const NAMESPACE_WRAPPER =
-    'set -e; while [ "$1" != "--" ]; do mount --bind "$1" "$2"; shift 2; done; shift; exec bash -c "$1"';
+const NAMESPACE_WRAPPER = 'set -e; while [ "$1" != "--" ]; do mount --bind "$1" "$2"; shift 2; done; shift; exec bash -c "$1"';
 
 export function runScript(name: string, args: readonly (string | number)[], o: ScriptRunOptions = {}): ScriptResult {
     const invocation = scriptInvocation(name, args);
@@ -52,7 +51,19 @@ export function runScript(name: string, args: readonly (string | number)[], o: S
     const r = o.binds?.length
         ? run(
               "unshare",
-              ["--mount", "--propagation", "private", "--", "bash", "-c", NAMESPACE_WRAPPER, "ns", ...o.binds.flatMap(([s, t]) => [s, t]), "--", invocation],
+              [
+                  "--mount",
+                  "--propagation",
+                  "private",
+                  "--",
+                  "bash",
+                  "-c",
+                  NAMESPACE_WRAPPER,
+                  "ns",
+                  ...o.binds.flatMap(([s, t]) => [s, t]),
+                  "--",
+                  invocation,
+              ],
               { env, ...(o.input !== undefined ? { input: o.input } : {}) },
           )
         : run("bash", ["-c", invocation], { env, ...(o.input !== undefined ? { input: o.input } : {}) });

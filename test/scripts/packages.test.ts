@@ -144,7 +144,10 @@ test("an unknown package fails with apt's reason on one line and nothing on stdo
     const r = s.run("corosync-qdevice", "no-such-package");
     assert.equal(r.code, 1);
     assert.equal(r.stdout, "");
-    assert.equal(r.stderr, "packages.sh: apt-get install corosync-qdevice no-such-package failed: E: Unable to locate package no-such-package\n");
+    assert.equal(
+        r.stderr,
+        "packages.sh: apt-get install corosync-qdevice no-such-package failed: E: Unable to locate package no-such-package\n",
+    );
 });
 
 test("invalid package names are refused before apt or dpkg runs", () => {

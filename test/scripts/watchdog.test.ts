@@ -38,7 +38,9 @@ before(() => {
     forbiddenLog = path.join(root, "forbidden.log");
     fs.mkdirSync(forbiddenBin);
     for (const tool of ["systemctl", "service", "modprobe", "rmmod", "insmod", "kill", "pkill", "killall", "watchdog-mux"]) {
-        fs.writeFileSync(path.join(forbiddenBin, tool), `#!/bin/bash\necho "${tool} $*" >> ${JSON.stringify(forbiddenLog)}\nexit 1\n`, { mode: 0o755 });
+        fs.writeFileSync(path.join(forbiddenBin, tool), `#!/bin/bash\necho "${tool} $*" >> ${JSON.stringify(forbiddenLog)}\nexit 1\n`, {
+            mode: 0o755,
+        });
     }
 });
 

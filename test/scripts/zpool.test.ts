@@ -97,14 +97,21 @@ test("creates a mirror and its dataset on empty disks; re-runs adopt it, change 
     const file = path.join(mountpoint(`${pool}/vmstore`), "guest-data.txt");
     fs.writeFileSync(file, "precious bytes\n");
 
-    for (const disks of [[a, b], [b, a]]) {
+    for (const disks of [
+        [a, b],
+        [b, a],
+    ]) {
         const again = zpoolSh(pool, "mirror", "vmstore", disks);
         assert.equal(again.code, 0, again.stderr);
         assert.deepEqual(again.lines, [
             { pool, action: "adopted" },
             { dataset: `${pool}/vmstore`, action: "exists" },
         ]);
-        assert.deepEqual(again.calls.filter((c) => MUTATING.test(c)), [], "a re-run is read-only");
+        assert.deepEqual(
+            again.calls.filter((c) => MUTATING.test(c)),
+            [],
+            "a re-run is read-only",
+        );
         assert.equal(fs.readFileSync(file, "utf8"), "precious bytes\n");
     }
 });
@@ -118,7 +125,10 @@ test("adopting finishes a run that stopped after zpool create (compression unset
     const r = zpoolSh(unset, "mirror", "", [a, b]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.lines, [{ pool: unset, action: "adopted" }]);
-    assert.deepEqual(r.calls.filter((c) => MUTATING.test(c)), [`zfs set compression=on ${unset}`]);
+    assert.deepEqual(
+        r.calls.filter((c) => MUTATING.test(c)),
+        [`zfs set compression=on ${unset}`],
+    );
     assert.equal(zfs.zfs(["get", "-H", "-o", "value,source", "compression", unset]).stdout.trim(), "on\tlocal");
 
     const chosen = zfs.poolName("chosen");
@@ -127,7 +137,10 @@ test("adopting finishes a run that stopped after zpool create (compression unset
     assert.equal(zfs.zfs(["set", "compression=gzip", chosen]).code, 0);
     const kept = zpoolSh(chosen, "single", "", [c]);
     assert.equal(kept.code, 0, kept.stderr);
-    assert.deepEqual(kept.calls.filter((x) => MUTATING.test(x)), []);
+    assert.deepEqual(
+        kept.calls.filter((x) => MUTATING.test(x)),
+        [],
+    );
     assert.equal(zfs.zfs(["get", "-H", "-o", "value", "compression", chosen]).stdout.trim(), "gzip");
 });
 
@@ -152,7 +165,11 @@ test("an existing pool with a different layout is refused with a diff and left a
     assert.equal(wrongDisk.code, 1);
     assert.match(wrongDisk.stderr, new RegExp(`disks only in the pool: ${c}; disks only in the stack: ${d}`));
 
-    for (const r of [wrongType, wrongDisk]) assert.deepEqual(r.calls.filter((x) => MUTATING.test(x)), []);
+    for (const r of [wrongType, wrongDisk])
+        assert.deepEqual(
+            r.calls.filter((x) => MUTATING.test(x)),
+            [],
+        );
     assert.equal(status(pool), statusBefore);
     assert.equal(fs.readFileSync(file, "utf8"), "raidz data\n");
     assert.equal(zfs.zpool(["list", "-H", "-o", "name", pool]).code, 0);
@@ -190,7 +207,11 @@ function refusedUnchanged(pool: string, disks: string[], r: ReturnType<typeof zp
     assert.equal(r.stdout, "");
     assert.match(r.stderr, new RegExp(`^zpool\\.sh: refusing to create pool '${pool}'; nothing changed: `));
     assert.equal(r.stderr.trim().split("\n").length, 1, "one line");
-    assert.deepEqual(r.calls.filter((c) => MUTATING.test(c)), [], "no zpool/zfs command that changes anything ran");
+    assert.deepEqual(
+        r.calls.filter((c) => MUTATING.test(c)),
+        [],
+        "no zpool/zfs command that changes anything ran",
+    );
     assert.notEqual(zfs.zpool(["list", "-H", "-o", "name", pool]).code, 0, "no pool was created");
     assert.deepEqual(disks.map(sha), hashes, "every disk is byte-for-byte unchanged");
 }
@@ -215,7 +236,10 @@ test("a disk with a partition table is refused, naming the disk and the table", 
     const hashes = [parted, empty].map(sha);
     const r = zpoolSh(pool, "mirror", "", [parted, empty]);
     refusedUnchanged(pool, [parted, empty], r, hashes);
-    assert.match(r.stderr, new RegExp(`disk ${parted} has a partition table "gpt" \\(blkid -p\\), has signatures gpt,PMBR \\(wipefs -n\\)`));
+    assert.match(
+        r.stderr,
+        new RegExp(`disk ${parted} has a partition table "gpt" \\(blkid -p\\), has signatures gpt,PMBR \\(wipefs -n\\)`),
+    );
 });
 
 test("a disk of an exported pool is refused, naming the disk and the pool; the exported pool stays importable", () => {
@@ -238,7 +262,10 @@ test("a disk of an exported pool is refused, naming the disk and the pool; the e
     const freshHashes = fresh.map(sha);
     const same = zpoolSh(old, "mirror", "", fresh);
     refusedUnchanged(old, fresh, same, freshHashes);
-    assert.match(same.stderr, new RegExp(`a pool named '${old}' is importable from other disks: import it with 'zpool import ${old}' and re-run to adopt it`));
+    assert.match(
+        same.stderr,
+        new RegExp(`a pool named '${old}' is importable from other disks: import it with 'zpool import ${old}' and re-run to adopt it`),
+    );
 });
 
 test("disk paths through symlinks (like /dev/disk/by-id) compare equal to their targets", () => {
@@ -255,7 +282,10 @@ test("disk paths through symlinks (like /dev/disk/by-id) compare equal to their 
     const created = zpoolSh(pool, "mirror", "", [la, lb]);
     assert.equal(created.code, 0, created.stderr);
     assert.ok(created.calls.includes(`zpool create -o ashift=12 ${pool} mirror ${la} ${lb}`), "creates with the stable names, as PVE does");
-    for (const disks of [[a, b], [lb, a]]) {
+    for (const disks of [
+        [a, b],
+        [lb, a],
+    ]) {
         const r = zpoolSh(pool, "mirror", "", disks);
         assert.equal(r.code, 0, r.stderr);
         assert.deepEqual(r.lines, [{ pool, action: "adopted" }]);
@@ -272,7 +302,10 @@ test("argument errors are refused before any zpool/zfs command runs", () => {
         [[zfs.poolName("x"), "single", "12", "on", "", a, b], /single needs exactly one disk, got 2/],
         [[zfs.poolName("x"), "raid10", "12", "on", "", a, b], /raid10 needs an even number of disks, at least 4, got 2/],
         [[zfs.poolName("x"), "raidz1", "12", "on", "", a, b], /raidz1 needs at least 3 disks, got 2/],
-        [[zfs.poolName("x"), "stripe", "12", "on", "", a, b], /layout must be single, mirror, raid10, raidz1, raidz2 or raidz3, got 'stripe'/],
+        [
+            [zfs.poolName("x"), "stripe", "12", "on", "", a, b],
+            /layout must be single, mirror, raid10, raidz1, raidz2 or raidz3, got 'stripe'/,
+        ],
         [["mirror1", "mirror", "12", "on", "", a, b], /pool name 'mirror1' starts with a name ZFS reserves/],
         [["1pool", "mirror", "12", "on", "", a, b], /invalid pool name '1pool'/],
         [[zfs.poolName("x"), "mirror", "17", "on", "", a, b], /ashift must be 9-16, got '17'/],
@@ -293,7 +326,10 @@ test("argument errors are refused before any zpool/zfs command runs", () => {
     const missing = zpoolSh(zfs.poolName("x"), "mirror", "", [a, path.join(zfs.dir, "no-such-disk")]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /disk '.*no-such-disk' does not exist/);
-    assert.deepEqual(missing.calls.filter((c) => MUTATING.test(c)), []);
+    assert.deepEqual(
+        missing.calls.filter((c) => MUTATING.test(c)),
+        [],
+    );
 });
 
 test("systemctl enable zfs-import@<pool>.service runs once, with the unit name escaped", () => {
@@ -347,8 +383,17 @@ esac
 test("no run ever used -f, destroyed, exported or imported a pool", () => {
     const all = calls();
     assert.ok(all.length > 0);
-    assert.deepEqual(all.filter((c) => /^zpool create\b.* -f\b/.test(c) || /^zpool create -f/.test(c)), []);
-    assert.deepEqual(all.filter((c) => /^(zpool|zfs) destroy\b|^zpool export\b/.test(c)), []);
+    assert.deepEqual(
+        all.filter((c) => /^zpool create\b.* -f\b/.test(c) || /^zpool create -f/.test(c)),
+        [],
+    );
+    assert.deepEqual(
+        all.filter((c) => /^(zpool|zfs) destroy\b|^zpool export\b/.test(c)),
+        [],
+    );
     // `zpool import [-D] [-d dir]` only lists; an import names a pool or id.
-    assert.deepEqual(all.filter((c) => c.startsWith("zpool import") && !/^zpool import( -D)?( -d \S+)?$/.test(c)), []);
+    assert.deepEqual(
+        all.filter((c) => c.startsWith("zpool import") && !/^zpool import( -D)?( -d \S+)?$/.test(c)),
+        [],
+    );
 });

@@ -23,7 +23,12 @@ describe("quorum", () => {
         assert.deepEqual(quorumFacts(site()), { nodeVotes: 2, qdeviceVotes: 1, expectedVotes: 3, quorum: 2, qdeviceAlgorithm: "ffsplit" });
     });
     it("two nodes without QDevice: 2 expected votes, quorum 2", () => {
-        const s = site(mutate((r) => { delete r.qdevice; delete r.guests[0].ha; }));
+        const s = site(
+            mutate((r) => {
+                delete r.qdevice;
+                delete r.guests[0].ha;
+            }),
+        );
         assert.deepEqual(quorumFacts(s), { nodeVotes: 2, qdeviceVotes: 0, expectedVotes: 2, quorum: 2 });
     });
 });
@@ -46,12 +51,22 @@ describe("failure table", () => {
         assert.equal(cases[0]!.summary, "quorate on prox2 (2 of 3 votes, 2 needed)");
     });
     it("without a QDevice, losing either node stops the cluster", () => {
-        const cases = failureCases(site(mutate((r) => { delete r.qdevice; delete r.guests[0].ha; })));
-        assert.deepEqual(cases.filter((c) => c.kind !== "pool").map((c) => [c.failure, c.survives]), [
-            ["node prox1", false],
-            ["node prox2", false],
-            ["link prox1–prox2", false],
-        ]);
+        const cases = failureCases(
+            site(
+                mutate((r) => {
+                    delete r.qdevice;
+                    delete r.guests[0].ha;
+                }),
+            ),
+        );
+        assert.deepEqual(
+            cases.filter((c) => c.kind !== "pool").map((c) => [c.failure, c.survives]),
+            [
+                ["node prox1", false],
+                ["node prox2", false],
+                ["link prox1–prox2", false],
+            ],
+        );
         assert.equal(cases[0]!.summary, "no partition has 2 of 2 votes: the cluster stops, HA guests fence");
     });
     it("with tie-breaker highest, prox2 wins a split", () => {
@@ -85,6 +100,12 @@ describe("failure table", () => {
     it("a guest that is not HA waits for its node", () => {
         const s = site(mutate((r) => r.guests.push({ vmid: 102, name: "app", node: "prox2", disks: [{ sizeGb: 8 }] })));
         assert.deepEqual(failureCases(s)[1]!.guests, ["vm 101 (fw) keeps running on prox1"]);
-        assert.deepEqual(guestRpos(s).map((g) => [g.vmid, g.worstCaseRpoMinutes]), [[101, 5], [102, 5]]);
+        assert.deepEqual(
+            guestRpos(s).map((g) => [g.vmid, g.worstCaseRpoMinutes]),
+            [
+                [101, 5],
+                [102, 5],
+            ],
+        );
     });
 });

@@ -38,7 +38,9 @@ async function summaryOf(stack: string, watchdogOut: (name: string) => string) {
 describe("stack outputs", () => {
     it("summarize the reference site", async () => {
         const s = await summaryOf("prod", (name) =>
-            name.includes("prox2") ? "module=softdog active=iTCO_wdt reboot-required=yes\n" : "module=softdog active=softdog reboot-required=no\n",
+            name.includes("prox2")
+                ? "module=softdog active=iTCO_wdt reboot-required=yes\n"
+                : "module=softdog active=softdog reboot-required=no\n",
         );
         assert.deepEqual(s.nodes, [
             { name: "prox1", address: "10.0.0.11", pool: "pool1", watchdog: "softdog" },
@@ -53,7 +55,10 @@ describe("stack outputs", () => {
             s.replicationJobs.map((j: any) => [j.id, j.target, j.schedule, j.worstCaseRpoMinutes]),
             [["101-1", "prox2", "*/5", 5]],
         );
-        assert.deepEqual(s.ha.resources.map((r: any) => [r.sid, r.state]), [["vm:101", "started"]]);
+        assert.deepEqual(
+            s.ha.resources.map((r: any) => [r.sid, r.state]),
+            [["vm:101", "started"]],
+        );
         assert.deepEqual(s.quorum, { nodeVotes: 2, qdeviceVotes: 1, expectedVotes: 3, quorum: 2, qdeviceAlgorithm: "ffsplit" });
         assert.deepEqual(s.rebootRequired, ["prox2"]);
         assert.deepEqual(s.zrepl, { enabled: false });

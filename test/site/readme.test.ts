@@ -21,7 +21,8 @@ const reference = readme.slice(readme.indexOf("## Stack file reference"));
 function keysOf(schema: z.ZodType): string[] {
     let s: z.ZodType = schema;
     for (let i = 0; i < 5; i++) {
-        const def = (s as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; element?: z.ZodType; in?: z.ZodType } } })._zod.def;
+        const def = (s as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; element?: z.ZodType; in?: z.ZodType } } })._zod
+            .def;
         if (def.type === "object") return Object.keys((s as z.ZodObject).shape);
         const inner = def.innerType ?? def.element ?? def.in;
         if (!inner) return [];
@@ -32,7 +33,11 @@ function keysOf(schema: z.ZodType): string[] {
 
 describe("README", () => {
     it("starts with the two set-up commands", () => {
-        const block = /```sh\n([\s\S]*?)```/.exec(readme)![1]!.trim().split("\n").map((l) => l.replace(/\s+#.*$/, ""));
+        const block = /```sh\n([\s\S]*?)```/
+            .exec(readme)![1]!
+            .trim()
+            .split("\n")
+            .map((l) => l.replace(/\s+#.*$/, ""));
         assert.deepEqual(block, ["npm ci && npm run plan", "npm test"]);
     });
     it("documents every section and secret", () => {

@@ -48,7 +48,10 @@ describe("analyseSchedule", () => {
     ];
     for (const [spec, message] of bad) {
         it(`refuses ${JSON.stringify(spec)}`, () => {
-            assert.throws(() => analyseSchedule(spec), (e: unknown) => e instanceof ScheduleError && e.message === message);
+            assert.throws(
+                () => analyseSchedule(spec),
+                (e: unknown) => e instanceof ScheduleError && e.message === message,
+            );
         });
     }
 });

@@ -32,8 +32,12 @@ test("zrepl-repair.py compiles with python3", () => {
 });
 
 const pyflakes = run("bash", ["-c", "command -v pyflakes3"]).stdout.trim();
-test("zrepl-repair.py is pyflakes-clean", { skip: pyflakes || process.env.CI ? false : "pyflakes3 is not installed (apt-get install pyflakes3); CI installs it and never skips" }, () => {
-    const r = run(pyflakes, [TOOL]);
-    assert.equal(r.stdout + r.stderr, "");
-    assert.equal(r.code, 0);
-});
+test(
+    "zrepl-repair.py is pyflakes-clean",
+    { skip: pyflakes || process.env.CI ? false : "pyflakes3 is not installed (apt-get install pyflakes3); CI installs it and never skips" },
+    () => {
+        const r = run(pyflakes, [TOOL]);
+        assert.equal(r.stdout + r.stderr, "");
+        assert.equal(r.code, 0);
+    },
+);

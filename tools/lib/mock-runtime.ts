@@ -195,7 +195,7 @@ async function evaluateRecorded<T>(program: () => T, o: EvaluateOptions): Promis
     };
     const result = program();
     // Drain: registrations can trigger further registrations (components, outputs).
-    for (let seen = -1; seen !== pending.length; ) {
+    for (let seen = -1; seen !== pending.length;) {
         seen = pending.length;
         await Promise.all(pending);
         await settings.waitForRPCs();

@@ -111,12 +111,15 @@ function printText(p: Awaited<ReturnType<typeof plan>>): void {
     // Tree
     const children = new Map<string, RecordedResource[]>();
     const roots: RecordedResource[] = [];
+    const recorded = new Set(records.map((r) => r.urn));
     for (const r of records) {
-        if (r.parent && records.some((x) => x.urn === r.parent)) children.set(r.parent, [...(children.get(r.parent) ?? []), r]);
-        else roots.push(r);
+        if (r.parent && recorded.has(r.parent)) {
+            const list = children.get(r.parent);
+            if (list) list.push(r);
+            else children.set(r.parent, [r]);
+        } else roots.push(r);
     }
     const stageOf = new Map<string, number>();
-    p.stages!.forEach((s) => s.steps.forEach(() => undefined));
     for (const r of p.resources!) if (r.stage !== undefined) stageOf.set(`${r.type}::${r.name}`, r.stage);
     const walk = (r: RecordedResource, depth: number) => {
         const stage = stageOf.get(`${r.type}::${r.name}`);

@@ -3,7 +3,8 @@
  * how long the critical path is. A resource waits for its explicit and
  * input dependencies; a dependency on a component means all of its custom
  * descendants (as the engine does). Provider objects take no time and are
- * left out of the stages.
+ * left out of the stages, but a resource waits for what its provider waits
+ * for (e.g. the bootstrapped API token the provider is configured with).
  */
 import type { RecordedResource } from "./mock-runtime";
 
@@ -47,15 +48,23 @@ export function stepDependencies(resources: readonly RecordedResource[]): Map<st
     const byUrn = new Map(resources.map((r) => [r.urn, r]));
     const desc = descendants(resources);
     const deps = new Map<string, Set<string>>();
+    const isProvider = (r: RecordedResource) => r.custom && r.type.startsWith("pulumi:providers:");
+    /** Adds the steps a dependency on `urn` stands for; a provider stands for its own dependencies. */
+    const expand = (urn: string, set: Set<string>, seen: Set<string>) => {
+        const dep = byUrn.get(urn);
+        if (!dep || seen.has(urn)) return;
+        seen.add(urn);
+        if (isStep(dep)) set.add(urn);
+        else if (!dep.custom) for (const x of desc.get(urn) ?? []) set.add(x);
+        else if (isProvider(dep)) for (const d of dep.dependsOn) expand(d, set, seen);
+    };
     for (const r of resources) {
         if (!isStep(r)) continue;
         const set = new Set<string>();
-        for (const d of r.dependsOn) {
-            const dep = byUrn.get(d);
-            if (!dep) continue;
-            if (isStep(dep)) set.add(d);
-            else if (!dep.custom) for (const x of desc.get(d) ?? []) set.add(x);
-        }
+        const seen = new Set<string>();
+        for (const d of r.dependsOn) expand(d, set, seen);
+        // A provider reference is `<urn>::<id>`.
+        if (r.provider) expand(r.provider.slice(0, r.provider.lastIndexOf("::")), set, seen);
         set.delete(r.urn);
         deps.set(r.urn, set);
     }

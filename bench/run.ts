@@ -33,7 +33,6 @@ import {
     roleOf,
     stageCount,
     stepGraph,
-    stepGraphWithProviders,
     type ChainLink,
     type StepGraph,
 } from "./lib/critical";
@@ -250,7 +249,6 @@ function referenceRaw(): Record<string, unknown> {
 
 interface ChainReport {
     stages: number;
-    stagesWithProviderEdges: number;
     chain: { stage: number; name: string; role: string; alsoTight: readonly string[]; via: readonly string[] }[];
     edges: { from: string; to: string; kind: string; why: string }[];
 }
@@ -279,7 +277,6 @@ function chainReport(records: RecordedResource[], graph: StepGraph, weight?: (ur
     });
     return {
         stages: stageCount(graph, weight),
-        stagesWithProviderEdges: stageCount(stepGraphWithProviders(records), weight),
         chain: chain.map((c) => ({ stage: c.stage, name: c.name, role: role(c.urn), alsoTight: c.alsoTight, via: c.via })),
         edges,
     };
@@ -287,8 +284,9 @@ function chainReport(records: RecordedResource[], graph: StepGraph, weight?: (ur
 
 /**
  * What-if analyses of the fresh-site graph: the stage count after moving a
- * step's work into another step or dropping an edge, each building on the
- * previous one, with the documented constraint it would break (if any).
+ * step's work into another step or dropping an edge (each applicable change
+ * builds on the previous ones; the last two each on the first ones only), with
+ * the documented constraint it would break, if any.
  */
 function whatIfs(records: RecordedResource[]) {
     const g = stepGraph(records);
@@ -297,38 +295,42 @@ function whatIfs(records: RecordedResource[]) {
     const create = one(/-cluster-create$/);
     const out: { change: string; stages: number; breaks: string }[] = [];
     if (!create) return out;
+    // Steps between the create and the joins that only read a value or write the token.
     const fingerprint = one(/-cluster-fingerprint$/);
-    const pubkey = one(/-root-pubkey$/);
-    const token = one(/-api-token$/);
-    if (fingerprint) {
+    const reads = [fingerprint, one(/-root-pubkey$/), one(/-api-token$/)].filter((u): u is string => u !== undefined);
+    if (fingerprint && reads.length > 1) {
         out.push({
             change: "cluster-create.sh prints fingerprint= (the cluster-fingerprint step merged into it)",
             stages: stageCount(mergeStep(g, fingerprint, create)),
-            breaks: "nothing documented; but api-token sits in the same stage before the join, so alone this gains nothing",
+            breaks: "nothing documented; but the other steps between create and join stay, so alone this may gain nothing",
         });
     }
     let merged = g;
-    for (const u of [fingerprint, pubkey, token]) if (u) merged = mergeStep(merged, u, create);
-    out.push({
-        change: "cluster-create.sh also prints pubkey= and creates the API token after pvecm create (3 steps merged into it)",
-        stages: stageCount(merged),
-        breaks: "nothing documented: all three run after the create finished and before any join",
-    });
+    for (const u of reads) merged = mergeStep(merged, u, create);
+    if (reads.length) {
+        out.push({
+            change: `cluster-create.sh prints what ${reads.map((u) => records.find((r) => r.urn === u)!.name).join(", ")} give (merged into it)`,
+            stages: stageCount(merged),
+            breaks: "nothing documented: they run after the create finished and before any join",
+        });
+    }
     const ready = [...(merged.get(create) ?? [])].filter((u) => /-ssh-ready$/.test(records.find((r) => r.urn === u)?.name ?? ""));
     let selfDial = merged;
     for (const u of ready) selfDial = dropEdge(selfDial, create, u);
-    out.push({
-        change: "…and cluster-create dials with ssh-ready's retry and timeout itself instead of waiting for the first node's ssh-ready",
-        stages: stageCount(selfDial),
-        breaks: "nothing documented (DESIGN §3 draws ssh-ready first on every host: a design choice, not a Proxmox constraint)",
-    });
+    if (ready.length) {
+        out.push({
+            change: "cluster-create dials with ssh-ready's retry and timeout itself instead of waiting for the first node's ssh-ready",
+            stages: stageCount(selfDial),
+            breaks: "nothing documented (DESIGN §3 draws ssh-ready first on every host: a design choice, not a Proxmox constraint)",
+        });
+    }
     const storage = one(/-api-storage$/);
     const joins = all(/-join$/);
     if (storage && joins.length) {
         let g2 = selfDial;
         for (const j of joins) g2 = dropEdge(g2, storage, j);
         out.push({
-            change: "…and storage after the create only, not after the joins",
+            change: "storage after the create only, not after the joins",
             stages: stageCount(g2),
             breaks: "the quorum window: a storage.cfg write while a node joins fails (pmxcfs is read-only without quorum; proxmox-facts §7: add storage once the cluster is formed)",
         });
@@ -339,7 +341,7 @@ function whatIfs(records: RecordedResource[]) {
         let g3 = selfDial;
         for (const h of ha) for (const r of repl) g3 = dropEdge(g3, h, r);
         out.push({
-            change: "…or instead HA resources not waiting for the replication jobs",
+            change: "HA resources not waiting for the replication jobs",
             stages: stageCount(g3),
             breaks: "DESIGN §4: HA resources only after the guest's replication job exists",
         });
@@ -617,9 +619,7 @@ function formatReport(r: any): string {
     );
     out.push("");
     const c = r.critical;
-    out.push(
-        `Converge critical path, fresh reference site: ${c.fresh.stages} stages (with provider edges: ${c.fresh.stagesWithProviderEdges}; target ≤ 6)`,
-    );
+    out.push(`Converge critical path, fresh reference site: ${c.fresh.stages} stages (target ≤ 6)`);
     for (const l of c.fresh.chain)
         out.push(`  ${String(l.stage).padStart(2)}. ${l.name}${l.alsoTight.length ? `   (also tight: ${l.alsoTight.join(", ")})` : ""}`);
     out.push("  edges:");
@@ -638,7 +638,7 @@ function formatReport(r: any): string {
     for (const n of c.addNode) {
         out.push(
             `Add node, ${n.label}: ${n.added.length} new, ${n.changed.length} changed (${n.changed.join(", ")}), ${n.removed.length} removed${n.removed.length ? ` (${n.removed.join(", ")})` : ""}${n.droppedQdevice ? "; the stack drops the QDevice (odd node count)" : ""}`,
-            `  ${n.stages} stages (with provider edges ${n.stagesWithProviderEdges}): ${chainText(n.chain)}`,
+            `  ${n.stages} stages: ${chainText(n.chain)}`,
         );
     }
     out.push("");

@@ -1,6 +1,6 @@
 /**
  * Converge critical path analysis over recorded resources: the step graph of
- * tools/lib/graph.ts (optionally with provider edges), longest chains with
+ * tools/lib/graph.ts, longest chains with
  * names, which predecessors are tight on each edge, which documented
  * constraint requires each edge, what-if merges of steps, and the diff of two
  * evaluations by URN. Pure: works on RecordedResource values only.
@@ -11,29 +11,9 @@ import type { RecordedResource } from "../../tools/lib/mock-runtime";
 /** Step URN → the step URNs it waits for. */
 export type StepGraph = Map<string, Set<string>>;
 
-/** graph.ts's step dependencies. */
+/** graph.ts's step dependencies (explicit, input, component and provider edges). */
 export function stepGraph(records: readonly RecordedResource[]): StepGraph {
     return stepDependencies(records);
-}
-
-/**
- * graph.ts's step dependencies plus provider edges: the engine registers a
- * resource only after its provider, and the provider only after its own
- * inputs (e.g. an API token printed by a bootstrap step). graph.ts leaves
- * providers out of the stages, and with them that edge; here every resource
- * with an explicit provider also waits for what its provider waits for.
- */
-export function stepGraphWithProviders(records: readonly RecordedResource[]): StepGraph {
-    const byUrn = new Map(records.map((r) => [r.urn, r]));
-    const augmented = records.map((r) => {
-        if (!r.provider) return r;
-        // A provider reference is `<urn>::<id>`.
-        const providerUrn = r.provider.slice(0, r.provider.lastIndexOf("::"));
-        const p = byUrn.get(providerUrn);
-        if (!p || p.dependsOn.length === 0) return r;
-        return { ...r, dependsOn: [...new Set([...r.dependsOn, ...p.dependsOn])].sort() };
-    });
-    return stepDependencies(augmented);
 }
 
 /**
@@ -288,7 +268,7 @@ export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
     "api-token>join": { kind: "required", why: `the token is an /etc/pve write: ${QUORUM_WINDOW}` },
     "cluster-create>join": {
         kind: "required",
-        why: "a join needs a cluster: join info is refused on a standalone node (proxmox-facts §2)",
+        why: "a join needs the cluster (join info is refused on a standalone node) and its certificate fingerprint for --fingerprint (proxmox-facts §2)",
     },
     "join>join": { kind: "required", why: "nodes join one at a time (pvecm lock, proxmox-facts §2)" },
     "corosync-vlan>cluster-create": { kind: "required", why: "every link IP must exist locally (proxmox-facts §2 refusal conditions)" },

@@ -1,10 +1,23 @@
 #!/usr/bin/env bash
-# cluster-create.sh <cluster-name> <link0> [<link1> …]
+# cluster-create.sh <cluster-name> <token> <link0> [<link1> …]
 #
-# Creates the Proxmox VE cluster on the first node (`pvecm create`), or
-# confirms it exists. Each link is a pvecm link property string: `10.0.0.11`
-# or `address=10.0.0.11,priority=20` (passed as --link0, --link1, … in order).
+# On the first node: creates the Proxmox VE cluster (`pvecm create`), or
+# confirms it exists, then prints what the later steps need from this node,
+# so that no separate read step sits between the create and the first join:
+# the certificate fingerprint (for the joins), root's public key (for the
+# qnetd host) and, when asked, the API token of the Pulumi Proxmox provider.
 #
+# Arguments:
+#   <cluster-name>  at most 15 letters, digits, '-'.
+#   <token>         `<userid>!<tokenid>` (e.g. `root@pam!pulumi`): create that
+#                   API token after the cluster exists; `-`: no token (the
+#                   stack supplies its own). Placed before the links so that
+#                   a link can never be taken for it.
+#   <linkN>         a pvecm link property string: `10.0.0.11` or
+#                   `address=10.0.0.11,priority=20` (passed as --link0,
+#                   --link1, … in order).
+#
+# Cluster:
 # - Already in a cluster of this name: no change, action=exists.
 # - Already in a cluster of another name: refused, nothing changed.
 # - `pvecm create` does its work in a task worker and exits 0 even when that
@@ -17,7 +30,56 @@
 #   exit code that may be 2, the same value corosync-quorumtool uses for "not
 #   quorate" (proxmox-facts.md §1).
 #
-# Stdout: cluster=<name> action=created|exists
+# Fingerprint: the SHA-256 of the certificate pveproxy serves, the value a
+# joining node passes to `pvecm add --fingerprint` so it never has to confirm
+# an unknown certificate interactively (proxmox-facts.md §2). Which file: as
+# PVE::Cluster::get_node_fingerprint picks it, /etc/pve/nodes/<node>/
+# pveproxy-ssl.pem when a custom certificate is installed, else pve-ssl.pem.
+# Format `([A-F0-9]{2}:){31}[A-F0-9]{2}`. Read after the create, never while
+# `pvecm create` restarts pve-cluster (§1); creating the cluster does not
+# change the certificate, joining nodes regenerate only their own.
+#
+# Public key: root's RSA key, /root/.ssh/id_rsa.pub, the key that `pvecm
+# qdevice setup` uses for ssh-copy-id and scp/ssh to the qnetd host
+# (`ssh-copy-id -i /root/.ssh/id_rsa`, §3 step 4). The qnetd host authorizes
+# exactly this line (qnetd-authorize.sh), so the QDevice setup never needs a
+# password or a prompt. `pvecm create` creates the key when it is missing (§1).
+#
+# API token (only with a <userid>!<tokenid> argument): created once the
+# cluster exists and is quorate, so the /etc/pve write happens before any
+# node joins (while a node joins, this node alone is not quorate and pmxcfs
+# is read-only), with privilege separation off (the token has exactly the
+# user's privileges, no token ACLs needed):
+#   pveum user token add <userid> <tokenid> --privsep 0 --output-format json
+# (pve-docs pveum.1; the answer is {"full-tokenid", "info", "value"}). The user
+# must exist already (root@pam always does).
+# What a re-run does: Proxmox shows a token's secret only once, when it is
+# created; it "cannot be retrieved again" (pveum.adoc, API Tokens). So when the
+# token already exists, every run with a token argument removes it (`pveum
+# user token remove`) and creates it again, printing the NEW secret: the old
+# secret stops working at that moment, and the command's new output (which
+# Pulumi stores as a secret and hands to the provider) replaces it. Any ACL
+# given to this token id by hand is removed with it. A re-run of this step
+# therefore ROTATES the token (everything else it does is a no-op on a re-run);
+# Pulumi re-runs it when its script text, arguments (cluster name, token,
+# links) or the node's identity change. Re-runs converge: after any
+# interrupted run (removed but not re-created, or created but the output lost)
+# the next run ends with one token and its valid secret printed. The token is
+# handled after the fingerprint and key were read, so a failure there leaves
+# the existing token alone.
+#
+# Output only on success, all lines at the end: a failed run prints nothing on
+# stdout (the command provider puts a failed run's output in its error
+# message), and the token's secret goes nowhere but that last write: never an
+# argument, a temp file or an error message.
+#
+# Stdout:
+#   cluster=<name> action=created|exists
+#   fingerprint=AA:BB:…
+#   pubkey=<the single line of /root/.ssh/id_rsa.pub>
+#   token=<userid>!<tokenid>=<secret>    (only with a token argument; a
+#                                          secret: the component then marks
+#                                          stdout secret and logs nothing)
 set -euo pipefail
 
 me=${0##*/}
@@ -27,10 +89,17 @@ die() {
 }
 oneline() { tr -s '\n\t ' '   ' <<<"$1" | sed 's/^ //; s/ $//'; }
 
-(($# >= 2)) || die "usage: cluster-create.sh <cluster-name> <link0> [<link1> …]"
-name=$1
-shift
+(($# >= 3)) || die "usage: cluster-create.sh <cluster-name> <userid>!<tokenid>|- <link0> [<link1> …]"
+name=$1 token=$2
+shift 2
 [[ $name =~ ^[A-Za-z0-9]([A-Za-z0-9-]{0,13}[A-Za-z0-9])?$ ]] || die "invalid cluster name '$name' (at most 15 letters, digits, '-')"
+userid='' tokenid=''
+if [[ $token != - ]]; then
+    [[ $token == *!* ]] || die "invalid token argument '$token' (expected <userid>!<tokenid>, e.g. root@pam!pulumi, or - for none)"
+    userid=${token%%!*} tokenid=${token#*!}
+    [[ $userid =~ ^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+$ ]] || die "invalid user id '$userid' (name@realm, e.g. root@pam)"
+    [[ $tokenid =~ ^[A-Za-z][A-Za-z0-9._-]+$ ]] || die "invalid token id '$tokenid' (a letter, then letters, digits, '.', '-', '_')"
+fi
 (($# <= 8)) || die "at most 8 corosync links (link0…link7), got $#"
 link_args=()
 n=0
@@ -67,26 +136,84 @@ wait_quorate() {
     return 1
 }
 
+# ---- the cluster
 if [[ -f $conf ]]; then
     existing=$(conf_cluster_name)
     [[ $existing == "$name" ]] || die "this node is already in cluster '${existing:-<unnamed>}', not '$name'; refusing to create another"
     wait_quorate || die "cluster '$name' exists but this node is not quorate: $(quorum_summary)"
-    printf 'cluster=%s action=exists\n' "$name"
-    exit 0
+    action=exists
+else
+    errfile=$(mktemp)
+    trap 'rm -f "$errfile"' EXIT
+    rc=0
+    output=$(pvecm create "$name" "${link_args[@]}" </dev/null 2>"$errfile") || rc=$?
+    err=$(<"$errfile")
+
+    if [[ ! -f $conf ]]; then
+        reason=$(oneline "$(grep -v '^[[:space:]]*$' <<<"$err" | tail -n 3)")
+        [[ -n $reason ]] || reason=$(oneline "$(tail -n 3 <<<"$output")")
+        die "pvecm create failed (exit $rc, no /etc/pve/corosync.conf afterwards): ${reason:-no error text}"
+    fi
+    created=$(conf_cluster_name)
+    [[ $created == "$name" ]] || die "pvecm create left a cluster named '$created', expected '$name'"
+    wait_quorate || die "cluster '$name' was created but this node is not quorate after 30 s: $(quorum_summary)${err:+ (pvecm: $(oneline "$err"))}"
+    action=created
 fi
 
-errfile=$(mktemp)
-trap 'rm -f "$errfile"' EXIT
-rc=0
-output=$(pvecm create "$name" "${link_args[@]}" </dev/null 2>"$errfile") || rc=$?
-err=$(<"$errfile")
+# ---- fingerprint of the API certificate
+# PVE's node name is the host name up to the first dot.
+node=$(uname -n)
+node=${node%%.*}
+dir=/etc/pve/nodes/$node
+cert=$dir/pveproxy-ssl.pem
+[[ -f $cert ]] || cert=$dir/pve-ssl.pem
+[[ -f $cert ]] || die "no API certificate at $dir/pve-ssl.pem: is this a Proxmox VE node named '$node'?"
+# OpenSSL 3 prints "sha256 Fingerprint=AA:…", 1.1 "SHA256 Fingerprint=AA:…".
+raw=$(openssl x509 -noout -fingerprint -sha256 -in "$cert" 2>&1) || die "cannot read $cert: $raw"
+fp=${raw#*=}
+fp=${fp^^}
+[[ $fp =~ ^([A-F0-9]{2}:){31}[A-F0-9]{2}$ ]] || die "unexpected fingerprint output from openssl for $cert: $raw"
 
-if [[ ! -f $conf ]]; then
-    reason=$(oneline "$(grep -v '^[[:space:]]*$' <<<"$err" | tail -n 3)")
-    [[ -n $reason ]] || reason=$(oneline "$(tail -n 3 <<<"$output")")
-    die "pvecm create failed (exit $rc, no /etc/pve/corosync.conf afterwards): ${reason:-no error text}"
+# ---- root's public key
+pub=/root/.ssh/id_rsa.pub
+[[ -f $pub ]] || die "$pub does not exist (pvecm create creates it when missing: was it removed since?)"
+mapfile -t lines < <(grep -v '^[[:space:]]*$' "$pub")
+((${#lines[@]} == 1)) || die "$pub must hold exactly one key line, found ${#lines[@]}"
+key=${lines[0]}
+[[ $key =~ ^ssh-rsa\ [A-Za-z0-9+/]+={0,3}(\ [[:print:]]*)?$ ]] || die "$pub does not hold an ssh-rsa public key line"
+
+# ---- API token (secret: only ever in variables and the final write to stdout)
+token_line=''
+if [[ -n $userid ]]; then
+    list=$(pveum user token list "$userid" --output-format json 2>&1) || die "cannot list the tokens of $userid: $(oneline "$list")"
+    exists=$(perl -MJSON::PP -e '
+        my $d = eval { JSON::PP->new->decode(join("", <STDIN>)) };
+        exit 2 if ref($d) ne "ARRAY";
+        print((grep { ($_->{tokenid} // "") eq $ARGV[0] } @$d) ? "yes" : "no");
+    ' "$tokenid" <<<"$list") || die "unexpected output of pveum user token list: $(oneline "${list:0:200}")"
+
+    if [[ $exists == yes ]]; then
+        msg=$(pveum user token remove "$userid" "$tokenid" 2>&1) || die "cannot remove the existing token $userid!$tokenid to re-create it: $(oneline "$msg")"
+    fi
+
+    json=$(pveum user token add "$userid" "$tokenid" --privsep 0 --output-format json 2>&1) ||
+        die "pveum user token add $userid $tokenid failed: $(oneline "$json")"
+    # Parse without ever printing the value on an error path; the JSON goes through
+    # a pipe from the printf builtin (never a temp file, never an argument).
+    token_line=$(printf '%s' "$json" | perl -MJSON::PP -e '
+        my $d = eval { JSON::PP->new->decode(join("", <STDIN>)) };
+        exit 2 if ref($d) ne "HASH";
+        my ($id, $value, $info) = ($d->{"full-tokenid"} // "", $d->{value} // "", $d->{info} // {});
+        exit 3 if $id ne $ARGV[0] || $value !~ /^[A-Za-z0-9-]+$/;
+        exit 4 if ($info->{privsep} // 1) ne "0" && ($info->{privsep} // 1) != 0;
+        print "token=$id=$value\n";
+    ' "$userid!$tokenid") || {
+        case $? in
+            3) die "pveum user token add returned an unexpected token id or value" ;;
+            4) die "the token was created with privilege separation on" ;;
+            *) die "unexpected output of pveum user token add (not the documented JSON)" ;;
+        esac
+    }
 fi
-created=$(conf_cluster_name)
-[[ $created == "$name" ]] || die "pvecm create left a cluster named '$created', expected '$name'"
-wait_quorate || die "cluster '$name' was created but this node is not quorate after 30 s: $(quorum_summary)${err:+ (pvecm: $(oneline "$err"))}"
-printf 'cluster=%s action=created\n' "$name"
+
+printf '%s\n' "cluster=$name action=$action" "fingerprint=$fp" "pubkey=$key" ${token_line:+"$token_line"}

@@ -61,7 +61,7 @@ cluster=$1 peer=$2 fingerprint=$3
 shift 3
 [[ $cluster =~ ^[A-Za-z0-9]([A-Za-z0-9-]{0,13}[A-Za-z0-9])?$ ]] || die "invalid cluster name '$cluster'"
 [[ $peer =~ ^[0-9A-Fa-f.:]+$ ]] || die "invalid peer address '$peer' (an IP of an existing member)"
-[[ $fingerprint =~ ^([A-Fa-f0-9]{2}:){31}[A-Fa-f0-9]{2}$ ]] || die "invalid fingerprint '$fingerprint' (SHA-256, AA:BB:… as cluster-fingerprint.sh prints it)"
+[[ $fingerprint =~ ^([A-Fa-f0-9]{2}:){31}[A-Fa-f0-9]{2}$ ]] || die "invalid fingerprint '$fingerprint' (SHA-256, AA:BB:… as cluster-create.sh prints it)"
 (($# <= 8)) || die "at most 8 corosync links (link0…link7), got $#"
 link_args=()
 n=0

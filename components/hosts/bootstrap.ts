@@ -7,10 +7,11 @@
  *   packages(node), packages(qnetd)        (only with a QDevice)
  *   zpool(node), watchdog(node), corosync-vlan(node, tag)   parallel across nodes
  *   cluster-create(nodes[0])  ◀─ its ssh-ready and corosync VLANs
- *     ├▶ cluster-fingerprint, root-pubkey, api-token (when the stack has no apiToken)
- *     └▶ join(nodes[1]) ─▶ join(nodes[2]) …   one at a time (PVE locks joins);
- *          each also after the joiner's ssh-ready and corosync VLANs
- *   qnetd-authorize(qnetd) ◀─ packages(qnetd), root-pubkey
+ *     │  prints fingerprint, public key and (when the stack has no apiToken)
+ *     │  the bootstrapped API token: no read step between create and join
+ *     ├▶ join(nodes[1]) ─▶ join(nodes[2]) …   one at a time (PVE locks joins);
+ *     │    each also after the joiner's ssh-ready and corosync VLANs
+ *     └▶ qnetd-authorize(qnetd) ◀─ packages(qnetd)
  *   qdevice-setup(nodes[0]) ◀─ all joins, all nodes' packages, qnetd-authorize
  *
  * Values read from one command's stdout (`key=value` lines: fingerprint,
@@ -132,27 +133,27 @@ export class HostBootstrap extends pulumi.ComponentResource {
             : [];
 
         // ---- cluster: create on the first node, then joins one at a time.
+        // The create also prints the fingerprint, root's public key and, when the
+        // stack has no apiToken, creates the provider's token: written to /etc/pve
+        // before the first join, because while a node joins the cluster expects the
+        // new vote and the first node alone is not quorate (pmxcfs read-only), so a
+        // pveum write overlapping a join could fail. A re-run of this step rotates
+        // the token (see scripts/cluster-create.sh).
         const links = (n: SiteNode) => n.links.map(linkArg);
+        const bootstrapToken = !secrets.apiToken;
         const create = step("cluster-create", first, "cluster-create", vlans.get(first.name)!, {
-            args: [site.cluster.name, ...links(first)],
+            args: [site.cluster.name, bootstrapToken ? `${BOOTSTRAP_TOKEN.userid}!${BOOTSTRAP_TOKEN.tokenid}` : "-", ...links(first)],
+            // With a token in its stdout: logging none, stdout/stderr secret outputs.
+            secretOutput: bootstrapToken,
         });
-        const fingerprintStep = step("cluster-fingerprint", first, "cluster-fingerprint", [create]);
-        const fingerprint = fingerprintStep.stdout.apply((out) => stdoutValue(out, "fingerprint"));
-
-        // ---- API token for the provider: the stack's secret, or one created on the first node.
-        // It is written to /etc/pve before the first join: while a node joins, the
-        // cluster expects the new vote and the first node alone is not quorate, so a
-        // pveum write overlapping a join could fail. Same stage as the fingerprint.
-        let tokenStep: command.remote.Command | undefined;
-        if (secrets.apiToken) {
-            this.apiToken = secrets.apiToken;
-        } else {
-            tokenStep = step("api-token", first, "api-token", [create], {
-                args: [BOOTSTRAP_TOKEN.userid, BOOTSTRAP_TOKEN.tokenid],
-                secretOutput: true,
-            });
-            this.apiToken = pulumi.secret(tokenStep.stdout.apply((out) => stdoutValue(out, "token", true)));
-        }
+        // The fingerprint (of a certificate every client of the API sees) and the
+        // public key are not secrets, and they become argument text of the joins
+        // and of qnetd-authorize: unsecret them, or those whole command texts would
+        // turn secret (hidden in previews and diffs) because the create's stdout
+        // also carries the token.
+        const fingerprint = pulumi.unsecret(create.stdout.apply((out) => stdoutValue(out, "fingerprint")));
+        const pubkey = pulumi.unsecret(create.stdout.apply((out) => stdoutValue(out, "pubkey", true)));
+        this.apiToken = secrets.apiToken ?? pulumi.secret(create.stdout.apply((out) => stdoutValue(out, "token", true)));
 
         const cluster: command.remote.Command[] = [create];
         if (site.nodes.length > 1) {
@@ -161,16 +162,10 @@ export class HostBootstrap extends pulumi.ComponentResource {
             for (const n of site.nodes.slice(1)) {
                 const previous = cluster[cluster.length - 1]!;
                 cluster.push(
-                    step(
-                        `${n.name}-join`,
-                        n,
-                        "cluster-join",
-                        [create, previous, fingerprintStep, ...(tokenStep ? [tokenStep] : []), ...vlans.get(n.name)!],
-                        {
-                            args: [site.cluster.name, first.address, fingerprint, ...links(n)],
-                            stdin: passwordLine,
-                        },
-                    ),
+                    step(`${n.name}-join`, n, "cluster-join", [create, previous, ...vlans.get(n.name)!], {
+                        args: [site.cluster.name, first.address, fingerprint, ...links(n)],
+                        stdin: passwordLine,
+                    }),
                 );
             }
         }
@@ -179,9 +174,7 @@ export class HostBootstrap extends pulumi.ComponentResource {
         let qdevice: command.remote.Command | undefined;
         if (qnetd) {
             const qnetdPackages = step("qnetd-packages", qnetd, "packages", [], { args: [QNETD_PACKAGE] });
-            const pubkeyStep = step("root-pubkey", first, "root-pubkey", [create]);
-            const pubkey = pubkeyStep.stdout.apply((out) => stdoutValue(out, "pubkey", true));
-            const authorize = step("qnetd-authorize", qnetd, "qnetd-authorize", [qnetdPackages, pubkeyStep], { args: [pubkey] });
+            const authorize = step("qnetd-authorize", qnetd, "qnetd-authorize", [qnetdPackages, create], { args: [pubkey] });
             qdevice = step("qdevice-setup", first, "qdevice-setup", [...cluster, ...nodePackages, authorize], {
                 args: [qnetd.address, qnetd.sshHostKey, quorumFacts(site).expectedVotes],
             });

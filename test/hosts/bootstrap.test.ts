@@ -4,20 +4,25 @@
  *
  * Proves: the exact set of bootstrap commands per stack and their exact
  * command text (each the `scriptInvocation` of its script with the stack's
- * values, fingerprint and public key parsed from earlier stdout); connection
- * (root, pinned host key, secret private key, dialErrorLimit -1 and a create
- * timeout only for ssh-ready); no create/update/delete text and no non-secret
- * input of any resource contains a secret value (distinctive secrets, including
- * the bootstrapped token); the join's stdin is the root password line and
- * the join and api-token commands log nothing and mark stdout/stderr secret;
- * the dependency graph of DESIGN.md §3 (tools/lib/graph.ts `waitsFor`): every
- * step after its host's ssh-ready, create after the first node's corosync
- * VLANs but not after pools/watchdogs, joins serialized, qdevice-setup after
- * all joins, packages and the authorization; per-host steps have no edges
- * between hosts; triggers carry the target host's identity; retainOnDelete on
- * zpool; no qnetd steps without a QDevice; no api-token step when the stack
- * gives apiToken; `stages`, `apiToken` and `rebootRequired` outputs; two
- * evaluations give identical inputs.
+ * values; fingerprint and public key parsed from cluster-create's stdout, as
+ * the script prints them); cluster-create asks for the bootstrap token
+ * (`root@pam!pulumi`) exactly when the stack has no apiToken, else passes
+ * `-`; connection (root, pinned host key, secret private key; dialErrorLimit
+ * -1 and create/update timeouts of 10m for ssh-ready only);
+ * no create/update/delete text and no non-secret input of any resource
+ * contains a secret value (distinctive secrets, including the bootstrapped
+ * token); the join's stdin is the root password line; the join, and
+ * cluster-create when it prints the token, log nothing and mark
+ * stdout/stderr secret, and then the join's and qnetd-authorize's command
+ * texts (carrying fingerprint and key) are still not secret; the dependency
+ * graph of DESIGN.md §3 (tools/lib/graph.ts `waitsFor`): every step after its
+ * host's ssh-ready, create after the first node's corosync VLANs but not
+ * after pools/watchdogs, joins after the create and serialized, qnetd-authorize after the create and its packages,
+ * qdevice-setup after all joins, packages and the authorization; per-host
+ * steps have no edges between hosts; triggers carry the target host's
+ * identity; retainOnDelete on zpool; no qnetd steps without a QDevice;
+ * `stages`, `apiToken` and `rebootRequired` outputs; two evaluations give
+ * identical inputs.
  *
  * Does NOT prove: what the scripts do on a host (test/scripts/* and the cluster
  * scenario tests do that), nor what the Pulumi engine or the command provider
@@ -86,18 +91,27 @@ function config(v: Variant): { config: Record<string, string>; secretKeys: strin
     return { config: out, secretKeys };
 }
 
+/** Pulumi's wire form of a secret value (what the engine returns for an output named in additionalSecretOutputs). */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
 /** What the hosts print, per script (only what the component parses). */
 function stdoutFor(v: Variant) {
-    return (type: string, name: string): Record<string, unknown> => {
+    return (type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> => {
         if (type !== CMD) return {};
         const node = /-hosts-(.+)-watchdog$/.exec(name)?.[1];
         if (node) {
             const yes = v.rebootNodes?.includes(node);
             return { stdout: `module=softdog active=${yes ? "none" : "softdog"} reboot-required=${yes ? "yes" : "no"}\n`, stderr: "" };
         }
-        if (name.endsWith("-cluster-fingerprint")) return { stdout: `fingerprint=${FP}\n`, stderr: "" };
-        if (name.endsWith("-root-pubkey")) return { stdout: `pubkey=${PUBKEY}\n`, stderr: "" };
-        if (name.endsWith("-api-token")) return { stdout: `token=${BOOT_TOKEN}\n`, stderr: "" };
+        if (name.endsWith("-cluster-create")) {
+            // As cluster-create.sh prints it: the token line only when the command asks for one.
+            const cluster = name.replace(/-hosts-cluster-create$/, "");
+            const withToken = String(inputs.create).includes(" 'root@pam!pulumi' ");
+            const stdout = `cluster=${cluster} action=created\nfingerprint=${FP}\npubkey=${PUBKEY}\n${withToken ? `token=${BOOT_TOKEN}\n` : ""}`;
+            // With the token the command declares stdout a secret output (asserted below), and the engine returns it as a secret.
+            return { stdout: withToken ? { [SECRET_SIG]: SECRET_VALUE, value: stdout } : stdout, stderr: "" };
+        }
         return { stdout: "", stderr: "" };
     };
 }
@@ -126,7 +140,6 @@ async function build(v: Variant): Promise<Run> {
 }
 
 /** The mock runtime records secret inputs as `{ <sig>: <secret marker>, value }`; unwrap them (secretInputs keeps the paths). */
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 function unsecret(x: unknown): unknown {
     if (Array.isArray(x)) return x.map(unsecret);
     if (x && typeof x === "object") {
@@ -173,7 +186,6 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
         const run = await build(v);
         assert.deepEqual([...run.cmd.keys()].sort(), [
             "cluster-create",
-            "cluster-fingerprint",
             "prox1-packages",
             "prox1-ssh-ready",
             "prox1-watchdog",
@@ -187,7 +199,6 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
             "qnetd-authorize",
             "qnetd-packages",
             "qnetd-ssh-ready",
-            "root-pubkey",
         ]);
     });
 
@@ -205,10 +216,9 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
             "prox1-watchdog": ["watchdog", ["softdog"]],
             "prox1-packages": ["packages", ["corosync-qdevice"]],
             "qnetd-packages": ["packages", ["corosync-qnetd"]],
-            "cluster-create": ["cluster-create", ["prod", "address=10.10.10.11,priority=20", "address=10.0.0.11,priority=10"]],
-            "cluster-fingerprint": ["cluster-fingerprint", []],
+            // "-": the stack gives apiToken, so no token is created.
+            "cluster-create": ["cluster-create", ["prod", "-", "address=10.10.10.11,priority=20", "address=10.0.0.11,priority=10"]],
             "prox2-join": ["cluster-join", ["prod", "10.0.0.11", FP, "address=10.10.10.12,priority=20", "address=10.0.0.12,priority=10"]],
-            "root-pubkey": ["root-pubkey", []],
             "qnetd-authorize": ["qnetd-authorize", [PUBKEY]],
             "qdevice-setup": [
                 "qdevice-setup",
@@ -300,12 +310,9 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
                 assert.ok(!waits(run, "prox2-join", `${n}-${s}`), `join does not wait for ${n}-${s}`);
             }
         }
-        assert.ok(waits(run, "cluster-fingerprint", "cluster-create"));
-        assert.ok(waits(run, "root-pubkey", "cluster-create"));
-        assert.ok(waits(run, "prox2-join", "cluster-create"));
-        assert.ok(waits(run, "prox2-join", "cluster-fingerprint"), "the join needs the fingerprint");
+        assert.ok(waits(run, "prox2-join", "cluster-create"), "the join needs the cluster and its fingerprint");
         assert.ok(waits(run, "qnetd-authorize", "qnetd-packages"));
-        assert.ok(waits(run, "qnetd-authorize", "root-pubkey"));
+        assert.ok(waits(run, "qnetd-authorize", "cluster-create"), "the key to authorize is printed by cluster-create");
         assert.ok(!waits(run, "qnetd-authorize", "prox2-join"), "authorizing the key does not wait for joins");
         for (const dep of ["prox2-join", "cluster-create", "prox1-packages", "prox2-packages", "qnetd-authorize"]) {
             assert.ok(waits(run, "qdevice-setup", dep), `qdevice-setup waits for ${dep}`);
@@ -333,8 +340,7 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
         assert.deepEqual(await urns(hosts.stages.watchdogs), [get(run, "prox1-watchdog").urn, get(run, "prox2-watchdog").urn]);
         assert.deepEqual(await urns(hosts.stages.cluster), [get(run, "cluster-create").urn, get(run, "prox2-join").urn]);
         assert.equal(await value(hosts.stages.qdevice!.urn), get(run, "qdevice-setup").urn);
-        assert.equal(run.cmd.has("api-token"), false, "apiToken given: no api-token step");
-        assert.equal(await value(hosts.apiToken), API_TOKEN);
+        assert.equal(await value(hosts.apiToken), API_TOKEN, "apiToken given: the stack's token, none bootstrapped");
         assert.equal(await pulumi.isSecret(hosts.apiToken), true);
         assert.deepEqual(await value(hosts.rebootRequired), ["prox2"]);
     });
@@ -383,24 +389,41 @@ describe("secrets", () => {
 describe("lab: no apiToken in the stack, dataset below the pool", () => {
     const v: Variant = { stack: "lab", apiToken: false };
 
-    it("bootstraps a token on the first node after the cluster exists, as a secret unlogged output", async () => {
+    it("bootstraps a token in cluster-create on the first node, as a secret unlogged output", async () => {
         const run = await build(v);
-        const token = get(run, "api-token");
-        assert.equal(token.inputs.create, scriptInvocation("api-token", ["root@pam", "pulumi"]));
-        assert.equal((token.inputs.connection as Record<string, unknown>).host, "192.168.122.11");
-        assert.equal(token.inputs.logging, "none");
+        const create = get(run, "cluster-create");
+        assert.equal(create.inputs.create, scriptInvocation("cluster-create", ["lab", "root@pam!pulumi", "192.168.122.11"]));
+        assert.equal((create.inputs.connection as Record<string, unknown>).host, "192.168.122.11");
+        assert.equal(create.inputs.logging, "none");
         // The command SDK adds "connection" itself when additionalSecretOutputs is given.
         assert.deepEqual(
-            token.additionalSecretOutputs.filter((o) => o !== "connection"),
+            create.additionalSecretOutputs.filter((o) => o !== "connection"),
             ["stdout", "stderr"],
         );
-        assert.ok(waits(run, "api-token", "cluster-create"));
-        assert.ok(!waits(run, "api-token", "lab2-join"), "the token does not wait for joins");
+        assert.deepEqual(
+            [...run.cmd.keys()].filter((k) => /token/.test(k)),
+            [],
+            "no separate token step",
+        );
         // pveum writes /etc/pve: it must not overlap a join (the first node alone is not quorate then).
-        assert.ok(waits(run, "lab2-join", "api-token"), "the first join waits for the token");
+        // The script writes it before it returns, and the first join waits for the create.
+        assert.ok(waits(run, "lab2-join", "cluster-create"), "the first join waits for the token");
         assert.equal(await value(run.site.hosts.apiToken), BOOT_TOKEN);
         assert.equal(await pulumi.isSecret(run.site.hosts.apiToken), true);
         assert.deepEqual(await value(run.site.hosts.rebootRequired), []);
+    });
+
+    it("keeps the fingerprint and public key out of the secret: join and qnetd-authorize texts stay plain", async () => {
+        const run = await build(v);
+        const join = get(run, "lab2-join");
+        const authorize = get(run, "qnetd-authorize");
+        assert.equal(join.inputs.create, scriptInvocation("cluster-join", ["lab", "192.168.122.11", FP, "192.168.122.12"]));
+        assert.equal(authorize.inputs.create, scriptInvocation("qnetd-authorize", [PUBKEY]));
+        for (const r of [join, authorize]) {
+            for (const f of ["create", "update"]) assert.ok(!r.secretInputs.includes(f), `${r.name}.${f} is not secret`);
+        }
+        assert.deepEqual(join.secretInputs, ["connection", "stdin"]);
+        assert.deepEqual(authorize.secretInputs, ["connection"]);
     });
 
     it("creates the storage dataset with the pool", async () => {
@@ -419,7 +442,7 @@ describe("lab: no apiToken in the stack, dataset below the pool", () => {
         );
         assert.equal(
             createText(run, "cluster-create"),
-            scriptInvocation("cluster-create", ["lab", "192.168.122.11"]),
+            scriptInvocation("cluster-create", ["lab", "root@pam!pulumi", "192.168.122.11"]),
             "link0 defaults to the address",
         );
     });
@@ -507,7 +530,6 @@ describe("variants", () => {
         assert.equal(run.site.hosts.stages.qdevice, undefined);
         assert.deepEqual([...run.cmd.keys()].sort(), [
             "cluster-create",
-            "cluster-fingerprint",
             "prox1-ssh-ready",
             "prox1-watchdog",
             "prox1-zpool",

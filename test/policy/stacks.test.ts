@@ -23,7 +23,7 @@ import { runAll, type ResourceSpec } from "./harness";
 
 /** A distinct placeholder per secret key, so a leak of one secret into a command text is attributable. */
 const placeholder = (key: string) => `placeholder-secret-${key.replace(/[^A-Za-z]/g, "-")}-7f3a9c`;
-/** What the api-token step prints under mocks when the stack has no apiToken: the provider then gets this secret. */
+/** What cluster-create prints as its token line under mocks when the stack has no apiToken: the provider then gets this secret. */
 const BOOTSTRAPPED_TOKEN = "root@pam!pulumi=placeholder-bootstrapped-token-5e1d";
 
 async function evaluateStack(stack: string) {
@@ -41,8 +41,9 @@ async function evaluateStack(stack: string) {
         config,
         secretKeys: [...secretKeys],
         stack,
-        outputs: (type, name) =>
-            type === TYPES.remoteCommand && name.endsWith("-api-token")
+        outputs: (type, name, inputs) =>
+            // Only when the command asks for the token, as cluster-create.sh does.
+            type === TYPES.remoteCommand && name.endsWith("-cluster-create") && String(inputs.create).includes(" 'root@pam!pulumi' ")
                 ? { stdout: `token=${BOOTSTRAPPED_TOKEN}\n`, stderr: "" }
                 : { stdout: "", stderr: "" },
     });

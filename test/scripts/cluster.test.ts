@@ -1,22 +1,31 @@
 /**
  * A fresh two-node site from nothing to quorate-with-QDevice, over real OpenSSH
  * on loopback, running the shipped scripts with the exact command text the
- * components send (`scriptInvocation`): corosync-vlan → cluster-create →
- * cluster-fingerprint → cluster-join (password on stdin) → root-pubkey →
- * qnetd-authorize → qdevice-setup → api-token; then every step again.
+ * components send (`scriptInvocation`), in the order of the bootstrap's graph:
+ * corosync-vlan → cluster-create (asked for the API token, as for a stack
+ * without apiToken; prints fingerprint, root key and token) → cluster-join
+ * (password on stdin) → qnetd-authorize → qdevice-setup; then every step again.
  *
- * Proves: the steps chain through their outputs (fingerprint → join, root key →
- * qnetd authorization → the QDevice setup's real non-interactive ssh/scp to the
- * qnetd host, pinned qnetd host key → known_hosts); the end state is what
- * proxmox-facts.md §3 says a healthy 2-node + QDevice site shows (Flags
- * Quorate Qdevice, Expected votes 3, Total 3, Quorum 2) on both nodes; every
- * re-run reports exists/member/present/unchanged, calls no state-changing PVE
- * command and leaves corosync.conf, authorized_keys and known_hosts byte for
- * byte as they were; the API token re-run does what its header documents (a new
- * valid secret, one token); the root password reaches `pvecm add` on stdin and
- * appears in no process's argv or environment (of any fake PVE command and all
- * its ancestors, on every host) and in no file; authorized_keys stays a link
- * into /etc/pve/priv; root password login is never configured on the qnetd host.
+ * Proves: the steps chain through cluster-create's outputs (fingerprint →
+ * join, root key → qnetd authorization → the QDevice setup's real
+ * non-interactive ssh/scp to the qnetd host; pinned qnetd host key →
+ * known_hosts), and the component's parser reads them from the real output;
+ * the fingerprint is the SHA-256 of the node's API certificate and the key is
+ * root's id_rsa.pub; the token exists with privilege separation off before
+ * the first join and stays valid through the join and the QDevice setup; the
+ * end state is what proxmox-facts.md §3 says a healthy 2-node + QDevice site
+ * shows (Flags Quorate Qdevice, Expected votes 3, Total 3, Quorum 2) on both
+ * nodes; every re-run reports exists/member/present/unchanged, prints the same
+ * fingerprint and key, and leaves corosync.conf, authorized_keys and
+ * known_hosts byte for byte as they were; the only state-changing PVE commands
+ * of all re-runs are cluster-create's documented token rotation (remove, add:
+ * a new valid secret, one token), and none at all with `-` (a stack that gives
+ * apiToken); the root password reaches `pvecm add` on stdin and appears in no
+ * process's argv or environment (of any fake PVE command and all its
+ * ancestors, on every host) and in no file; the token's secret in no argv or
+ * environment and in no file but the fake pveum's own token store;
+ * authorized_keys stays a link into /etc/pve/priv; root password login is
+ * never configured on the qnetd host.
  *
  * Does NOT prove: anything about real Proxmox VE, corosync or ifupdown2 — the
  * PVE commands are the stateful fakes of test/fakes/sbin, which reproduce only
@@ -31,11 +40,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startHosts, type Hosts } from "../harness/hosts";
-import { clusterFile, fakeCommands, ok, pvecmStatus, step } from "./cluster-steps";
+import { clusterFile, created, fakeCommands, ok, pvecmStatus, step } from "./cluster-steps";
 
 // Quotes, spaces, a dollar and a backslash: the password must survive stdin untouched.
 const PASSWORD = `pa$$ w'rd "x" \\ ;x`;
 const STATE_CHANGING = /^(pvecm (create|add|qdevice)|pveum user token (add|remove|delete)|ifreload)/;
+/** The token cluster-create creates when the stack has no apiToken (components/hosts/steps.ts BOOTSTRAP_TOKEN). */
+const TOKEN = "root@pam!pulumi";
 
 describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
     let site: Hosts;
@@ -43,6 +54,7 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
     let fingerprint = "";
     let pubkey = "";
     let firstToken = "";
+    let secondToken = "";
     const snapshot: Record<string, string> = {};
     const callsBeforeRerun: Record<string, number> = {};
 
@@ -75,21 +87,33 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
     });
 
     it("cluster-create creates the cluster on the first node, on the VLAN link", async () => {
-        assert.deepEqual(ok(await step(site, "prox1", "cluster-create", ["prod", "10.40.1.11"]), "create"), {
-            cluster: "prod",
-            action: "created",
-        });
+        const c = created(await step(site, "prox1", "cluster-create", ["prod", TOKEN, "10.40.1.11"]), "create", true);
+        assert.deepEqual([c.cluster, c.action], ["prod", "created"]);
         const conf = clusterFile(site, "corosync.conf");
         assert.match(conf, /cluster_name: prod/);
         assert.match(conf, /ring0_addr: 10\.40\.1\.11/);
+        ({ fingerprint, pubkey } = c);
+        firstToken = c.token!;
     });
 
-    it("cluster-fingerprint prints the SHA-256 of the node's API certificate", async () => {
-        fingerprint = ok(await step(site, "prox1", "cluster-fingerprint", []), "fingerprint").fingerprint!;
-        assert.match(fingerprint, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    it("cluster-create prints the SHA-256 of the node's API certificate", () => {
         // Independent computation (Node's X509) from the certificate file itself.
         const pem = clusterFile(site, "nodes/prox1/pve-ssl.pem");
         assert.equal(fingerprint, new crypto.X509Certificate(pem).fingerprint256);
+    });
+
+    it("cluster-create prints the first node's root RSA key", () => {
+        const onDisk = fs.readFileSync(path.join(site.host("prox1").dir, "root-ssh", "id_rsa.pub"), "utf8").trim();
+        assert.equal(pubkey, onDisk);
+        assert.match(pubkey, /^ssh-rsa [A-Za-z0-9+/]+=* root@prox1$/);
+    });
+
+    it("cluster-create writes a privilege-separation-off token before any join, and prints it", () => {
+        assert.match(firstToken, /^root@pam!pulumi=[0-9a-f-]{36}$/);
+        const db = JSON.parse(clusterFile(site, "priv/fake-pveum-tokens.json"));
+        assert.equal(db.users["root@pam"].tokens.pulumi.privsep, "0");
+        assert.equal(db.secrets["root@pam!pulumi"], firstToken.split("=")[1]);
+        assert.equal(site.calls("prox2").filter((c) => c.argv[1] === "add").length, 0, "no node has joined yet");
     });
 
     it("cluster-join joins the second node with the password on stdin only", async () => {
@@ -104,18 +128,6 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
         // Joining replaced prox2's /etc/pve with the cluster's: it sees prox1's node directory.
         const ls = await site.run("prox2", "ls /etc/pve/nodes");
         assert.deepEqual(ls.stdout.split("\n").filter(Boolean).sort(), ["prox1", "prox2"]);
-    });
-
-    it("root-pubkey prints the first node's root RSA key", async () => {
-        // One line `pubkey=<type> <base64> <comment>` (spaces inside: read stdout whole).
-        const r = await step(site, "prox1", "root-pubkey", []);
-        assert.equal(r.code, 0, r.stderr);
-        assert.equal(r.stderr, "");
-        assert.match(r.stdout, /^pubkey=[^\n]+\n$/);
-        pubkey = r.stdout.trim().replace(/^pubkey=/, "");
-        const onDisk = fs.readFileSync(path.join(site.host("prox1").dir, "root-ssh", "id_rsa.pub"), "utf8").trim();
-        assert.equal(pubkey, onDisk);
-        assert.match(pubkey, /^ssh-rsa [A-Za-z0-9+/]+=* root@prox1$/);
     });
 
     it("qnetd-authorize trusts that key on the qnetd host", async () => {
@@ -153,16 +165,18 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
         }
     });
 
-    it("api-token creates a privilege-separation-off token and prints it", async () => {
-        const r = await step(site, "prox1", "api-token", ["root@pam", "pulumi"]);
-        firstToken = ok(r, "token").token!;
-        assert.match(firstToken, /^root@pam!pulumi=[0-9a-f-]{36}$/);
+    it("the token written before the join is still the valid one, seen from both nodes", async () => {
         const db = JSON.parse(clusterFile(site, "priv/fake-pveum-tokens.json"));
+        assert.deepEqual(db.secrets, { "root@pam!pulumi": firstToken.split("=")[1] });
         assert.equal(db.users["root@pam"].tokens.pulumi.privsep, "0");
-        assert.equal(db.secrets["root@pam!pulumi"], firstToken.split("=")[1]);
+        for (const node of ["prox1", "prox2"]) {
+            const r = await site.run(node, "pveum user token list root@pam --output-format json");
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(JSON.parse(r.stdout), [{ privsep: "0", tokenid: "pulumi" }], node);
+        }
     });
 
-    it("every step re-run is a no-op", async () => {
+    it("every step re-run is a no-op, but for cluster-create's documented token rotation", async () => {
         const files = {
             conf: () => clusterFile(site, "corosync.conf"),
             clusterKeys: () => clusterFile(site, "priv/authorized_keys"),
@@ -182,16 +196,23 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
             iface: "vmbr0.4001",
             action: "unchanged",
         });
-        assert.deepEqual(ok(await step(site, "prox1", "cluster-create", ["prod", "10.40.1.11"]), "create"), {
-            cluster: "prod",
-            action: "exists",
-        });
-        assert.equal(ok(await step(site, "prox1", "cluster-fingerprint", []), "fingerprint").fingerprint, fingerprint);
+        // Exactly the component's command: with the token argument (rotates the token, see below) …
+        const again = created(await step(site, "prox1", "cluster-create", ["prod", TOKEN, "10.40.1.11"]), "create", true);
+        assert.deepEqual([again.cluster, again.action, again.fingerprint, again.pubkey], ["prod", "exists", fingerprint, pubkey]);
+        secondToken = again.token!;
+        const afterTokenRerun = site.calls("prox1").length;
+        // … and as a stack that gives apiToken sends it: no token at all.
+        const plain = created(await step(site, "prox1", "cluster-create", ["prod", "-", "10.40.1.11"]), "create -", false);
+        assert.deepEqual([plain.cluster, plain.action, plain.fingerprint, plain.pubkey], ["prod", "exists", fingerprint, pubkey]);
+        assert.deepEqual(
+            fakeCommands(site, "prox1", afterTokenRerun).filter((c) => c.startsWith("pveum")),
+            [],
+            "without a token argument cluster-create calls no pveum",
+        );
         assert.deepEqual(
             ok(await step(site, "prox2", "cluster-join", ["prod", "127.0.3.11", fingerprint, "10.40.1.12"], `${PASSWORD}\n`), "join"),
             { node: "prox2", action: "member" },
         );
-        assert.equal((await step(site, "prox1", "root-pubkey", [])).stdout.trim(), `pubkey=${pubkey}`);
         assert.deepEqual(ok(await step(site, "qnetd", "qnetd-authorize", [pubkey]), "authorize"), { authorized: "yes", action: "present" });
         assert.deepEqual(ok(await step(site, "prox1", "qdevice-setup", ["127.0.3.20", qnetdKey, 3]), "qdevice"), {
             qdevice: "127.0.3.20",
@@ -201,18 +222,22 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
         for (const [k, f] of Object.entries(files)) assert.equal(f(), snapshot[k], `${k} changed on re-run`);
         for (const h of ["prox1", "prox2", "qnetd"]) {
             const changing = fakeCommands(site, h, callsBeforeRerun[h]).filter((c) => STATE_CHANGING.test(c));
-            assert.deepEqual(changing, [], `state-changing PVE commands on ${h} during re-runs`);
+            // The one documented exception: cluster-create asked for a token re-creates it (next test).
+            const expected =
+                h === "prox1"
+                    ? ["pveum user token remove root@pam pulumi", "pveum user token add root@pam pulumi --privsep 0 --output-format json"]
+                    : [];
+            assert.deepEqual(changing, expected, `state-changing PVE commands on ${h} during re-runs`);
         }
     });
 
-    it("api-token re-run rotates the secret, as its header documents", async () => {
-        const second = ok(await step(site, "prox1", "api-token", ["root@pam", "pulumi"]), "token again").token!;
-        assert.match(second, /^root@pam!pulumi=[0-9a-f-]{36}$/);
-        assert.notEqual(second, firstToken);
+    it("cluster-create re-run with the token argument rotates the secret, as its header documents", async () => {
+        assert.match(secondToken, /^root@pam!pulumi=[0-9a-f-]{36}$/);
+        assert.notEqual(secondToken, firstToken);
         const db = JSON.parse(clusterFile(site, "priv/fake-pveum-tokens.json"));
         assert.deepEqual(Object.keys(db.users["root@pam"].tokens), ["pulumi"]);
         assert.equal(db.users["root@pam"].tokens.pulumi.privsep, "0");
-        assert.deepEqual(db.secrets, { "root@pam!pulumi": second.split("=")[1] });
+        assert.deepEqual(db.secrets, { "root@pam!pulumi": secondToken.split("=")[1] });
     });
 
     it("the root password is in no argv, environment or file; authorized_keys is still a link; sshd untouched", async () => {
@@ -234,6 +259,26 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
         );
         assert.ok(records > 50);
         assert.deepEqual(site.filesContaining(PASSWORD), []);
+
+        // The token's secrets (both issued) never in an argv or environment, and in no file
+        // but the fake pveum's own token store (a real node keeps tokens in /etc/pve/priv too).
+        for (const secret of [firstToken, secondToken].map((t) => t.split("=")[1]!)) {
+            for (const h of ["prox1", "prox2", "qnetd"]) {
+                for (const call of site.calls(h)) {
+                    for (const p of [{ argv: call.argv, env: call.env }, ...call.ancestors]) {
+                        assert.ok(!p.argv.some((a) => a.includes(secret)), `token secret in an argv on ${h}: ${p.argv[0]}`);
+                        assert.ok(!p.env.some((e) => e.includes(secret)), `token secret in an environment on ${h}`);
+                    }
+                }
+            }
+            const files = site.filesContaining(secret);
+            assert.ok(
+                files.every((f) => f.endsWith("/priv/fake-pveum-tokens.json")),
+                `token secret in a file other than the token store: ${files.join(", ")}`,
+            );
+            // Not vacuous: the scan does see the valid secret, in the store.
+            if (secret === secondToken.split("=")[1]) assert.ok(files.length > 0, "the valid secret is in the token store");
+        }
         if (!site.overlaysOnDisk) console.log("note: overlays on tmpfs — files outside the bind mounts were not scanned");
 
         for (const node of ["prox1", "prox2"]) {

@@ -12,7 +12,8 @@
  * - the script runs pvecm from / even when started inside /etc/pve (pvecm
  *   refuses there with a non-zero exit);
  * - a node in another cluster is refused by both cluster-join and
- *   cluster-create, naming that cluster, without calling `pvecm add`;
+ *   cluster-create, naming that cluster, without calling `pvecm add` or
+ *   `pvecm create` or creating an API token;
  * - a node with guests is refused, naming the VMIDs, without calling `pvecm add`;
  * - pvecm's own refusals are recognised (a leftover /etc/corosync/authkey;
  *   a link address that is not on the node until corosync-vlan brings it up);
@@ -33,7 +34,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { scriptInvocation } from "../../components/remote";
 import { startHosts, type Hosts } from "../harness/hosts";
-import { clusterFile, fakeCommands, ok, refused, step } from "./cluster-steps";
+import { clusterFile, created, fakeCommands, ok, refused, step } from "./cluster-steps";
 
 const PASSWORD = "correct horse 'battery' $staple";
 
@@ -51,8 +52,7 @@ describe("cluster join refusals and failures (real SSH, fake PVE)", () => {
             { name: "prox3", address: "127.0.5.13" },
             { name: "prox4", address: "127.0.5.14" },
         ]);
-        ok(await step(site, "prox1", "cluster-create", ["prod", "127.0.5.11"]), "create");
-        fp = ok(await step(site, "prox1", "cluster-fingerprint", []), "fingerprint").fingerprint!;
+        fp = created(await step(site, "prox1", "cluster-create", ["prod", "-", "127.0.5.11"]), "create", false).fingerprint;
     });
     after(async () => site?.close());
 
@@ -119,7 +119,7 @@ describe("cluster join refusals and failures (real SSH, fake PVE)", () => {
     });
 
     it("a node in another cluster is refused by cluster-join and cluster-create", async () => {
-        ok(await step(site, "prox3", "cluster-create", ["other", "127.0.5.13"]), "create other");
+        created(await step(site, "prox3", "cluster-create", ["other", "-", "127.0.5.13"]), "create other", false);
         const before = site.calls("prox3").length;
         refused(
             await join("prox3", "127.0.5.13"),
@@ -127,12 +127,12 @@ describe("cluster join refusals and failures (real SSH, fake PVE)", () => {
             "join other",
         );
         refused(
-            await step(site, "prox3", "cluster-create", ["prod", "127.0.5.13"]),
+            await step(site, "prox3", "cluster-create", ["prod", "root@pam!pulumi", "127.0.5.13"]),
             /^cluster-create: this node is already in cluster 'other', not 'prod'; refusing to create another$/,
             "create prod on other",
         );
         assert.deepEqual(
-            fakeCommands(site, "prox3", before).filter((c) => /^pvecm (add|create)/.test(c)),
+            fakeCommands(site, "prox3", before).filter((c) => /^(pvecm (add|create)|pveum)/.test(c)),
             [],
         );
         assert.match(await site.run("prox3", "cat /etc/pve/corosync.conf").then((x) => x.stdout), /cluster_name: other/);

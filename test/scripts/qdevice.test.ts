@@ -30,7 +30,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { spawnSync } from "node:child_process";
 import { startHosts, type Hosts } from "../harness/hosts";
-import { clusterFile, ok, pvecmStatus, refused, step } from "./cluster-steps";
+import { clusterFile, created, ok, pvecmStatus, refused, step } from "./cluster-steps";
 
 const PASSWORD = "qdevice-test-pw";
 const QNETD = "127.0.4.20";
@@ -51,10 +51,9 @@ describe("QDevice setup (real SSH, fake PVE)", () => {
             { name: "qnetd", address: QNETD, pve: false },
         ]);
         qnetdKey = site.host("qnetd").hostKey;
-        ok(await step(site, "prox1", "cluster-create", ["prod", "127.0.4.11"]), "create");
-        const fp = ok(await step(site, "prox1", "cluster-fingerprint", []), "fingerprint").fingerprint!;
-        ok(await step(site, "prox2", "cluster-join", ["prod", "127.0.4.11", fp, "127.0.4.12"], `${PASSWORD}\n`), "join");
-        pubkey = (await step(site, "prox1", "root-pubkey", [])).stdout.trim().replace(/^pubkey=/, "");
+        const c = created(await step(site, "prox1", "cluster-create", ["prod", "-", "127.0.4.11"]), "create", false);
+        ok(await step(site, "prox2", "cluster-join", ["prod", "127.0.4.11", c.fingerprint, "127.0.4.12"], `${PASSWORD}\n`), "join");
+        pubkey = c.pubkey;
     });
     after(async () => site?.close());
 

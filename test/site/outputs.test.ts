@@ -22,13 +22,12 @@ async function summaryOf(stack: string, watchdogOut: (name: string) => string) {
         outputs: (_type, name) => ({
             stdout: name.endsWith("-watchdog")
                 ? watchdogOut(name)
-                : name.endsWith("-api-token")
-                  ? "token=root@pam!pulumi=00000000-0000-0000-0000-000000000000\n"
-                  : name.endsWith("-cluster-fingerprint")
-                    ? `fingerprint=${Array(32).fill("AB").join(":")}\n`
-                    : name.endsWith("-root-pubkey")
-                      ? "pubkey=ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 root@prox1\n"
-                      : "",
+                : name.endsWith("-cluster-create")
+                  ? // As cluster-create.sh prints it when asked for the token (the stack has no apiToken).
+                    `cluster=${stack} action=created\nfingerprint=${Array(32).fill("AB").join(":")}\n` +
+                    "pubkey=ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 root@prox1\n" +
+                    "token=root@pam!pulumi=00000000-0000-0000-0000-000000000000\n"
+                  : "",
             stderr: "",
         }),
     });

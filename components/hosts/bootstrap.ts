@@ -3,10 +3,11 @@
  * one `remote.Command` per script under scripts/, in the order of DESIGN.md §3
  * with only the true dependencies as edges:
  *
- *   ssh-ready(host)  ─▶ every other step on that host
+ *   ssh-ready(host)  ─▶ every other step on that host, except cluster-create
  *   packages(node), packages(qnetd)        (only with a QDevice)
  *   zpool(node), watchdog(node), corosync-vlan(node, tag)   parallel across nodes
- *   cluster-create(nodes[0])  ◀─ its ssh-ready and corosync VLANs
+ *   cluster-create(nodes[0])  ◀─ its corosync VLANs; dials with ssh-ready's
+ *     │                          retry itself (a first step, not a wait)
  *     │  prints fingerprint, public key and (when the stack has no apiToken)
  *     │  the bootstrapped API token: no read step between create and join
  *     ├▶ join(nodes[1]) ─▶ join(nodes[2]) …   one at a time (PVE locks joins);
@@ -71,6 +72,10 @@ function checkArgs({ site, secrets }: HostBootstrapArgs): void {
 /** How long ssh-ready keeps dialling a host that is still booting (official poll pattern). */
 export const SSH_READY_TIMEOUT = "10m";
 
+/** The poll pattern of a host's first step: dial until the host answers, within SSH_READY_TIMEOUT. */
+const POLL_CONNECTION = { dialErrorLimit: -1 } as const;
+const POLL_TIMEOUTS = { create: SSH_READY_TIMEOUT, update: SSH_READY_TIMEOUT } as const;
+
 export class HostBootstrap extends pulumi.ComponentResource {
     readonly stages: BootstrapStages;
     /** API token for the provider: from the stack secret, or bootstrapped (secret). */
@@ -95,8 +100,8 @@ export class HostBootstrap extends pulumi.ComponentResource {
                 host.name,
                 scriptCommand(
                     `${name}-${host.name}-ssh-ready`,
-                    { host, privateKey, script: "ssh-ready", connection: { dialErrorLimit: -1 } },
-                    { parent: this, customTimeouts: { create: SSH_READY_TIMEOUT, update: SSH_READY_TIMEOUT } },
+                    { host, privateKey, script: "ssh-ready", connection: POLL_CONNECTION },
+                    { parent: this, customTimeouts: POLL_TIMEOUTS },
                 ),
             );
         }
@@ -141,11 +146,21 @@ export class HostBootstrap extends pulumi.ComponentResource {
         // the token (see scripts/cluster-create.sh).
         const links = (n: SiteNode) => n.links.map(linkArg);
         const bootstrapToken = !secrets.apiToken;
-        const create = step("cluster-create", first, "cluster-create", vlans.get(first.name)!, {
-            args: [site.cluster.name, bootstrapToken ? `${BOOTSTRAP_TOKEN.userid}!${BOOTSTRAP_TOKEN.tokenid}` : "-", ...links(first)],
-            // With a token in its stdout: logging none, stdout/stderr secret outputs.
-            secretOutput: bootstrapToken,
-        });
+        const create = scriptCommand(
+            `${name}-cluster-create`,
+            {
+                host: first,
+                privateKey,
+                script: "cluster-create",
+                args: [site.cluster.name, bootstrapToken ? `${BOOTSTRAP_TOKEN.userid}!${BOOTSTRAP_TOKEN.tokenid}` : "-", ...links(first)],
+                // With a token in its stdout: logging none, stdout/stderr secret outputs.
+                secretOutput: bootstrapToken,
+                // Not after ssh-ready (a wait, not work: one stage less on the critical
+                // path): it waits for a booting node with ssh-ready's poll pattern itself.
+                connection: POLL_CONNECTION,
+            },
+            { parent: this, dependsOn: vlans.get(first.name)!, customTimeouts: POLL_TIMEOUTS },
+        );
         // The fingerprint (of a certificate every client of the API sees) and the
         // public key are not secrets, and they become argument text of the joins
         // and of qnetd-authorize: unsecret them, or those whole command texts would

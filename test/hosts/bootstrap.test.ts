@@ -8,16 +8,17 @@
  * the script prints them); cluster-create asks for the bootstrap token
  * (`root@pam!pulumi`) exactly when the stack has no apiToken, else passes
  * `-`; connection (root, pinned host key, secret private key; dialErrorLimit
- * -1 and create/update timeouts of 10m for ssh-ready only);
+ * -1 and create/update timeouts of 10m for ssh-ready and cluster-create only);
  * no create/update/delete text and no non-secret input of any resource
  * contains a secret value (distinctive secrets, including the bootstrapped
  * token); the join's stdin is the root password line; the join, and
  * cluster-create when it prints the token, log nothing and mark
  * stdout/stderr secret, and then the join's and qnetd-authorize's command
  * texts (carrying fingerprint and key) are still not secret; the dependency
- * graph of DESIGN.md §3 (tools/lib/graph.ts `waitsFor`): every step after its
- * host's ssh-ready, create after the first node's corosync VLANs but not
- * after pools/watchdogs, joins after the create and serialized, qnetd-authorize after the create and its packages,
+ * graph of DESIGN.md §3 (tools/lib/graph.ts `waitsFor`): every step except
+ * cluster-create after its host's ssh-ready, create after the first node's
+ * corosync VLANs only (not ssh-ready, pools, watchdogs), joins after the
+ * create and serialized, qnetd-authorize after the create and its packages,
  * qdevice-setup after all joins, packages and the authorization; per-host
  * steps have no edges between hosts; triggers carry the target host's
  * identity; retainOnDelete on zpool; no qnetd steps without a QDevice;
@@ -234,7 +235,7 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
         }
     });
 
-    it("pins host keys, uses root with the secret key, and polls only in ssh-ready", async () => {
+    it("pins host keys, uses root with the secret key, and polls only in ssh-ready and cluster-create", async () => {
         const run = await build(v);
         const stackNodes = JSON.parse(readStack("prod").config["proxmox-ha:nodes"]!) as {
             name: string;
@@ -261,7 +262,7 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
                 [h.name, h.address, h.sshHostKey],
                 `${role}: triggers carry the host identity`,
             );
-            if (role.endsWith("ssh-ready")) {
+            if (role.endsWith("ssh-ready") || role === "cluster-create") {
                 assert.equal(conn.dialErrorLimit, -1, role);
                 assert.deepEqual(r.customTimeouts, { create: "10m", update: "10m" }, role);
             } else {
@@ -299,6 +300,12 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
         for (const role of run.cmd.keys()) {
             if (role.endsWith("ssh-ready")) {
                 assert.deepEqual(get(run, role).dependsOn, [], `${role} waits for nothing`);
+                continue;
+            }
+            if (role === "cluster-create") {
+                // It dials with ssh-ready's poll pattern itself; without corosync VLANs it waits for nothing.
+                assert.deepEqual(get(run, role).dependsOn, [], "cluster-create waits for nothing");
+                assert.ok(!waits(run, role, "prox1-ssh-ready"), "cluster-create does not wait for prox1-ssh-ready");
                 continue;
             }
             const host = role.startsWith("qnetd-") ? "qnetd" : role.startsWith("prox2-") ? "prox2" : "prox1";
@@ -466,6 +473,11 @@ describe("dc2: corosync on a VLAN that must exist before the cluster", () => {
             "dcb-pve1-corosync-vlan-4001",
         ]);
         assert.ok(waits(run, "cluster-create", "dca-pve1-corosync-vlan-4001"));
+        assert.deepEqual(
+            get(run, "cluster-create").dependsOn,
+            [get(run, "dca-pve1-corosync-vlan-4001").urn],
+            "create waits for its node's corosync VLAN only (and through it for ssh-ready)",
+        );
         assert.ok(!waits(run, "cluster-create", "dcb-pve1-corosync-vlan-4001"), "create does not wait for the other node's VLAN");
         assert.ok(waits(run, "dcb-pve1-join", "dcb-pve1-corosync-vlan-4001"));
         assert.ok(!waits(run, "dca-pve1-corosync-vlan-4001", "dcb-pve1-ssh-ready"));

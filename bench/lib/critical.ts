@@ -214,9 +214,6 @@ export function roleOf(r: Pick<RecordedResource, "type" | "name">): string {
         const suffixes: [RegExp, string][] = [
             [/-ssh-ready$/, "ssh-ready"],
             [/-cluster-create$/, "cluster-create"],
-            [/-cluster-fingerprint$/, "cluster-fingerprint"],
-            [/-api-token$/, "api-token"],
-            [/-root-pubkey$/, "root-pubkey"],
             [/-join$/, "join"],
             [/-zpool$/, "zpool"],
             [/-watchdog$/, "watchdog"],
@@ -247,28 +244,10 @@ const QUORUM_WINDOW =
 
 /** Why `to` waits for `from`, by role. */
 export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
-    "ssh-ready>cluster-create": {
-        kind: "design",
-        why: "DESIGN §3 puts ssh-ready first on every host (a 10-minute dial retry while the host boots); no Proxmox constraint: the first step on the host could carry that retry itself",
-    },
     "ssh-ready>*": { kind: "design", why: "DESIGN §3: every step on a host waits for its ssh-ready (a wait, not work)" },
-    "cluster-create>cluster-fingerprint": {
-        kind: "design",
-        why: "the fingerprint is the SHA-256 of the node's pve-ssl.pem (proxmox-facts §2), which exists before the cluster; it only must not be read while pvecm create restarts pve-cluster (§1), so cluster-create.sh can print it after the create",
-    },
-    "cluster-create>root-pubkey": {
-        kind: "design",
-        why: "/root/.ssh/id_rsa is created by pvecm create if missing (§1), so the key is read after the create; cluster-create.sh can print it itself",
-    },
-    "cluster-create>api-token": {
-        kind: "design",
-        why: "the token is written to /etc/pve, which pvecm create restarts (§1): not concurrently with the create, but cluster-create.sh could create it after the create",
-    },
-    "cluster-fingerprint>join": { kind: "required", why: "pvecm add needs --fingerprint, else it prompts on stdin (proxmox-facts §2)" },
-    "api-token>join": { kind: "required", why: `the token is an /etc/pve write: ${QUORUM_WINDOW}` },
     "cluster-create>join": {
         kind: "required",
-        why: "a join needs the cluster (join info is refused on a standalone node) and its certificate fingerprint for --fingerprint (proxmox-facts §2)",
+        why: `a join needs the cluster (join info is refused on a standalone node) and its certificate fingerprint for --fingerprint, which cluster-create.sh prints (proxmox-facts §2); the bootstrapped token it writes is an /etc/pve write: ${QUORUM_WINDOW}`,
     },
     "join>join": { kind: "required", why: "nodes join one at a time (pvecm lock, proxmox-facts §2)" },
     "corosync-vlan>cluster-create": { kind: "required", why: "every link IP must exist locally (proxmox-facts §2 refusal conditions)" },
@@ -301,7 +280,10 @@ export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
         kind: "required",
         why: "ssh-copy-id to the qnetd host prompts unless key auth already works (proxmox-facts §3, step 4; DESIGN §4)",
     },
-    "root-pubkey>qnetd-authorize": { kind: "required", why: "the key being authorized is the first node's root key (a value)" },
+    "cluster-create>qnetd-authorize": {
+        kind: "required",
+        why: "the key being authorized is the first node's root key, which cluster-create.sh prints (pvecm create makes it if missing, proxmox-facts §1)",
+    },
     "qnetd-packages>qnetd-authorize": { kind: "design", why: "the qnetd host is prepared before its key is authorized (DESIGN §3)" },
     "join>host-vlan": {
         kind: "required",

@@ -168,32 +168,32 @@ describe("diffs", () => {
 });
 
 describe("roles and constraints", () => {
-    it("names every role of the reference chain and gives each edge a reason", () => {
-        const chain: [string, string][] = [
+    it("names every role of the reference chains and gives each edge a reason", () => {
+        // The two equally long prefixes of the fresh reference site's path into the storage.
+        const viaPool: [string, string][] = [
             [CMD, "prod-hosts-prox1-ssh-ready"],
+            [CMD, "prod-hosts-prox1-zpool"],
+        ];
+        const viaJoin: [string, string][] = [
             [CMD, "prod-hosts-cluster-create"],
-            [CMD, "prod-hosts-cluster-fingerprint"],
             [CMD, "prod-hosts-prox2-join"],
+        ];
+        const rest: [string, string][] = [
             ["proxmoxve:storage/zfspool:Zfspool", "prod-api-storage"],
             ["proxmoxve:index/vmLegacy:VmLegacy", "prod-api-vm-101"],
             ["proxmoxve:index/replication:Replication", "prod-api-replication-101-1"],
             ["proxmoxve:index/haresource:Haresource", "prod-api-ha-101"],
             ["proxmoxve:index/harule:Harule", "prod-api-harule-ha-guest-101"],
         ];
-        const roles = chain.map(([type, name]) => roleOf({ type, name }));
-        assert.deepEqual(roles, [
-            "ssh-ready",
-            "cluster-create",
-            "cluster-fingerprint",
-            "join",
-            "storage",
-            "vm",
-            "replication",
-            "ha-resource",
-            "ha-rule",
-        ]);
-        const kinds = roles.slice(1).map((to, i) => constraintFor(roles[i]!, to)?.kind);
-        assert.deepEqual(kinds, ["design", "design", "required", "required", "required", "required", "required", "required"]);
+        const rolesOf = (chain: [string, string][]) => chain.map(([type, name]) => roleOf({ type, name }));
+        const kindsOf = (roles: string[]) => roles.slice(1).map((to, i) => constraintFor(roles[i]!, to)?.kind);
+        const pool = rolesOf([...viaPool, ...rest]);
+        assert.deepEqual(pool, ["ssh-ready", "zpool", "storage", "vm", "replication", "ha-resource", "ha-rule"]);
+        assert.deepEqual(kindsOf(pool), ["design", "required", "required", "required", "required", "required"]);
+        const join = rolesOf([...viaJoin, ...rest]);
+        assert.deepEqual(join, ["cluster-create", "join", "storage", "vm", "replication", "ha-resource", "ha-rule"]);
+        assert.deepEqual(kindsOf(join), ["required", "required", "required", "required", "required", "required"]);
+        assert.equal(constraintFor("cluster-create", "qnetd-authorize")?.kind, "required");
         assert.equal(roleOf({ type: CMD, name: "prod-hosts-qnetd-packages" }), "qnetd-packages");
         assert.equal(roleOf({ type: CMD, name: "prod-hosts-prox1-packages" }), "packages");
         assert.equal(constraintFor("vm", "cluster-create"), undefined);

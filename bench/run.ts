@@ -324,6 +324,20 @@ function whatIfs(records: RecordedResource[]) {
             breaks: "nothing documented (DESIGN §3 draws ssh-ready first on every host: a design choice, not a Proxmox constraint)",
         });
     }
+    const readySteps = all(/-ssh-ready$/);
+    if (readySteps.length) {
+        // Every step that waited for its host's ssh-ready dials with the same poll pattern itself.
+        const noReady: StepGraph = new Map(
+            [...selfDial]
+                .filter(([k]) => !readySteps.includes(k))
+                .map(([k, v]) => [k, new Set([...v].filter((d) => !readySteps.includes(d)))]),
+        );
+        out.push({
+            change: "no ssh-ready stage at all: every host's first steps dial with its poll pattern themselves",
+            stages: stageCount(noReady),
+            breaks: "nothing documented (a DESIGN §3 drawing); shows whether the ssh-ready stage is what binds",
+        });
+    }
     const storage = one(/-api-storage$/);
     const joins = all(/-join$/);
     if (storage && joins.length) {

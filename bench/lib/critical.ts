@@ -5,7 +5,7 @@
  * constraint requires each edge, what-if merges of steps, and the diff of two
  * evaluations by URN. Pure: works on RecordedResource values only.
  */
-import { isStep, stepDependencies } from "../../tools/lib/graph";
+import { isStep, levels, stepDependencies } from "../../tools/lib/graph";
 import type { RecordedResource } from "../../tools/lib/mock-runtime";
 
 /** Step URN → the step URNs it waits for. */
@@ -16,29 +16,7 @@ export function stepGraph(records: readonly RecordedResource[]): StepGraph {
     return stepDependencies(records);
 }
 
-/**
- * Longest-path level of every step: a step with weight 1 ends one stage after
- * the latest of its dependencies; a step with weight 0 (an unchanged resource
- * in an update) costs nothing but still passes its dependencies' level on.
- */
-export function levels(graph: StepGraph, weight: (urn: string) => 0 | 1 = () => 1): Map<string, number> {
-    const level = new Map<string, number>();
-    const visiting = new Set<string>();
-    const depth = (urn: string): number => {
-        const hit = level.get(urn);
-        if (hit !== undefined) return hit;
-        if (visiting.has(urn)) throw new Error(`dependency cycle through ${urn}`);
-        visiting.add(urn);
-        let d = 0;
-        for (const x of graph.get(urn) ?? []) d = Math.max(d, depth(x));
-        visiting.delete(urn);
-        const v = d + weight(urn);
-        level.set(urn, v);
-        return v;
-    };
-    for (const urn of graph.keys()) depth(urn);
-    return level;
-}
+export { levels };
 
 /** Number of sequential stages: the highest level (0 for no steps). */
 export function stageCount(graph: StepGraph, weight?: (urn: string) => 0 | 1): number {

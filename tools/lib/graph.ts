@@ -71,8 +71,12 @@ export function stepDependencies(resources: readonly RecordedResource[]): Map<st
     return deps;
 }
 
-export function stages(resources: readonly RecordedResource[]): Stage[] {
-    const deps = stepDependencies(resources);
+/**
+ * Longest-path level of every step: a step with weight 1 ends one stage after
+ * the latest of its dependencies; a step with weight 0 (an unchanged resource
+ * in an update) costs nothing but still passes its dependencies' level on.
+ */
+export function levels(graph: ReadonlyMap<string, ReadonlySet<string>>, weight: (urn: string) => 0 | 1 = () => 1): Map<string, number> {
     const level = new Map<string, number>();
     const visiting = new Set<string>();
     const depth = (urn: string): number => {
@@ -80,14 +84,20 @@ export function stages(resources: readonly RecordedResource[]): Stage[] {
         if (hit !== undefined) return hit;
         if (visiting.has(urn)) throw new Error(`dependency cycle through ${urn}`);
         visiting.add(urn);
-        let d = 1;
-        for (const x of deps.get(urn) ?? []) d = Math.max(d, depth(x) + 1);
+        let d = 0;
+        for (const x of graph.get(urn) ?? []) d = Math.max(d, depth(x));
         visiting.delete(urn);
-        level.set(urn, d);
-        return d;
+        const v = d + weight(urn);
+        level.set(urn, v);
+        return v;
     };
+    for (const urn of graph.keys()) depth(urn);
+    return level;
+}
+
+export function stages(resources: readonly RecordedResource[]): Stage[] {
+    const level = levels(stepDependencies(resources));
     const steps = resources.filter(isStep);
-    for (const r of steps) depth(r.urn);
     const max = Math.max(0, ...level.values());
     // One pass into buckets (registration order kept), not one filter per stage.
     const buckets: RecordedResource[][] = Array.from({ length: max }, () => []);

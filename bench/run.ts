@@ -29,7 +29,6 @@ import {
     criticalChain,
     diffByUrn,
     dropEdge,
-    mergeStep,
     roleOf,
     stageCount,
     stepGraph,
@@ -295,25 +294,9 @@ function whatIfs(records: RecordedResource[]) {
     const create = one(/-cluster-create$/);
     const out: { change: string; stages: number; breaks: string }[] = [];
     if (!create) return out;
-    // Steps between the create and the joins that only read a value or write the token.
-    const fingerprint = one(/-cluster-fingerprint$/);
-    const reads = [fingerprint, one(/-root-pubkey$/), one(/-api-token$/)].filter((u): u is string => u !== undefined);
-    if (fingerprint && reads.length > 1) {
-        out.push({
-            change: "cluster-create.sh prints fingerprint= (the cluster-fingerprint step merged into it)",
-            stages: stageCount(mergeStep(g, fingerprint, create)),
-            breaks: "nothing documented; but the other steps between create and join stay, so alone this may gain nothing",
-        });
-    }
-    let merged = g;
-    for (const u of reads) merged = mergeStep(merged, u, create);
-    if (reads.length) {
-        out.push({
-            change: `cluster-create.sh prints what ${reads.map((u) => records.find((r) => r.urn === u)!.name).join(", ")} give (merged into it)`,
-            stages: stageCount(merged),
-            breaks: "nothing documented: they run after the create finished and before any join",
-        });
-    }
+    // (The read steps between create and join that earlier what-ifs merged into the
+    // create are gone: cluster-create.sh prints the fingerprint, key and token itself.)
+    const merged = g;
     const ready = [...(merged.get(create) ?? [])].filter((u) => /-ssh-ready$/.test(records.find((r) => r.urn === u)?.name ?? ""));
     let selfDial = merged;
     for (const u of ready) selfDial = dropEdge(selfDial, create, u);

@@ -73,25 +73,6 @@ export function criticalChain(
     return chain.reverse();
 }
 
-/**
- * What-if: `from` is done by `into` (its script's work moves into the other
- * step). Steps that waited for `from` wait for `into`; `into` also waits for
- * what `from` waited for (minus itself). Returns a new graph.
- */
-export function mergeStep(graph: StepGraph, from: string, into: string): StepGraph {
-    if (!graph.has(from) || !graph.has(into)) throw new Error(`mergeStep: unknown step ${graph.has(from) ? into : from}`);
-    const out: StepGraph = new Map();
-    for (const [urn, deps] of graph) {
-        if (urn === from) continue;
-        const next = new Set<string>();
-        for (const d of deps) next.add(d === from ? into : d);
-        if (urn === into) for (const d of graph.get(from)!) if (d !== into) next.add(d);
-        next.delete(urn);
-        out.set(urn, next);
-    }
-    return out;
-}
-
 /** What-if: `step` no longer waits for `dep` (removes one edge). Returns a new graph. */
 export function dropEdge(graph: StepGraph, step: string, dep: string): StepGraph {
     const out: StepGraph = new Map([...graph].map(([k, v]) => [k, new Set(v)]));

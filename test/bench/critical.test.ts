@@ -22,7 +22,6 @@ import {
     diffByUrn,
     dropEdge,
     levels,
-    mergeStep,
     roleOf,
     stageCount,
     stepGraph,
@@ -103,16 +102,6 @@ describe("stages and chains", () => {
         const w = changedWeight(diffByUrn(before, after));
         assert.deepEqual(["urn:x", "urn:y", "urn:n"].map(w), [0, 1, 1]);
         assert.equal(stageCount(stepGraph(after), w), 2);
-    });
-
-    it("merging a step into its predecessor removes its stage; dependents follow", () => {
-        // create ─▶ read ─▶ join: reading inside create leaves create ─▶ join.
-        const recs = [rec("create"), rec("read", ["create"]), rec("join", ["read", "create"])];
-        const g = mergeStep(stepGraph(recs), "urn:read", "urn:create");
-        assert.equal(g.has("urn:read"), false);
-        assert.deepEqual([...g.get("urn:join")!], ["urn:create"]);
-        assert.equal(stageCount(g), 2);
-        assert.throws(() => mergeStep(g, "urn:nope", "urn:create"), /unknown step/);
     });
 
     it("dropping an edge shortens only when it was the long one", () => {

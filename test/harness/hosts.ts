@@ -39,12 +39,12 @@
  * label. Needs root (mount namespaces, sshd), OpenSSH server and client,
  * openssl and /usr/bin/python3 (the fakes).
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { canConnect, freePort, sh, stopChildren } from "./processes";
 
 export const FAKES_DIR = path.join(__dirname, "..", "fakes", "sbin");
 
@@ -105,35 +105,6 @@ export interface Hosts {
     /** Files below `root` whose bytes contain `needle`. */
     filesContaining(needle: string): string[];
     close(): Promise<void>;
-}
-
-function sh(cmd: string, args: string[], input?: string): string {
-    const r = spawnSync(cmd, args, { encoding: "utf8", input: input ?? "" });
-    if (r.error) throw r.error;
-    if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}): ${r.stderr}`);
-    return r.stdout;
-}
-
-async function freePort(address: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const srv = net.createServer();
-        srv.once("error", reject);
-        srv.listen(0, address, () => {
-            const port = (srv.address() as net.AddressInfo).port;
-            srv.close(() => resolve(port));
-        });
-    });
-}
-
-async function canConnect(address: string, port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const s = net.connect({ host: address, port });
-        s.once("connect", () => {
-            s.destroy();
-            resolve(true);
-        });
-        s.once("error", () => resolve(false));
-    });
 }
 
 const BOOT = String.raw`
@@ -402,16 +373,7 @@ export async function startHosts(label: string, specs: readonly HostSpec[]): Pro
         const close = async () => {
             if (closed) return;
             closed = true;
-            await Promise.all(
-                children.map(
-                    (c) =>
-                        new Promise<void>((resolve) => {
-                            if (c.exitCode !== null || c.signalCode !== null) return resolve();
-                            c.once("exit", () => resolve());
-                            c.kill("SIGTERM");
-                        }),
-                ),
-            );
+            await stopChildren(children);
             fs.rmSync(root, { recursive: true, force: true });
             process.removeListener("exit", backstop);
         };

@@ -33,12 +33,14 @@
  * fixtures.ts (the documented formats of proxmox-facts.md and real zfs-fuse
  * output). Needs root (mount namespaces, sshd) and OpenSSH.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { CommandResult } from "../../tools/health/parsers";
+import { canConnect, freePort, sh, stopChildren } from "../harness/processes";
+
+export { freePort };
 
 /** The argument lists each replayed command key answers (as tools/health/commands.ts sends them). */
 export const REPLAYED: Readonly<Record<string, readonly [tool: string, args: string]>> = {
@@ -117,35 +119,6 @@ export interface ReplayHosts {
     readonly clientKeyFile: string;
     host(name: string): ReplayHost;
     close(): Promise<void>;
-}
-
-function sh(cmd: string, args: string[]): string {
-    const r = spawnSync(cmd, args, { encoding: "utf8" });
-    if (r.error) throw r.error;
-    if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}): ${r.stderr}`);
-    return r.stdout;
-}
-
-export function freePort(address: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const srv = net.createServer();
-        srv.once("error", reject);
-        srv.listen(0, address, () => {
-            const port = (srv.address() as net.AddressInfo).port;
-            srv.close(() => resolve(port));
-        });
-    });
-}
-
-function canConnect(address: string, port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const s = net.connect({ host: address, port });
-        s.once("connect", () => {
-            s.destroy();
-            resolve(true);
-        });
-        s.once("error", () => resolve(false));
-    });
 }
 
 /** A fresh ed25519 key pair: the private key file and the public `<type> <base64>`. */
@@ -274,16 +247,7 @@ export async function startReplayHosts(label: string, specs: readonly { name: st
             close: async () => {
                 if (closed) return;
                 closed = true;
-                await Promise.all(
-                    children.map(
-                        (c) =>
-                            new Promise<void>((resolve) => {
-                                if (c.exitCode !== null || c.signalCode !== null) return resolve();
-                                c.once("exit", () => resolve());
-                                c.kill("SIGTERM");
-                            }),
-                    ),
-                );
+                await stopChildren(children);
                 fs.rmSync(root, { recursive: true, force: true });
                 process.removeListener("exit", backstop);
             },

@@ -150,6 +150,8 @@ export interface Cluster {
     readonly bandwidthLimitMBps: Readonly<{ migration?: number; restore?: number; clone?: number; move?: number; default?: number }>;
     readonly crs: Readonly<{ ha: "basic" | "static"; rebalanceOnStart: boolean }>;
     readonly haShutdownPolicy: "conditional" | "freeze" | "failover" | "migrate";
+    /** Proxmox package repository the nodes use (packages.sh --repository). */
+    readonly repository: "enterprise" | "no-subscription";
 }
 
 export interface Zrepl {

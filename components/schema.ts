@@ -156,6 +156,15 @@ export const clusterSchema = z.strictObject({
         .default({ ha: "basic", rebalanceOnStart: false }),
     /** HA shutdown policy. Defaults to conditional. */
     haShutdownPolicy: z.enum(["conditional", "freeze", "failover", "migrate"]).default("conditional"),
+    /**
+     * Proxmox package repository of the nodes: enterprise (needs a subscription
+     * key on every node) or no-subscription. Defaults to enterprise, as PVE ships.
+     */
+    repository: z
+        .enum(["enterprise", "no-subscription"], {
+            error: "must be enterprise (nodes with a subscription key) or no-subscription",
+        })
+        .default("enterprise"),
     /** Keyboard layout and other datacenter defaults are left to Proxmox. */
 });
 

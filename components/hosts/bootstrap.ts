@@ -4,7 +4,8 @@
  * with only the true dependencies as edges:
  *
  *   ssh-ready(host)  ─▶ every other step on that host, except cluster-create
- *   packages(node), packages(qnetd)        (only with a QDevice)
+ *   packages(node), packages(qnetd)        (only with a QDevice; on nodes it
+ *                                           also selects cluster.repository)
  *   zpool(node), watchdog(node), corosync-vlan(node, tag)   parallel across nodes
  *   cluster-create(nodes[0])  ◀─ its corosync VLANs; dials with ssh-ready's
  *     │                          retry itself (a first step, not a wait)
@@ -134,7 +135,11 @@ export class HostBootstrap extends pulumi.ComponentResource {
             ]),
         );
         const nodePackages = qnetd
-            ? site.nodes.map((n) => step(`${n.name}-packages`, n, "packages", [], { args: [NODE_QDEVICE_PACKAGE] }))
+            ? site.nodes.map((n) =>
+                  step(`${n.name}-packages`, n, "packages", [], {
+                      args: ["--repository", site.cluster.repository, NODE_QDEVICE_PACKAGE],
+                  }),
+              )
             : [];
 
         // ---- cluster: create on the first node, then joins one at a time.

@@ -215,7 +215,7 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
             "prox1-zpool": ["zpool", ["pool1", "mirror", 12, "lz4", "", ...disks(1)]],
             "prox2-zpool": ["zpool", ["pool1", "mirror", 12, "lz4", "", ...disks(2)]],
             "prox1-watchdog": ["watchdog", ["softdog"]],
-            "prox1-packages": ["packages", ["corosync-qdevice"]],
+            "prox1-packages": ["packages", ["--repository", "enterprise", "corosync-qdevice"]],
             "qnetd-packages": ["packages", ["corosync-qnetd"]],
             // "-": the stack gives apiToken, so no token is created.
             "cluster-create": ["cluster-create", ["prod", "-", "address=10.10.10.11,priority=20", "address=10.0.0.11,priority=10"]],

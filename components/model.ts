@@ -101,6 +101,8 @@ export interface Guest {
     readonly agent: boolean;
     /** Resolved: every other node unless the stack says. */
     readonly replicateTo: readonly string[];
+    /** Ids of existing jobs by target node, as the stack carries them (replicationJobs derives the rest). */
+    readonly replicationJobIds: Readonly<Record<string, string>>;
     readonly ha?: GuestHa;
 }
 
@@ -191,10 +193,36 @@ export function haGuests(site: Site): Guest[] {
     return site.guests.filter((g) => g.ha !== undefined);
 }
 
-/** Replication job id as pvesr wants it: `<vmid>-<n>`, n stable by target position in the node list. */
-export function replicationJobs(site: Site, guest: Guest): { id: string; target: string; jobNumber: number }[] {
+/**
+ * The job number of a replication job the stack does not pin: a function of the
+ * two node names only (FNV-1a over the sorted pair, below 10^6), never of their
+ * positions in the stack. So a job keeps its id when nodes are reordered or
+ * removed, and when the guest's home node changes: Proxmox itself keeps the id
+ * and swaps source and target of the job between the old and the new home node
+ * on migration and HA recovery (pve-guest-common src/PVE/ReplicationConfig.pm,
+ * switch_replication_job_target_nolock), so the pair is what identifies the job.
+ * Proxmox accepts any `<vmid>-<0..999999999>` (parse_replication_job_id) and
+ * allows one job per guest and target (write_config: "replication job for
+ * guest … to target … already exists").
+ */
+export function derivedJobNumber(nodeA: string, nodeB: string): number {
+    const [a, b] = [nodeA, nodeB].sort();
+    let h = 0x811c9dc5;
+    for (const byte of Buffer.from(`${a}\n${b}`, "utf8")) {
+        h ^= byte;
+        h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    return h % 1_000_000;
+}
+
+/**
+ * The guest's replication jobs, one per target: the id the stack pins for that
+ * target (an existing job, e.g. Proxmox's own `<vmid>-0`), else
+ * `<vmid>-<derivedJobNumber(home, target)>`.
+ */
+export function replicationJobs(_site: Site, guest: Guest): { id: string; target: string; pinned: boolean }[] {
     return guest.replicateTo.map((target) => {
-        const jobNumber = site.nodes.findIndex((n) => n.name === target);
-        return { id: `${guest.vmid}-${jobNumber}`, target, jobNumber };
+        const pinned = guest.replicationJobIds[target];
+        return { id: pinned ?? `${guest.vmid}-${derivedJobNumber(guest.node, target)}`, target, pinned: pinned !== undefined };
     });
 }

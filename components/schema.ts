@@ -78,6 +78,19 @@ export const ruleId = z
     .string()
     .regex(/^[a-z][a-z0-9_-]{1,62}$/, "must be a rule id: a lowercase letter, then letters, digits, '-' or '_', e.g. keep-fw-apart");
 
+/**
+ * A pvesr job id as Proxmox parses it (pve-guest-common src/PVE/ReplicationConfig.pm,
+ * parse_replication_job_id and the 'pve-replication-id' option: `<GUEST>-<JOBNUM>`,
+ * guest 100–999999999, job number up to 9 digits), in the canonical form Proxmox
+ * stores (it re-joins the parsed integers, so no leading zeros).
+ */
+export const replicationJobId = z
+    .string()
+    .regex(
+        /^[1-9][0-9]{2,8}-(0|[1-9][0-9]{0,8})$/,
+        "must be a Proxmox replication job id <vmid>-<number>, as `pvesr list` prints it, e.g. 101-0",
+    );
+
 export const duration = z.string().regex(/^\d+(s|m|h|d)$/, "must be a duration such as 30s, 10m, 2h or 1d");
 
 export const isoVolume = z
@@ -261,6 +274,12 @@ export const guestSchema = z.strictObject({
     agent: z.boolean().default(true),
     /** Nodes that receive replicas. Defaults to every other node. */
     replicateTo: z.array(hostname).optional(),
+    /**
+     * Ids of replication jobs that already exist, by target node, e.g. { prox2: 101-0 } for
+     * a job created by hand or in the GUI (`adopt` writes them). Jobs not listed get an id
+     * derived from the guest and the two node names (see model.ts replicationJobs).
+     */
+    replicationJobIds: z.record(hostname, replicationJobId).optional(),
     ha: haSchema.optional(),
 });
 

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import type { Bridge, Cluster, Guest, GuestDisk, HaRule, QDevice, Replication, Site, SiteNode, Storage, Vlan, Vxlan, Zrepl } from "./model";
 import { MIN_DISKS, REQUIRED_SECTIONS, SECRET_KEYS, SECTIONS, type ParsedSections, type SectionName } from "./schema";
+import { derivedJobNumber } from "./model";
 import { analyseSchedule, formatMinutes, parseDuration, ScheduleError } from "./schedule";
 
 export const PROJECT = "proxmox-ha";
@@ -295,6 +296,32 @@ class Rules {
             });
             const replicateTo = g.replicateTo ?? [...names].filter((n) => n !== g.node);
             if (new Set(replicateTo).size !== replicateTo.length) this.err(at("replicateTo"), "lists a node twice");
+            const jobIds = new Map<string, string>();
+            for (const [target, id] of Object.entries(g.replicationJobIds ?? {})) {
+                if (!replicateTo.includes(target)) {
+                    this.err(
+                        at("replicationJobIds", target),
+                        `"${target}" does not receive replicas of guest ${g.vmid} (replicateTo: ${replicateTo.join(", ") || "none"}); remove this id or add ${target} to replicateTo`,
+                    );
+                }
+                if (!id.startsWith(`${g.vmid}-`)) {
+                    this.err(
+                        at("replicationJobIds", target),
+                        `"${id}" is not a job of guest ${g.vmid}; Proxmox job ids start with the vmid, e.g. ${g.vmid}-0`,
+                    );
+                }
+            }
+            for (const target of replicateTo) {
+                const id = g.replicationJobIds?.[target] ?? `${g.vmid}-${derivedJobNumber(g.node, target)}`;
+                const other = jobIds.get(id);
+                if (other !== undefined) {
+                    this.err(
+                        at("replicationJobIds"),
+                        `jobs to ${other} and ${target} would both be ${id}; Proxmox needs one id per job: pin another id for ${target}, e.g. ${target}: ${g.vmid}-${Math.max(...[...jobIds.keys()].map((k) => Number(k.split("-")[1])), 0) + 1}`,
+                    );
+                }
+                jobIds.set(id, target);
+            }
             const slots = new Set<string>();
             resolveDisks(g.disks, storageId ?? "").forEach((d, j) => {
                 if (slots.has(d.slot)) this.err(at("disks", j, "slot"), `${d.slot} is used twice`);
@@ -559,6 +586,7 @@ class Rules {
                 protect: g.protect,
                 agent: g.agent,
                 replicateTo,
+                replicationJobIds: { ...g.replicationJobIds },
                 ...(g.ha
                     ? {
                           ha: {

@@ -9,7 +9,7 @@ import { managedBridge, type HostNetworks, type Sdn } from "./network";
 
 export interface Guests {
     readonly vms: ReadonlyMap<number, proxmox.VmLegacy>;
-    /** Key: job id `<vmid>-<n>`. */
+    /** Key: job id `<vmid>-<n>` (model.ts replicationJobs). */
     readonly replications: ReadonlyMap<string, proxmox.Replication>;
     readonly haResources: ReadonlyMap<number, proxmox.Haresource>;
     /** Key: rule id (`ha-guest-<vmid>` for node affinity, the stack's id for resource affinity). */
@@ -87,7 +87,7 @@ export function createGuests(ctx: ApiContext, storage: pulumi.Resource, networks
                     // and ReplicationState "fix jobs for stolen guest"): after a
                     // failover `target` is the old home node. That is Proxmox
                     // keeping the replica where it belongs, not drift; the job id
-                    // (<vmid>-<index of the original target>) stays stable.
+                    // (pinned, or derived from the node pair: model.ts) stays stable.
                     ignoreChanges: ["target"],
                 }),
             );

@@ -287,7 +287,7 @@ describe("prod (Pulumi.prod.yaml): the reference site", () => {
                 size: 32,
                 nics: [{ bridge: "vmbr0", model: "virtio", firewall: true }],
             }),
-            "prod-api-replication-101-1": replication("101-1", "prox2", "*/5", 100),
+            "prod-api-replication-101-492612": replication("101-492612", "prox2", "*/5", 100),
             "prod-api-ha-101": haresource(101, 2),
             "prod-api-harule-ha-guest-101": nodeRule(101, "prox1", { prox1: 2, prox2: 1 }),
         });
@@ -299,7 +299,7 @@ describe("prod (Pulumi.prod.yaml): the reference site", () => {
         assert.deepEqual(run.layer.summary, {
             storage: { id: "pool1", pool: "pool1", nodes: ["prox1", "prox2"], thinProvision: true },
             guests: [{ vmid: 101, name: "fw", homeNode: "prox1", ha: true, protect: true, replicateTo: ["prox2"] }],
-            replicationJobs: [{ id: "101-1", vmid: 101, target: "prox2", schedule: "*/5", rateMBps: 100, worstCaseRpoMinutes: 5 }],
+            replicationJobs: [{ id: "101-492612", vmid: 101, target: "prox2", schedule: "*/5", rateMBps: 100, worstCaseRpoMinutes: 5 }],
             ha: {
                 resources: [{ sid: "vm:101", state: "started", maxRestart: 2, maxRelocate: 1, failback: true }],
                 rules: [{ id: "ha-guest-101", type: "node-affinity", resources: ["vm:101"], nodes: { prox1: 2, prox2: 1 }, strict: false }],
@@ -341,8 +341,8 @@ describe("lab (Pulumi.lab.yaml): dataset storage, 15-minute schedule, both direc
             },
             "lab-api-vm-201": dns(201, "dns1", "lab1"),
             "lab-api-vm-202": dns(202, "dns2", "lab2"),
-            "lab-api-replication-201-1": replication("201-1", "lab2", "*/15"),
-            "lab-api-replication-202-0": replication("202-0", "lab1", "*/15"),
+            "lab-api-replication-201-702180": replication("201-702180", "lab2", "*/15"),
+            "lab-api-replication-202-702180": replication("202-702180", "lab1", "*/15"),
             "lab-api-ha-201": haresource(201),
             "lab-api-ha-202": haresource(202),
             "lab-api-harule-ha-guest-201": nodeRule(201, "lab1", { lab1: 2, lab2: 1 }),
@@ -357,8 +357,8 @@ describe("lab (Pulumi.lab.yaml): dataset storage, 15-minute schedule, both direc
     it("has no alert command", () => assertNotifications(run, undefined));
     it("summarizes two replication jobs of 15 minutes worst-case RPO", () => {
         assert.deepEqual(run.layer.summary.replicationJobs, [
-            { id: "201-1", vmid: 201, target: "lab2", schedule: "*/15", worstCaseRpoMinutes: 15 },
-            { id: "202-0", vmid: 202, target: "lab1", schedule: "*/15", worstCaseRpoMinutes: 15 },
+            { id: "201-702180", vmid: 201, target: "lab2", schedule: "*/15", worstCaseRpoMinutes: 15 },
+            { id: "202-702180", vmid: 202, target: "lab1", schedule: "*/15", worstCaseRpoMinutes: 15 },
         ]);
         assert.deepEqual(
             run.layer.summary.ha.rules.map((r) => r.id),
@@ -482,8 +482,8 @@ describe("dc2 (Pulumi.dc2.yaml): two datacentres, VLANs at MTU 1400, VXLAN guest
             "dc2-api-fw-enable": { type: T.fwOptions, inputs: { enabled: true, inputPolicy: "DROP", outputPolicy: "ACCEPT" } },
             "dc2-api-vm-111": fw(111, "fw-a", "dca-pve1"),
             "dc2-api-vm-112": fw(112, "fw-b", "dcb-pve1"),
-            "dc2-api-replication-111-1": replication("111-1", "dcb-pve1", "*/5", 50),
-            "dc2-api-replication-112-0": replication("112-0", "dca-pve1", "*/5", 50),
+            "dc2-api-replication-111-2948": replication("111-2948", "dcb-pve1", "*/5", 50),
+            "dc2-api-replication-112-2948": replication("112-2948", "dca-pve1", "*/5", 50),
             "dc2-api-ha-111": haresource(111),
             "dc2-api-ha-112": haresource(112),
             "dc2-api-harule-ha-guest-111": nodeRule(111, "dca-pve1", { "dca-pve1": 2, "dcb-pve1": 1 }),

@@ -209,8 +209,8 @@ describe("variant A: bridges, every cluster option, an unusual guest", () => {
         });
         assert.equal(vm.protect, false, "protect: false is honoured");
         assert.deepEqual(vm.ignoreChanges, ["nodeName"]);
-        const job = byName(run).get("prod-api-replication-150-1")!;
-        assert.deepEqual(job.inputs, { resourceId: "150-1", type: "local", target: "prox2", schedule: "*/5", rate: 100 });
+        const job = byName(run).get("prod-api-replication-150-492612")!;
+        assert.deepEqual(job.inputs, { resourceId: "150-492612", type: "local", target: "prox2", schedule: "*/5", rate: 100 });
         assert.equal(job.protect, false, "an unprotected guest's replica is unprotected too");
         assert.equal(run.api.filter((r) => r.type === "proxmoxve:index/haresource:Haresource").length, 1, "only vm 101 is an HA resource");
     });
@@ -262,9 +262,9 @@ describe("variant B: three IPv6 nodes, no QDevice, firewall off, strict affinity
             "proxmoxve:index/harule:Harule edge-api-harule-app-web-together",
             "proxmoxve:index/harule:Harule edge-api-harule-ha-guest-101",
             "proxmoxve:index/harule:Harule edge-api-harule-ha-guest-103",
-            "proxmoxve:index/replication:Replication edge-api-replication-101-0",
-            "proxmoxve:index/replication:Replication edge-api-replication-101-2",
-            "proxmoxve:index/replication:Replication edge-api-replication-103-0",
+            "proxmoxve:index/replication:Replication edge-api-replication-101-844130",
+            "proxmoxve:index/replication:Replication edge-api-replication-101-995878",
+            "proxmoxve:index/replication:Replication edge-api-replication-103-773497",
             "proxmoxve:index/vmLegacy:VmLegacy edge-api-vm-101",
             "proxmoxve:index/vmLegacy:VmLegacy edge-api-vm-102",
             "proxmoxve:index/vmLegacy:VmLegacy edge-api-vm-103",
@@ -298,20 +298,20 @@ describe("variant B: three IPv6 nodes, no QDevice, firewall off, strict affinity
             comment: "storage (proxmox-ha)",
             autostart: true,
         });
-        assert.deepEqual(m.get("edge-api-replication-101-0")!.inputs, {
-            resourceId: "101-0",
+        assert.deepEqual(m.get("edge-api-replication-101-995878")!.inputs, {
+            resourceId: "101-995878",
             type: "local",
             target: "n1",
             schedule: "*/10",
         });
-        assert.deepEqual(m.get("edge-api-replication-101-2")!.inputs, {
-            resourceId: "101-2",
+        assert.deepEqual(m.get("edge-api-replication-101-844130")!.inputs, {
+            resourceId: "101-844130",
             type: "local",
             target: "n3",
             schedule: "*/10",
         });
-        assert.deepEqual(m.get("edge-api-replication-103-0")!.inputs, {
-            resourceId: "103-0",
+        assert.deepEqual(m.get("edge-api-replication-103-773497")!.inputs, {
+            resourceId: "103-773497",
             type: "local",
             target: "n1",
             schedule: "*/10",
@@ -355,9 +355,9 @@ describe("variant B: three IPv6 nodes, no QDevice, firewall off, strict affinity
             resources: ["vm:101", "vm:103"],
         });
         assert.deepEqual(run.layer.summary.replicationJobs, [
-            { id: "101-0", vmid: 101, target: "n1", schedule: "*/10", worstCaseRpoMinutes: 10 },
-            { id: "101-2", vmid: 101, target: "n3", schedule: "*/10", worstCaseRpoMinutes: 10 },
-            { id: "103-0", vmid: 103, target: "n1", schedule: "*/10", worstCaseRpoMinutes: 10 },
+            { id: "101-995878", vmid: 101, target: "n1", schedule: "*/10", worstCaseRpoMinutes: 10 },
+            { id: "101-844130", vmid: 101, target: "n3", schedule: "*/10", worstCaseRpoMinutes: 10 },
+            { id: "103-773497", vmid: 103, target: "n1", schedule: "*/10", worstCaseRpoMinutes: 10 },
         ]);
     });
 });

@@ -170,7 +170,7 @@ describe("roles and constraints", () => {
         const rest: [string, string][] = [
             ["proxmoxve:storage/zfspool:Zfspool", "prod-api-storage"],
             ["proxmoxve:index/vmLegacy:VmLegacy", "prod-api-vm-101"],
-            ["proxmoxve:index/replication:Replication", "prod-api-replication-101-1"],
+            ["proxmoxve:index/replication:Replication", "prod-api-replication-101-492612"],
             ["proxmoxve:index/haresource:Haresource", "prod-api-ha-101"],
             ["proxmoxve:index/harule:Harule", "prod-api-harule-ha-guest-101"],
         ];

@@ -67,10 +67,10 @@ describe("healthy site", () => {
             assert.equal(row(r, n, "QDevice vote").verdict, "ok");
         }
     });
-    it("the cluster table: vm 101 started on prox1, job 101-1 synced 2 min ago", () => {
+    it("the cluster table: vm 101 started on prox1, job 101-492612 synced 2 min ago", () => {
         assert.equal(row(r, "prod", "HA vm:101 (fw)").measured, "started on prox1");
-        assert.equal(row(r, "prod", "replication 101-1 (vm 101 fw)").measured, "OK, last sync 2 min ago (on prox1 → local/prox2)");
-        assert.equal(row(r, "prod", "replication 101-1 (vm 101 fw)").expected, "enabled, OK, 0 failures, last sync ≤ 10 min ago");
+        assert.equal(row(r, "prod", "replication 101-492612 (vm 101 fw)").measured, "OK, last sync 2 min ago (on prox1 → local/prox2)");
+        assert.equal(row(r, "prod", "replication 101-492612 (vm 101 fw)").expected, "enabled, OK, 0 failures, last sync ≤ 10 min ago");
     });
     it("renders one table per host with marks, measured, expected", () => {
         const text = renderReport(r);
@@ -139,13 +139,13 @@ describe("degraded and broken states", () => {
     });
     it("failing replication: the error text, never synced, and the job id in the remedy", () => {
         const r = run(SCENARIOS.replicationFailing);
-        const c = row(r, "prod", "replication 101-1 (vm 101 fw)");
+        const c = row(r, "prod", "replication 101-492612 (vm 101 fw)");
         assert.equal(c.verdict, "fail");
         assert.equal(
             c.measured,
             "No common base snapshot on volume(s) pool1:vm-101-disk-0 (3 failures, last sync never, on prox1 → local/prox2)",
         );
-        assert.match(c.remedy!, /pvesr schedule-now 101-1/);
+        assert.match(c.remedy!, /pvesr schedule-now 101-492612/);
         assert.equal(r.exitCode, 1);
     });
     it("stale replication: older than twice the worst-case gap (10 min for */5)", () => {
@@ -156,7 +156,7 @@ describe("degraded and broken states", () => {
                 prox1: { ...SCENARIOS.healthy.nodes.prox1, pvesr: res(pvesrStatus([{ ...JOB_OK, last: "2026-01-01_09:51:59" }])) },
             },
         };
-        const c = row(run(s), "prod", /^replication 101-1/);
+        const c = row(run(s), "prod", /^replication 101-492612/);
         assert.deepEqual([c.verdict, c.measured], ["fail", "OK, last sync 10 min ago (on prox1 → local/prox2)"]);
         const fresh: Scenario = {
             ...SCENARIOS.healthy,
@@ -165,17 +165,17 @@ describe("degraded and broken states", () => {
                 prox1: { ...SCENARIOS.healthy.nodes.prox1, pvesr: res(pvesrStatus([{ ...JOB_OK, last: "2026-01-01_09:52:00" }])) },
             },
         };
-        assert.equal(row(run(fresh), "prod", /^replication 101-1/).verdict, "ok");
+        assert.equal(row(run(fresh), "prod", /^replication 101-492612/).verdict, "ok");
     });
     it("a job missing on every node is ✗; missing on the nodes asked while one is unreachable is ?", () => {
         const none: Scenario = {
             ...SCENARIOS.healthy,
             nodes: { ...SCENARIOS.healthy.nodes, prox1: { ...SCENARIOS.healthy.nodes.prox1, pvesr: res(pvesrStatus([])) } },
         };
-        const c = row(run(none), "prod", /^replication 101-1/);
+        const c = row(run(none), "prod", /^replication 101-492612/);
         assert.deepEqual([c.verdict, c.measured], ["fail", "missing on every node"]);
-        assert.match(c.remedy!, /pvesr create-local-job 101-1 prox2 --schedule '\*\/5'/);
-        const blind = row(run(none, prod(), { prox2: "unreachable: test" }), "prod", /^replication 101-1/);
+        assert.match(c.remedy!, /pvesr create-local-job 101-492612 prox2 --schedule '\*\/5'/);
+        const blind = row(run(none, prod(), { prox2: "unreachable: test" }), "prod", /^replication 101-492612/);
         assert.equal(blind.verdict, "unknown");
         assert.match(blind.measured, /not on prox1; cannot ask prox2/);
     });
@@ -192,7 +192,7 @@ describe("degraded and broken states", () => {
             },
         };
         const r = run(s);
-        assert.equal(row(r, "prod", /^replication 101-1/).measured, "OK, last sync 2 min ago (on prox2 → local/prox1)");
+        assert.equal(row(r, "prod", /^replication 101-492612/).measured, "OK, last sync 2 min ago (on prox2 → local/prox1)");
         assert.equal(row(r, "prod", "HA vm:101 (fw)").measured, "started on prox2");
         assert.equal(r.exitCode, 0);
     });
@@ -284,5 +284,62 @@ describe("cannot tell", () => {
             [],
         );
         assert.equal(row(r, "prod", "HA vm:101 (fw)").verdict, "unknown");
+    });
+});
+
+/**
+ * Jobs are identified by guest and target (pve-guest-common
+ * src/PVE/ReplicationConfig.pm write_config: one job per guest and target; ids
+ * `<vmid>-<jobnum>`, parse_replication_job_id; the GUI and `pvesr
+ * create-local-job` users name a guest's first job `<vmid>-0`, pve-manager
+ * www/manager6/grid/Replication.js). Before this change a healthy `101-0` was
+ * reported "missing on every node" with a `pvesr create-local-job` remedy that
+ * Proxmox refuses ("replication job for guest '101' to target 'local/prox2'
+ * already exists"), and a job not in the stack was not reported at all.
+ */
+describe("replication jobs with Proxmox's own ids", () => {
+    const withJobs = (jobs: Parameters<typeof pvesrStatus>[0]): Scenario => ({
+        ...SCENARIOS.healthy,
+        nodes: { ...SCENARIOS.healthy.nodes, prox1: { ...SCENARIOS.healthy.nodes.prox1, pvesr: res(pvesrStatus(jobs)) } },
+    });
+    const adopted = (): Site => {
+        const site = prod();
+        return { ...site, guests: site.guests.map((g) => ({ ...g, replicationJobIds: { prox2: "101-0" } })) };
+    };
+
+    it("a site whose stack pins 101-0 is healthy with Proxmox's job 101-0", () => {
+        const r = run(withJobs([{ ...JOB_OK, id: "101-0" }]), adopted());
+        assert.deepEqual(
+            verdicts(r).filter((v) => !v.endsWith(":ok")),
+            [],
+        );
+        assert.equal(row(r, "prod", "replication 101-0 (vm 101 fw)").measured, "OK, last sync 2 min ago (on prox1 → local/prox2)");
+        assert.equal(r.exitCode, 0);
+    });
+
+    it("the job to prox2 under another id than the stack's: ✗ naming the existing id and the stack key to pin it, never a create", () => {
+        const r = run(withJobs([{ ...JOB_OK, id: "101-0" }]));
+        const c = row(r, "prod", /^replication 101-492612/);
+        assert.equal(c.verdict, "fail");
+        assert.equal(c.measured, "the job to prox2 is 101-0 (on prox1 → local/prox2)");
+        assert.match(c.remedy!, /set guests\[0\]\.replicationJobIds\.prox2: 101-0/);
+        assert.doesNotMatch(c.remedy!, /create-local-job/);
+        assert.equal(
+            r.hosts.flatMap((h) => h.checks).filter((x) => x.check.includes("unknown job")).length,
+            0,
+            "the job is the stack's, not unknown",
+        );
+    });
+
+    it("a job the stack does not declare is reported as unknown, with a remedy Proxmox accepts", () => {
+        const r = run(withJobs([JOB_OK, { ...JOB_OK, id: "105-0", target: "prox2" }, { ...JOB_OK, id: "101-3", target: "prox3" }]));
+        const other = row(r, "prod", "replication 105-0 (unknown job: vm 105 → prox2)");
+        assert.equal(other.verdict, "fail");
+        assert.equal(other.expected, "not in the stack");
+        assert.match(other.remedy!, /guest 105 is not in the stack: `npm run adopt`.*`pvesr delete 105-0 --keep`/);
+        const extra = row(r, "prod", "replication 101-3 (unknown job: vm 101 → prox3)");
+        assert.match(extra.remedy!, /add prox3 to guests\[0\]\.replicateTo and set guests\[0\]\.replicationJobIds\.prox3: 101-3/);
+        assert.equal(row(r, "prod", /^replication 101-492612/).verdict, "ok");
+        assert.equal(r.exitCode, 1);
     });
 });

@@ -225,8 +225,8 @@ describe("scenarios over real OpenSSH", () => {
         const r = await cli(["--file", file, "--identity", hosts.clientKeyFile]);
         assert.equal(r.code, 1, r.stdout);
         assert.match(
-            line(r.stdout, "✗", "replication 101-1 (vm 101 fw)"),
-            /No common base snapshot on volume\(s\) pool1:vm-101-disk-0 \(3 failures, last sync never, on prox1 → local\/prox2\).*pvesr schedule-now 101-1/,
+            line(r.stdout, "✗", "replication 101-492612 (vm 101 fw)"),
+            /No common base snapshot on volume\(s\) pool1:vm-101-disk-0 \(3 failures, last sync never, on prox1 → local\/prox2\).*pvesr schedule-now 101-492612/,
         );
         assert.equal(r.stdout.split("\n").filter((l) => /^ {2}[✗?] /.test(l)).length, 1, r.stdout);
     });

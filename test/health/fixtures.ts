@@ -185,7 +185,7 @@ export const REFERENCE_PVESR_EXAMPLE = `JobID      Enabled    Target            
 export const NOW = "2026-01-01_10:02:00";
 
 export const JOB_OK: PvesrJob = {
-    id: "101-1",
+    id: "101-492612",
     target: "prox2",
     last: "2026-01-01_10:00:02",
     next: "2026-01-01_10:05:00",
@@ -195,7 +195,7 @@ export const JOB_OK: PvesrJob = {
 };
 /** A job that never succeeded: `-` for LastSync and the error text in State (§6). */
 export const JOB_FAILING: PvesrJob = {
-    id: "101-1",
+    id: "101-492612",
     target: "prox2",
     last: "-",
     next: "2026-01-01_10:30:00",
@@ -314,7 +314,7 @@ const PROX1_ALONE: NodeResults = {
 };
 
 export const SCENARIOS = {
-    /** Both nodes up, QDevice connected, job 101-1 synced 2 min ago, vm 101 started on prox1. */
+    /** Both nodes up, QDevice connected, job 101-492612 synced 2 min ago, vm 101 started on prox1. */
     healthy: { nodes: { prox1: healthyNode(1, [JOB_OK]), prox2: healthyNode(2, []) }, qnetd: QNETD_ACTIVE },
     /**
      * prox2 is down as a cluster node (its corosync is stopped) but answers on
@@ -362,7 +362,7 @@ export const SCENARIOS = {
         },
         qnetd: QNETD_ACTIVE,
     },
-    /** Job 101-1 has never synced and keeps failing. */
+    /** Job 101-492612 has never synced and keeps failing. */
     replicationFailing: { nodes: { prox1: healthyNode(1, [JOB_FAILING]), prox2: healthyNode(2, []) }, qnetd: QNETD_ACTIVE },
     /** prox2's pool1 lost a mirror disk. */
     degradedPool: {

@@ -157,14 +157,14 @@ describe("the policy pack under Pulumi's policy-pack runner", () => {
     it("reads the RPO target from the stack config (PULUMI_CONFIG)", async () => {
         const res = await call<{ getDiagnosticsList(): unknown[] }>(
             "analyze",
-            analyzeRequest(TYPES.replication, "job", { resourceId: "101-1", type: "local", target: "prox2", schedule: "*/15" }),
+            analyzeRequest(TYPES.replication, "job", { resourceId: "101-492612", type: "local", target: "prox2", schedule: "*/15" }),
         );
         assert.deepEqual(diagnostics(res), [
             {
                 policy: POLICY.rpo,
                 message: reported(
                     POLICY.rpo,
-                    'replication job 101-1 runs on schedule "*/15": a failover can lose up to 15 min of writes, more than replication.rpoTarget 10m',
+                    'replication job 101-492612 runs on schedule "*/15": a failover can lose up to 15 min of writes, more than replication.rpoTarget 10m',
                 ),
                 mandatory: true,
             },

@@ -84,15 +84,15 @@ function happyResources(): ResourceSpec[] {
         { type: TYPES.vmLegacy, name: "prod-api-vm-101", props: { nodeName: "prox1", vmId: 101, name: "fw" } },
         {
             type: TYPES.replication,
-            name: "prod-api-replication-101-1",
-            props: { resourceId: "101-1", type: "local", target: "prox2", schedule: "*/5" },
+            name: "prod-api-replication-101-492612",
+            props: { resourceId: "101-492612", type: "local", target: "prox2", schedule: "*/5" },
             dependsOn: ["prod-api-vm-101"],
         },
         {
             type: TYPES.haresource,
             name: "prod-api-ha-101",
             props: { resourceId: "vm:101", type: "vm", state: "started", maxRestart: 1, maxRelocate: 1, failback: true },
-            dependsOn: ["prod-api-vm-101", "prod-api-replication-101-1", "prod-hosts-qdevice-setup"],
+            dependsOn: ["prod-api-vm-101", "prod-api-replication-101-492612", "prod-hosts-qdevice-setup"],
         },
         {
             type: TYPES.harule,
@@ -200,14 +200,14 @@ describe(POLICY.haReplication, () => {
         `a failover there would find no disk. Replicate to every node HA may use (guests[].replicateTo), or confine it with ha.nodes and ha.strict`;
 
     it("reports a guest without a replication job to the other node", async () => {
-        assert.deepEqual(await stackMessages(POLICY.haReplication, without("prod-api-replication-101-1")), [missing("prox2")]);
+        assert.deepEqual(await stackMessages(POLICY.haReplication, without("prod-api-replication-101-492612")), [missing("prox2")]);
     });
     it("does not count a disabled job", async () => {
-        const specs = mutate("prod-api-replication-101-1", (p) => void (p.disable = true));
+        const specs = mutate("prod-api-replication-101-492612", (p) => void (p.disable = true));
         assert.deepEqual(await stackMessages(POLICY.haReplication, specs), [missing("prox2")]);
     });
     it("does not count another guest's job", async () => {
-        const specs = mutate("prod-api-replication-101-1", (p) => void (p.resourceId = "1011-1"));
+        const specs = mutate("prod-api-replication-101-492612", (p) => void (p.resourceId = "1011-1"));
         assert.deepEqual(await stackMessages(POLICY.haReplication, specs), [missing("prox2")]);
     });
     it("reports only the node without a job on a three-node cluster", async () => {
@@ -230,11 +230,11 @@ describe(POLICY.haReplication, () => {
         ]);
     });
     it("reports at the HA resource", async () => {
-        const o = await runStackPolicy(stackPolicy(POLICY.haReplication), stackArgs(without("prod-api-replication-101-1")));
+        const o = await runStackPolicy(stackPolicy(POLICY.haReplication), stackArgs(without("prod-api-replication-101-492612")));
         assert.equal(o.violations[0]!.urn, urnOf(spec(happyResources(), "prod-api-ha-101")));
     });
     it("waits for `up` when a job's target is unknown in a preview", async () => {
-        const specs = mutate("prod-api-replication-101-1", (p) => void (p.target = UNKNOWN_STRING));
+        const specs = mutate("prod-api-replication-101-492612", (p) => void (p.target = UNKNOWN_STRING));
         assert.deepEqual(await stackMessages(POLICY.haReplication, specs), []);
     });
     it("is not applicable without HA resources", async () => {
@@ -265,7 +265,7 @@ describe(POLICY.qdevice, () => {
         assert.equal((await stackMessages(POLICY.qdevice, specs)).length, 1);
     });
     it("reports an HA resource that does not wait for the QDevice step", async () => {
-        const specs = mutate("prod-api-ha-101", () => ({ dependsOn: ["prod-api-vm-101", "prod-api-replication-101-1"] }));
+        const specs = mutate("prod-api-ha-101", () => ({ dependsOn: ["prod-api-vm-101", "prod-api-replication-101-492612"] }));
         assert.deepEqual(await stackMessages(POLICY.qdevice, specs), [
             "HA resource vm:101 does not wait for the QDevice step prod-hosts-qdevice-setup: HA could arm fencing before the third vote exists",
         ]);
@@ -273,8 +273,8 @@ describe(POLICY.qdevice, () => {
     it("accepts a wait through another step", async () => {
         const specs = happyResources().map((s) =>
             s.name === "prod-api-ha-101"
-                ? { ...s, dependsOn: ["prod-api-replication-101-1"] }
-                : s.name === "prod-api-replication-101-1"
+                ? { ...s, dependsOn: ["prod-api-replication-101-492612"] }
+                : s.name === "prod-api-replication-101-492612"
                   ? { ...s, dependsOn: ["prod-api-vm-101", "prod-hosts-qdevice-setup"] }
                   : s,
         );
@@ -490,8 +490,8 @@ describe(POLICY.firewallAllowlist, () => {
 describe(POLICY.rpo, () => {
     const job = (props: Record<string, unknown>) =>
         spec(
-            mutate("prod-api-replication-101-1", (p) => void Object.assign(p, props)),
-            "prod-api-replication-101-1",
+            mutate("prod-api-replication-101-492612", (p) => void Object.assign(p, props)),
+            "prod-api-replication-101-492612",
         );
     const withTarget = (rpoTarget: string) => ({ ...siteConfig(), rpoTarget });
 
@@ -500,20 +500,20 @@ describe(POLICY.rpo, () => {
     });
     it("reports a schedule beyond the target", async () => {
         assert.deepEqual(await resourceMessages(POLICY.rpo, job({ schedule: "*/15" })), [
-            'replication job 101-1 runs on schedule "*/15": a failover can lose up to 15 min of writes, more than replication.rpoTarget 10m',
+            'replication job 101-492612 runs on schedule "*/15": a failover can lose up to 15 min of writes, more than replication.rpoTarget 10m',
         ]);
     });
     it("applies the provider's default schedule (*/15) when none is set", async () => {
         const s = job({});
         delete (s.props as { schedule?: string }).schedule;
         assert.deepEqual(await resourceMessages(POLICY.rpo, s), [
-            'replication job 101-1 runs on schedule "*/15": a failover can lose up to 15 min of writes, more than replication.rpoTarget 10m',
+            'replication job 101-492612 runs on schedule "*/15": a failover can lose up to 15 min of writes, more than replication.rpoTarget 10m',
         ]);
     });
     it("measures the longest gap, not the usual one", async () => {
         // Every 5 minutes during working hours: the night gap is 14 h 5 min (17:55 to 08:00).
         assert.deepEqual(await resourceMessages(POLICY.rpo, job({ schedule: "8..17:00/5" }), withTarget("1h")), [
-            'replication job 101-1 runs on schedule "8..17:00/5": a failover can lose up to 14 h 5 min of writes, more than replication.rpoTarget 1h',
+            'replication job 101-492612 runs on schedule "8..17:00/5": a failover can lose up to 14 h 5 min of writes, more than replication.rpoTarget 1h',
         ]);
     });
     it("accepts a worst case equal to the target, in seconds too", async () => {
@@ -523,7 +523,7 @@ describe(POLICY.rpo, () => {
     });
     it("reports a schedule that cannot be analysed", async () => {
         assert.deepEqual(await resourceMessages(POLICY.rpo, job({ schedule: "*/0" })), [
-            'replication job 101-1 has schedule "*/0", which cannot be analysed: minute step in "*/0" must be at least 1',
+            'replication job 101-492612 has schedule "*/0", which cannot be analysed: minute step in "*/0" must be at least 1',
         ]);
     });
     it("skips a disabled job and a schedule unknown during a preview", async () => {

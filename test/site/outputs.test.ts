@@ -52,7 +52,7 @@ describe("stack outputs", () => {
         );
         assert.deepEqual(
             s.replicationJobs.map((j: any) => [j.id, j.target, j.schedule, j.worstCaseRpoMinutes]),
-            [["101-1", "prox2", "*/5", 5]],
+            [["101-492612", "prox2", "*/5", 5]],
         );
         assert.deepEqual(
             s.ha.resources.map((r: any) => [r.sid, r.state]),

@@ -408,36 +408,71 @@ interface NodeView {
     readonly ha: Parsed<HaStatus>;
 }
 
+/** A job as some node's `pvesr status` lists it. */
+interface SeenJob {
+    readonly v: NodeView;
+    readonly j: ReplicationJobStatus;
+}
+
+const guestOfJob = (id: string): number => Number(id.split("-")[0]);
+
+/**
+ * Proxmox allows one job per guest and target (pve-guest-common
+ * src/PVE/ReplicationConfig.pm, write_config), so a job is identified by its
+ * guest and target; its id is what the stack pins or derives. A job a
+ * migration or HA recovery turned around (same id, target now the old home:
+ * switch_replication_job_target_nolock) is still that job.
+ */
+function findJob(seen: readonly SeenJob[], vmid: number, target: string, id: string): SeenJob | undefined {
+    const ofGuest = seen.filter((s) => guestOfJob(s.j.id) === vmid);
+    return ofGuest.find((s) => s.j.target === `local/${target}`) ?? ofGuest.find((s) => s.j.id === id);
+}
+
 function replicationChecks(site: Site, views: readonly NodeView[]): Check[] {
     const limit = 2 * site.replication.worstCaseRpoMinutes;
     const expected = `enabled, OK, 0 failures, last sync ≤ ${formatMinutes(limit)} ago`;
     const checks: Check[] = [];
-    for (const g of site.guests) {
+    const seen: SeenJob[] = views.flatMap((v) => (v.pvesr.ok ? v.pvesr.value.map((j) => ({ v, j })) : []));
+    const matched = new Set<SeenJob>();
+    const blind = views.filter((v) => !v.pvesr.ok);
+    for (const [gi, g] of site.guests.entries()) {
         for (const job of replicationJobs(site, g)) {
             const name = `replication ${job.id} (vm ${g.vmid} ${g.name})`;
-            const found = views.flatMap((v) => (v.pvesr.ok ? v.pvesr.value.filter((j) => j.id === job.id).map((j) => ({ v, j })) : []));
-            const blind = views.filter((v) => !v.pvesr.ok);
-            if (found.length === 0) {
+            const found = findJob(seen, g.vmid, job.target, job.id);
+            if (!found) {
                 if (blind.length) {
                     const asked = views.filter((v) => v.pvesr.ok).map((v) => v.node.name);
                     const cannot = blind.map((v) => `${v.node.name} (${(v.pvesr as { reason: string }).reason})`).join(", ");
                     checks.push(unknownCheck(name, `${asked.length ? `not on ${asked.join(", ")}; ` : ""}cannot ask ${cannot}`, expected));
                 } else {
+                    const rate = site.replication.rateMBps !== undefined ? ` --rate ${site.replication.rateMBps}` : "";
                     checks.push(
                         fail(
                             name,
                             "missing on every node",
                             expected,
-                            `create it: \`pulumi up\`, or \`pvesr create-local-job ${job.id} ${job.target} --schedule '${site.replication.schedule}'\``,
+                            `create it: \`pulumi up\`, or \`pvesr create-local-job ${job.id} ${job.target} --schedule '${site.replication.schedule}'${rate}\``,
                         ),
                     );
                 }
                 continue;
             }
-            const { v, j } = found[0]!;
+            matched.add(found);
+            const { v, j } = found;
             const where = `on ${v.node.name} → ${j.target}`;
+            if (j.id !== job.id) {
+                checks.push(
+                    fail(
+                        name,
+                        `the job to ${job.target} is ${j.id} (${where})`,
+                        `job id ${job.id}`,
+                        `keep the existing job: set guests[${gi}].replicationJobIds.${job.target}: ${j.id} in the stack (\`npm run adopt\` writes it); \`pulumi up\` would otherwise try to create a second job, which Proxmox refuses`,
+                    ),
+                );
+                continue;
+            }
             if (!j.enabled) {
-                checks.push(fail(name, `disabled (${where})`, expected, `\`pvesr enable ${job.id}\` on ${v.node.name}`));
+                checks.push(fail(name, `disabled (${where})`, expected, `\`pvesr enable ${j.id}\` on ${v.node.name}`));
                 continue;
             }
             if (j.state !== "OK" && j.state !== "SYNCING") {
@@ -446,7 +481,7 @@ function replicationChecks(site: Site, views: readonly NodeView[]): Check[] {
                         name,
                         `${j.state} (${j.failCount} failure${j.failCount === 1 ? "" : "s"}, last sync ${j.lastSync ?? "never"}, ${where})`,
                         expected,
-                        `fix the cause, then \`pvesr schedule-now ${job.id}\` on ${v.node.name}; a lost base snapshot: see runbook "Replication errors"`,
+                        `fix the cause, then \`pvesr schedule-now ${j.id}\` on ${v.node.name}; a lost base snapshot: see runbook "Replication errors"`,
                     ),
                 );
                 continue;
@@ -463,7 +498,7 @@ function replicationChecks(site: Site, views: readonly NodeView[]): Check[] {
                 continue;
             }
             if (j.lastSync === undefined) {
-                checks.push(fail(name, `never synced (${where})`, expected, `\`pvesr schedule-now ${job.id}\` on ${v.node.name}`));
+                checks.push(fail(name, `never synced (${where})`, expected, `\`pvesr schedule-now ${j.id}\` on ${v.node.name}`));
                 continue;
             }
             if (!v.clock.ok) {
@@ -479,10 +514,28 @@ function replicationChecks(site: Site, views: readonly NodeView[]): Check[] {
                           name,
                           `${j.state}, ${ageText} (${where})`,
                           expected,
-                          `replication is late: \`pvesr schedule-now ${job.id}\` on ${v.node.name}; check the replication network${site.replication.network ? ` ${site.replication.network}` : ""}`,
+                          `replication is late: \`pvesr schedule-now ${j.id}\` on ${v.node.name}; check the replication network${site.replication.network ? ` ${site.replication.network}` : ""}`,
                       ),
             );
         }
+    }
+    // Jobs Proxmox runs that the stack does not declare: reported as such, never guessed at.
+    for (const s of seen) {
+        if (matched.has(s)) continue;
+        const vmid = guestOfJob(s.j.id);
+        const target = s.j.target.replace(/^local\//, "");
+        const gi = site.guests.findIndex((g) => g.vmid === vmid);
+        const where = `on ${s.v.node.name} → ${target}`;
+        checks.push(
+            fail(
+                `replication ${s.j.id} (unknown job: vm ${vmid} → ${target})`,
+                `${s.j.enabled ? "enabled" : "disabled"}, ${s.j.state} (${where})`,
+                "not in the stack",
+                gi >= 0
+                    ? `declare it: add ${target} to guests[${gi}].replicateTo and set guests[${gi}].replicationJobIds.${target}: ${s.j.id}; or remove it, keeping the replica: \`pvesr delete ${s.j.id} --keep\``
+                    : `guest ${vmid} is not in the stack: \`npm run adopt\` takes it over; or remove the job, keeping the replica: \`pvesr delete ${s.j.id} --keep\``,
+            ),
+        );
     }
     return checks;
 }

@@ -216,7 +216,7 @@ describe("pvesr status", () => {
     it("a healthy job", () => {
         assert.deepEqual(value(parsePvesrStatus(res(pvesrStatus([JOB_OK])))), [
             {
-                id: "101-1",
+                id: JOB_OK.id,
                 enabled: true,
                 target: "local/prox2",
                 lastSync: "2026-01-01_10:00:02",

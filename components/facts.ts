@@ -37,8 +37,13 @@ export interface FailureCase {
     readonly survives: boolean;
     /** Nodes that keep quorum afterwards. */
     readonly quorateNodes: readonly string[];
-    /** One line per HA guest that has to move or stops, with its data-loss bound. */
+    /** One line per guest (HA or not): keeps running, moves, or stops, with its data-loss bound. */
     readonly guests: readonly string[];
+    /**
+     * True when the site keeps running but some guest comes back only by hand
+     * (not an HA guest on the lost node, a lost pool): the plan marks it ⚠.
+     */
+    readonly manualRecovery: boolean;
     readonly summary: string;
 }
 
@@ -54,7 +59,12 @@ function guestEffect(site: Site, g: Guest, lostNodes: ReadonlySet<string>, quora
             ? `${label} keeps running on ${g.node}`
             : `${label} on ${g.node} stops: ${g.node} loses quorum and fences`;
     }
-    if (!g.ha) return `${label} is down until ${g.node} returns (not an HA guest)`;
+    if (!g.ha) {
+        const replicas = g.replicateTo.filter((n) => !lostNodes.has(n) && quorate.has(n));
+        return replicas.length
+            ? `${label} is down until ${g.node} returns (not an HA guest), or until you start it by hand from its replica on ${replicas.join(" or ")} (up to ${formatMinutes(site.replication.worstCaseRpoMinutes)} lost)`
+            : `${label} is down until ${g.node} returns (not an HA guest, no replica on a quorate node)`;
+    }
     if (g.ha.state !== "started") return `${label} is down (HA state ${g.ha.state})`;
     const candidates = Object.entries(g.ha.nodes)
         .filter(([n]) => !lostNodes.has(n) && quorate.has(n) && g.replicateTo.includes(n))
@@ -86,15 +96,15 @@ export function failureCases(site: Site): FailureCase[] {
     const q = quorumFacts(site);
     const names = site.nodes.map((n) => n.name);
     const cases: FailureCase[] = [];
-    const haGuests = site.guests.filter((g) => g.ha);
     const make = (failure: string, kind: FailureCase["kind"], lost: Set<string>, quorateNodes: string[], votes: number): FailureCase => {
         const quorate = new Set(quorateNodes);
-        const guests = haGuests.map((g) => guestEffect(site, g, lost, quorate));
+        const guests = site.guests.map((g) => guestEffect(site, g, lost, quorate));
         const survives = quorateNodes.length > 0;
+        const manualRecovery = survives && site.guests.some((g) => lost.has(g.node) && !g.ha);
         const summary = survives
             ? `quorate on ${quorateNodes.join(", ")} (${votes} of ${q.expectedVotes} votes, ${q.quorum} needed)`
             : `no partition has ${q.quorum} of ${q.expectedVotes} votes: the cluster stops, HA guests fence`;
-        return { failure, kind, survives, quorateNodes, guests, summary };
+        return { failure, kind, survives, quorateNodes, guests, summary, manualRecovery };
     };
     for (const n of names) {
         const remaining = names.length - 1 + q.qdeviceVotes;
@@ -132,6 +142,7 @@ export function failureCases(site: Site): FailureCase[] {
             failure: `pool ${site.storage.pool} on ${n}`,
             kind: "pool",
             survives: true,
+            manualRecovery: guests.length > 0,
             quorateNodes: [...quorate],
             guests: guests.length ? guests : [`no guest lives on ${n}`],
             summary: `${n} stays in the cluster; its replicated guests must be moved by hand`,

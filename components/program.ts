@@ -5,9 +5,15 @@
 import { loadSite } from "./config";
 import { ProxmoxSite } from "./site";
 
-export function main() {
+export interface MainOptions {
+    /** Where the stack's warnings go; the offline plan prints them in its own section instead. */
+    readonly warn?: (warning: string) => void;
+}
+
+export function main(opts: MainOptions = {}) {
     const { site, secrets } = loadSite();
-    for (const w of site.warnings) console.warn(`warning: ${w}`);
+    const warn = opts.warn ?? ((w: string) => console.warn(`warning: ${w}`));
+    for (const w of site.warnings) warn(w);
     const built = new ProxmoxSite(site.cluster.name, { site, secrets });
     return { site, component: built, outputs: { summary: built.summary } };
 }

@@ -54,6 +54,13 @@ export const sshHostKey = z
     .regex(
         /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521) [A-Za-z0-9+/]+={0,3}$/,
         "must be a public host key '<type> <base64>' without comment, as printed by `ssh-keyscan -t ed25519 <host> | cut -d' ' -f2-`",
+    )
+    // @pulumi/command 1.2.1 (provider/pkg/provider/remote/connection.go, SSHConfig) sets
+    // HostKeyAlgorithms to the pinned key's type, "ssh-rsa": SHA-1 signatures, which OpenSSH
+    // 8.8 and later refuse by default, so every step would fail its dial until the timeout.
+    .refine(
+        (k) => !k.startsWith("ssh-rsa "),
+        "is an ssh-rsa key: @pulumi/command 1.2.1 verifies RSA host keys only with SHA-1 signatures, which current OpenSSH refuses (every step would retry its dial and fail). Pin the host's ed25519 key: `ssh-keyscan -t ed25519 <host> | cut -d' ' -f2-`",
     );
 
 export const kernelModule = z
@@ -376,8 +383,8 @@ export const zreplSchema = z.strictObject({
     /** zrepl's APT repository and its signing key. */
     apt: z
         .strictObject({
-            url: z.url({ protocol: /^https$/, error: "must be an https URL" }).default("https://zrepl.cschwarz.com/apt/debian"),
-            keyUrl: z.url({ protocol: /^https$/, error: "must be an https URL" }).default("https://zrepl.cschwarz.com/apt/apt-key.asc"),
+            url: httpsUrl().default("https://zrepl.cschwarz.com/apt/debian"),
+            keyUrl: httpsUrl().default("https://zrepl.cschwarz.com/apt/apt-key.asc"),
             fingerprint: z
                 .string()
                 .regex(/^[0-9A-F]{40}$/, "must be a 40-hex-digit OpenPGP fingerprint in upper case without spaces")
@@ -389,6 +396,16 @@ export const zreplSchema = z.strictObject({
             fingerprint: "E101418FD3D6FBCB9D65A62D708699FC5F2EBF16",
         }),
 });
+
+/** An https URL that reaches a shell (zrepl-install.sh): restricted like every other shell-bound value. */
+function httpsUrl() {
+    return z
+        .url({ protocol: /^https$/, error: "must be an https URL" })
+        .regex(
+            /^https:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~%+/-]*)?$/,
+            "must be an https URL of letters, digits and . _ ~ % + - / only (it reaches a shell), e.g. https://apt.example.org/debian",
+        );
+}
 
 function datasetPathWithPool() {
     return z.string().regex(/^[A-Za-z][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_.:-]+)+$/, "must be a dataset path inside a pool, e.g. pool1/zrepl");

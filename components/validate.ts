@@ -120,43 +120,119 @@ export function validateSite(raw: RawConfig, secretKeys: ReadonlySet<string> = n
 
     // 1. Each section on its own.
     const parsed: Partial<ParsedSections> = {};
+    // Sections that failed their schema: rules that read them stay silent (one cause, one message).
+    const failed = new Set<SectionName>();
     for (const name of Object.keys(SECTIONS) as SectionName[]) {
         const value = raw[name];
         if (value === undefined && REQUIRED_SECTIONS.includes(name)) {
             err(keyPath(name), `is required; add \`${PROJECT}:${name}:\` to the stack file (see README, "Stack file reference")`);
+            failed.add(name);
             continue;
         }
-        const res = (SECTIONS[name] as z.ZodType).safeParse(value);
+        const res = (SECTIONS[name] as z.ZodType).safeParse(value, { reportInput: true });
         if (res.success) {
             (parsed as Record<string, unknown>)[name] = res.data;
         } else {
+            failed.add(name);
             for (const issue of res.error.issues) err(keyPath(name, issue.path), describeIssue(issue));
         }
     }
 
     // 2. Cross-field rules over whatever parsed.
-    const ctx = new Rules(parsed, err, warnings);
+    const ctx = new Rules(parsed, err, warnings, failed);
     ctx.run();
 
     if (problems.length > 0) return { problems };
     return { site: ctx.build(warnings), problems };
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+/**
+ * One message per zod issue. Needs issues parsed with `reportInput: true`: a
+ * missing key ("is required") is told apart from a value of the wrong type,
+ * which names the expected type and the value given.
+ */
+export function describeIssue(issue: z.core.$ZodIssue): string {
     if (issue.code === "unrecognized_keys") {
         return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}; remove or correct ${issue.keys.length > 1 ? "them" : "it"}`;
     }
-    if (issue.code === "invalid_type" && issue.input === undefined) return `is required`;
+    const missing = !("input" in issue) || issue.input === undefined;
+    if (missing && (issue.code === "invalid_type" || issue.code === "invalid_union" || issue.code === "invalid_value"))
+        return "is required";
+    if (issue.code === "invalid_type") {
+        const expected = isZodDefault(issue.message) ? `must be ${EXPECTED[issue.expected] ?? `a ${issue.expected}`}` : issue.message;
+        return `${expected}, not ${describeValue(issue.input)}${quoteHint(issue.expected, issue.input)}`;
+    }
+    if (issue.code === "invalid_union" && typeRefused(issue)) {
+        // Every alternative refused the value's type: name the value too.
+        return `${issue.message}, not ${describeValue(issue.input)}`;
+    }
     return issue.message;
 }
 
+/** True when every alternative of a union refused the value for its type (not for its content). */
+function typeRefused(issue: z.core.$ZodIssue): boolean {
+    if (issue.code !== "invalid_union") return false;
+    const refused = (i: z.core.$ZodIssue): boolean => i.path.length === 0 && (i.code === "invalid_type" || typeRefused(i));
+    return issue.errors.every((branch) => branch.some(refused));
+}
+
+const EXPECTED: Record<string, string> = {
+    int: "a whole number",
+    number: "a number",
+    string: "text",
+    boolean: "true or false",
+    object: "a mapping of keys to values",
+    array: "a list",
+    record: "a mapping of keys to values",
+};
+
+function isZodDefault(message: string): boolean {
+    return message.startsWith("Invalid input");
+}
+
+/** The value an operator wrote, as they would recognise it in the stack file. */
+export function describeValue(v: unknown): string {
+    if (v === null) return "an empty value (null)";
+    if (typeof v === "string") return `the text ${clip(JSON.stringify(v))}`;
+    if (typeof v === "number") return Number.isInteger(v) ? String(v) : `${v} (a fraction)`;
+    if (typeof v === "boolean") return String(v);
+    if (Array.isArray(v)) return `a list ${clip(JSON.stringify(v))}`;
+    if (typeof v === "object") return `a mapping ${clip(JSON.stringify(v))}`;
+    return String(v);
+}
+
+function clip(text: string): string {
+    return text.length > 60 ? `${text.slice(0, 57)}…` : text;
+}
+
+/** A number or boolean written in quotes is the classic slip: say how to write it. */
+function quoteHint(expected: string, input: unknown): string {
+    if (typeof input !== "string") return "";
+    if ((expected === "int" || expected === "number") && input.trim() !== "" && Number.isFinite(Number(input)))
+        return `; write ${input.trim()} without quotes`;
+    if (expected === "boolean" && (input === "true" || input === "false")) return `; write ${input} without quotes`;
+    return "";
+}
+
 const stableDisk = /^\/dev\/(sd[a-z]+|vd[a-z]+|hd[a-z]+|xvd[a-z]+|nvme\d+n\d+)$/;
+/**
+ * The whole disk a partition path belongs to, or undefined for a whole disk:
+ * kernel names (sda1, nvme0n1p1) and the udev links' -partN suffix.
+ */
+function partitionOf(d: string): string | undefined {
+    const m =
+        /^(\/dev\/(?:sd[a-z]+|vd[a-z]+|hd[a-z]+|xvd[a-z]+))\d+$/.exec(d) ??
+        /^(\/dev\/nvme\d+n\d+)p\d+$/.exec(d) ??
+        /^(\/dev\/disk\/.+)-part\d+$/.exec(d);
+    return m?.[1];
+}
 
 class Rules {
     constructor(
         private readonly p: Partial<ParsedSections>,
         private readonly err: (path: string, message: string) => void,
         private readonly warnings: string[],
+        private readonly failed: ReadonlySet<SectionName> = new Set(),
     ) {}
 
     private get nodeNames(): Set<string> {
@@ -221,7 +297,10 @@ class Rules {
                 if (seenDisk.has(d))
                     this.err(at("zfs", "disks", j), `${d} is listed twice (also disks[${seenDisk.get(d)}]); each disk once`);
                 else seenDisk.set(d, j);
-                if (stableDisk.test(d)) {
+                const whole = partitionOf(d);
+                if (whole) {
+                    this.err(at("zfs", "disks", j), `${d} is a partition; the pool takes whole, empty disks: list ${whole} instead`);
+                } else if (stableDisk.test(d)) {
                     this.warnings.push(
                         `${at("zfs", "disks", j)}: ${d} is a kernel name that can change across reboots; prefer /dev/disk/by-id/…`,
                     );
@@ -234,6 +313,8 @@ class Rules {
     private quorum(): void {
         const nodes = this.p.nodes;
         if (!nodes) return;
+        // A qdevice or guests section that did not parse already has its message.
+        if (this.failed.has("qdevice") || this.failed.has("guests")) return;
         const q = this.p.qdevice;
         const anyHa = (this.p.guests ?? []).some((g) => g.ha !== undefined);
         if (nodes.length === 2 && !q && anyHa) {
@@ -259,6 +340,25 @@ class Rules {
             const clash = nodes.find((n) => n.address === q.address || (n.links ?? []).some((l) => l.address === q.address));
             if (clash)
                 this.err(keyPath("qdevice", ["address"]), `${q.address} belongs to node ${clash.name}; the QDevice must be a third host`);
+            else if (!this.failed.has("network")) {
+                // A node's VLAN or bridge address is that node too: the failure table would promise
+                // that the site survives the loss of a node that takes its QDevice with it.
+                const net = this.p.network;
+                const owned = [
+                    ...(net?.vlans ?? []).map((v, i) => ({ addresses: v.addresses, where: `network.vlans[${i}] (VLAN ${v.tag})` })),
+                    ...(net?.bridges ?? []).map((b, i) => ({ addresses: b.addresses, where: `network.bridges[${i}] (${b.name})` })),
+                ];
+                for (const o of owned) {
+                    const node = Object.entries(o.addresses).find(([, a]) => a.split("/")[0] === q.address)?.[0];
+                    if (node) {
+                        this.err(
+                            keyPath("qdevice", ["address"]),
+                            `${q.address} is node ${node}'s address in ${o.where}; the QDevice must be a third host`,
+                        );
+                        break;
+                    }
+                }
+            }
         }
     }
 
@@ -353,9 +453,23 @@ class Rules {
                 }
             }
             g.nics.forEach((nic, j) => {
+                if (this.failed.has("network")) return;
                 if (nic.bridge) {
-                    const known = (this.p.network?.bridges ?? []).some((b) => b.name === nic.bridge) || nic.bridge === "vmbr0";
+                    const bi = (this.p.network?.bridges ?? []).findIndex((b) => b.name === nic.bridge);
+                    const known = bi >= 0 || nic.bridge === "vmbr0";
                     if (!known) this.err(at("nics", j, "bridge"), `${nic.bridge} is neither vmbr0 nor a bridge in network.bridges`);
+                    const on = bi >= 0 ? this.p.network!.bridges[bi]!.nodes : undefined;
+                    if (on) {
+                        // The guest runs on its home node, and wherever HA may start it.
+                        const runsOn = g.ha ? (g.ha.strict && g.ha.nodes ? Object.keys(g.ha.nodes) : [...names]) : [g.node];
+                        const lacking = [g.node, ...runsOn.filter((n) => n !== g.node)].filter((n) => names.has(n) && !on.includes(n));
+                        if (lacking.length > 0) {
+                            this.err(
+                                at("nics", j, "bridge"),
+                                `${nic.bridge} exists only on ${on.join(", ")} (network.bridges[${bi}].nodes) but guest ${g.vmid} ${lacking.includes(g.node) ? "lives" : "may be started by HA"} on ${lacking.join(", ")}; add ${lacking.join(", ")} to the bridge's nodes${g.ha && !g.ha.strict ? " or keep the guest there with strict ha.nodes" : ""}`,
+                            );
+                        }
+                    }
                 }
                 if (nic.vnet && nic.vnet !== this.p.network?.vxlan?.vnet) {
                     this.err(at("nics", j, "vnet"), `${nic.vnet} is not the site's vnet (network.vxlan.vnet)`);
@@ -468,7 +582,22 @@ class Rules {
                     );
                 }
             }
-            const underlay = net.vlans.find((v) => v.purpose === "vxlan");
+            const underlayIndex = net.vlans.findIndex((v) => v.purpose === "vxlan");
+            const underlay = underlayIndex >= 0 ? net.vlans[underlayIndex] : undefined;
+            if (!vx.peers && underlay) {
+                // Without an underlay address, build() would peer with the management address.
+                const lacking = [...names].filter((n) => underlay.addresses[n] === undefined);
+                if (lacking.length) {
+                    this.err(
+                        keyPath("network", ["vlans", underlayIndex, "addresses"]),
+                        `lacks ${lacking.join(", ")}: the VXLAN zone would peer over ${lacking.length === 1 ? "that node's" : "those nodes'"} management address instead of VLAN ${underlay.tag}; add an address for ${lacking.join(", ")}, or list every node in network.vxlan.peers`,
+                    );
+                }
+            } else if (!vx.peers) {
+                this.warnings.push(
+                    `${keyPath("network", ["vxlan", "peers"])}: not set and no VLAN has purpose vxlan, so the VXLAN zone peers over the nodes' management addresses (${nodes.map((n) => n.address).join(", ")}); guest traffic then crosses the management network unencrypted`,
+                );
+            }
             if (underlay?.mtu !== undefined && underlay.mtu !== vx.underlayMtu) {
                 this.err(
                     keyPath("network", ["vxlan", "underlayMtu"]),
@@ -533,7 +662,8 @@ class Rules {
                 `${root} lies inside the guest storage ${guestRoot}; zrepl copies would be served again. Use e.g. ${s.pool}/zrepl`,
             );
         }
-        if ((this.p.nodes?.length ?? 0) < 2) this.err(keyPath("zrepl", ["enabled"]), "zrepl needs at least two nodes to copy between");
+        if (this.p.nodes && this.p.nodes.length < 2)
+            this.err(keyPath("zrepl", ["enabled"]), "zrepl needs at least two nodes to copy between");
     }
 
     /** Normalizes the parsed sections into the Site model. Only called when there are no problems. */

@@ -17,8 +17,9 @@ import { formatMinutes } from "../components/schedule";
 import { PROJECT, SiteValidationError } from "../components/validate";
 import { evaluate, urnName, type RecordedResource } from "./lib/mock-runtime";
 import { stages } from "./lib/graph";
-import { readStack, stackFile, SECRET_PLACEHOLDER } from "./lib/stack";
+import { readStack, stackNameOf, SECRET_PLACEHOLDER, StackFileError } from "./lib/stack";
 import { requiredSecrets } from "../components/config";
+import { stepTitle } from "./lib/steps";
 import type { Site } from "../components/model";
 
 export interface PlanResult {
@@ -44,7 +45,7 @@ function maskSecrets(r: RecordedResource): Record<string, unknown> {
     return inputs;
 }
 
-export async function plan(stack: string, file = stackFile(stack)): Promise<PlanResult & { records?: RecordedResource[]; site?: Site }> {
+export async function plan(stack: string, file?: string): Promise<PlanResult & { records?: RecordedResource[]; site?: Site }> {
     const cfg = readStack(stack, file);
     const config = { ...cfg.config };
     const secretKeys = [...cfg.secretKeys];
@@ -58,7 +59,12 @@ export async function plan(stack: string, file = stackFile(stack)): Promise<Plan
     }
     let evaluation;
     try {
-        evaluation = await evaluate(() => main(), { config, secretKeys, stack, outputs: () => ({ stdout: "", stderr: "" }) });
+        evaluation = await evaluate(() => main({ warn: () => undefined }), {
+            config,
+            secretKeys,
+            stack,
+            outputs: () => ({ stdout: "", stderr: "" }),
+        });
     } catch (e) {
         if (e instanceof SiteValidationError) return { stack, ok: false, problems: e.problems };
         throw e;
@@ -92,23 +98,68 @@ export async function plan(stack: string, file = stackFile(stack)): Promise<Plan
             expectedVotes: q.expectedVotes,
             quorum: q.quorum,
             qdevice: site.qdevice ? { address: site.qdevice.address, algorithm: q.qdeviceAlgorithm } : null,
-            failures: failureCases(site).map((f) => ({ failure: f.failure, survives: f.survives, summary: f.summary, guests: f.guests })),
+            failures: failureCases(site).map((f) => ({
+                failure: f.failure,
+                survives: f.survives,
+                manualRecovery: f.manualRecovery,
+                summary: f.summary,
+                guests: f.guests,
+            })),
             rpo: guestRpos(site),
         },
     };
 }
 
-function printText(p: Awaited<ReturnType<typeof plan>>): void {
-    const out: string[] = [];
-    if (!p.ok) {
-        out.push(`Stack ${p.stack}: ${p.problems!.length} problem(s); nothing would be applied:`);
-        for (const x of p.problems!) out.push(`  ✗ ${x.path}: ${x.message}`);
-        console.error(out.join("\n"));
-        return;
+interface FactsJson {
+    expectedVotes: number;
+    quorum: number;
+    qdevice: { address: string } | null;
+    failures: { failure: string; survives: boolean; manualRecovery: boolean; summary: string; guests: string[] }[];
+    rpo: { vmid: number; name: string; text: string }[];
+}
+
+/** ✓ survives on its own, ⚠ survives but something comes back only by hand, ✗ the cluster stops. */
+export function failureMark(f: { survives: boolean; manualRecovery: boolean }): string {
+    return !f.survives ? "✗" : f.manualRecovery ? "⚠" : "✓";
+}
+
+/** Section renderers, in the order they print; each returns its lines (none to skip). */
+type Section = (p: Awaited<ReturnType<typeof plan>>, opts: { details: boolean }) => string[];
+
+const factsSection: Section = (p) => {
+    const f = p.facts as unknown as FactsJson;
+    const site = p.site!;
+    const voters = [...site.nodes.map((n) => n.name), ...(site.qdevice ? [`the QDevice ${site.qdevice.address}`] : [])];
+    const out = ["Site facts", `  Quorum: ${f.quorum} of ${f.expectedVotes} votes needed (${voters.join(", ")}: one vote each).`];
+    out.push("  What happens when one thing fails (✓ runs on by itself, ⚠ needs manual recovery, ✗ the cluster stops):");
+    for (const c of f.failures) {
+        out.push(`  ${failureMark(c)} lose ${c.failure}: ${c.summary}`);
+        for (const g of c.guests) out.push(`      ${g}`);
     }
+    out.push("  Worst-case data loss (RPO) per guest:");
+    for (const r of f.rpo) out.push(`    vm ${r.vmid} (${r.name}): ${r.text}`);
+    if (f.rpo.length === 0) out.push("    no guests");
+    out.push(
+        `  Replication schedule ${site.replication.schedule}: worst case ${formatMinutes(site.replication.worstCaseRpoMinutes)} between runs`,
+    );
+    return out;
+};
+
+const stepsSection: Section = (p) => {
+    const site = p.site!;
+    const out = [`Steps, in the order they run (steps of one stage run in parallel; ${p.stages!.length} stages):`];
+    for (const s of p.stages!) {
+        s.steps.forEach((name, i) => out.push(`  ${i === 0 ? `${String(s.stage).padStart(2)}.` : "   "} ${stepTitle(site, name)}`));
+    }
+    const total = Object.values(p.counts!).reduce((a, b) => a + b, 0);
+    out.push(`  ${total} resources to create; \`--details\` lists them with their Pulumi types.`);
+    return out;
+};
+
+const detailsSection: Section = (p, opts) => {
+    if (!opts.details) return [];
     const records = p.records!;
-    out.push(`Plan for stack ${p.stack}: what \`pulumi up\` creates on an empty site`, "");
-    // Tree
+    const out = ["Resources (■ component, + resource):"];
     const children = new Map<string, RecordedResource[]>();
     const roots: RecordedResource[] = [];
     const recorded = new Set(records.map((r) => r.urn));
@@ -126,68 +177,96 @@ function printText(p: Awaited<ReturnType<typeof plan>>): void {
         out.push(`${"  ".repeat(depth)}${r.custom ? "+" : "■"} ${r.name}  (${r.type})${stage ? `  [stage ${stage}]` : ""}`);
         for (const c of children.get(r.urn) ?? []) walk(c, depth + 1);
     };
-    out.push("Resources (■ component, + resource):");
     for (const r of roots) walk(r, 1);
-    out.push("", `Stages (steps in one stage run in parallel; critical path ${p.stages!.length} stages):`);
-    for (const s of p.stages!) out.push(`  ${String(s.stage).padStart(2)}. ${s.steps.join(", ")}`);
-    out.push("", "Summary:");
+    out.push("", "Count per resource type:");
     const total = Object.values(p.counts!).reduce((a, b) => a + b, 0);
     for (const [t, n] of Object.entries(p.counts!).sort()) out.push(`  ${String(n).padStart(4)}  ${t}`);
     out.push(`  ${String(total).padStart(4)}  resources to create`);
-    const f = p.facts! as ReturnType<typeof Object> & {
-        expectedVotes: number;
-        quorum: number;
-        failures: { failure: string; survives: boolean; summary: string; guests: string[] }[];
-        rpo: { vmid: number; name: string; text: string }[];
-    };
-    out.push("", "Site facts:");
-    out.push(`  expected votes ${f.expectedVotes}, quorum ${f.quorum}`);
-    for (const c of f.failures) {
-        out.push(`  ${c.survives ? "✓" : "✗"} lose ${c.failure}: ${c.summary}`);
-        for (const g of c.guests) out.push(`      ${g}`);
+    return out;
+};
+
+const warningsSection: Section = (p) => (p.warnings!.length ? ["Warnings:", ...p.warnings!.map((w) => `  ! ${w}`)] : []);
+
+const secretsSection: Section = (p) =>
+    p.secretsRequired!.length
+        ? [
+              "Secrets required before `pulumi up` (shown here as [secret]):",
+              ...p.secretsRequired!.map((k) => `  ${k}: pulumi config set --secret ${k.split(":")[1]}`),
+          ]
+        : [];
+
+/** The plan's sections in print order: facts first, then the steps, then what to fix or supply. */
+export const SECTIONS: readonly Section[] = [factsSection, stepsSection, detailsSection, warningsSection, secretsSection];
+
+function renderText(p: Awaited<ReturnType<typeof plan>>, opts: { details: boolean }): string {
+    if (!p.ok) {
+        const out = [`Stack ${p.stack}: ${p.problems!.length} problem(s); nothing would be applied:`];
+        for (const x of p.problems!) out.push(`  ✗ ${x.path}: ${x.message}`);
+        return out.join("\n") + "\n";
     }
-    out.push("  Worst-case RPO per guest:");
-    for (const r of f.rpo) out.push(`    vm ${r.vmid} (${r.name}): ${r.text}`);
-    if (p.site)
-        out.push(
-            `  Replication schedule ${p.site.replication.schedule}: worst case ${formatMinutes(p.site.replication.worstCaseRpoMinutes)} between runs`,
-        );
-    if (p.warnings!.length) {
-        out.push("", "Warnings:");
-        for (const w of p.warnings!) out.push(`  ! ${w}`);
+    const blocks = [[`Plan for stack ${p.stack}: what \`pulumi up\` does on an empty site`]];
+    for (const section of SECTIONS) {
+        const lines = section(p, opts);
+        if (lines.length) blocks.push(lines);
     }
-    if (p.secretsRequired!.length) {
-        out.push("", "Secrets required before `pulumi up` (shown here as [secret]):");
-        for (const k of p.secretsRequired!) out.push(`  ${k}: pulumi config set --secret ${k.split(":")[1]}`);
-    }
-    console.log(out.join("\n"));
+    return blocks.map((b) => b.join("\n")).join("\n\n") + "\n";
 }
 
-async function cli(argv: string[]): Promise<number> {
-    let stack = "prod";
+export const PLAN_HELP = `usage: npm run plan -- [--stack NAME | --file PATH] [--details] [--json]
+
+Evaluates the program offline (Pulumi's mock runtime: no Pulumi CLI, no network,
+no secrets) with a stack file and prints what \`pulumi up\` would do on an empty site:
+the site facts (quorum, what survives which failure, worst-case data loss), the
+steps in the order they run, and the warnings.
+
+  --stack NAME   the stack file Pulumi.NAME.yaml next to Pulumi.yaml (default: prod)
+  --file PATH    a stack file kept elsewhere; labelled with the NAME of Pulumi.NAME.yaml
+  --details      also the resource tree with Pulumi type tokens and counts per type
+  --json         everything as one JSON document on stdout
+  --help         this text
+
+Exit codes: 0 the stack is valid and planned; 2 bad input (unknown stack, a file
+that is not YAML, a stack that does not validate: every problem is listed).
+`;
+
+export async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    let stack: string | undefined;
     let json = false;
+    let details = false;
     let file: string | undefined;
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i]!;
         if (a === "--json") json = true;
+        else if (a === "--details") details = true;
+        else if (a === "--help" || a === "-h") return { code: 0, stdout: PLAN_HELP, stderr: "" };
         else if (a === "--stack" || a === "-s") stack = argv[++i] ?? "";
         else if (a.startsWith("--stack=")) stack = a.slice(8);
         else if (a === "--file") file = argv[++i];
+        else if (a.startsWith("--file=")) file = a.slice(7);
         else {
-            console.error(`unknown argument ${a}; usage: npm run plan -- [--stack NAME] [--file PATH] [--json]`);
-            return 2;
+            return {
+                code: 2,
+                stdout: "",
+                stderr: `plan: unknown argument ${a}; usage: npm run plan -- [--stack NAME] [--file PATH] [--details] [--json] (--help explains)\n`,
+            };
         }
     }
-    const p = await plan(stack, file ? path.resolve(file) : undefined);
+    const name = stack ?? (file ? (stackNameOf(file) ?? path.basename(file)) : "prod");
+    let p;
+    try {
+        p = await plan(name, file ? path.resolve(file) : undefined);
+    } catch (e) {
+        if (e instanceof StackFileError) return { code: 2, stdout: "", stderr: `plan: ${e.message}\n` };
+        throw e;
+    }
     if (json) {
         const { records: _r, site: _s, ...rest } = p;
         void _r;
         void _s;
-        console.log(JSON.stringify(rest, null, 2));
-    } else {
-        printText(p);
+        return { code: p.ok ? 0 : 2, stdout: JSON.stringify(rest, null, 2) + "\n", stderr: "" };
     }
-    return p.ok ? 0 : 2;
+    const text = renderText(p, { details });
+    return p.ok ? { code: 0, stdout: text, stderr: "" } : { code: 2, stdout: "", stderr: text };
 }
 
 if (require.main === module) {
@@ -195,12 +274,14 @@ if (require.main === module) {
     console.warn = (...args: unknown[]) => process.stderr.write(args.join(" ") + "\n");
     cli(process.argv.slice(2)).then(
         // exitCode, not exit(): a large --json document on a pipe must be flushed first.
-        (code) => {
-            process.exitCode = code;
+        (r) => {
+            process.stdout.write(r.stdout);
+            process.stderr.write(r.stderr);
+            process.exitCode = r.code;
         },
         (e: unknown) => {
-            console.error(e instanceof Error ? e.message : String(e));
-            process.exit(1);
+            console.error(`plan: internal error: ${e instanceof Error ? e.message : String(e)}`);
+            process.exitCode = 1;
         },
     );
 }

@@ -193,7 +193,10 @@ describe("CLI", () => {
         assert.match(broken.stderr, /^runbook: stack broken is not valid \(\d+ problems?\):\n {2}- /);
         const missing = main(["--stack", "nosuchstack"]);
         assert.equal(missing.code, 2);
-        assert.match(missing.stderr, /^runbook: cannot read stack nosuchstack: .*ENOENT/);
+        assert.equal(
+            missing.stderr,
+            'runbook: there is no stack "nosuchstack": Pulumi.nosuchstack.yaml does not exist (stacks here: dc2, lab, prod); pass --stack with one of them, or --file PATH\n',
+        );
         assert.equal(main(["--bogus"]).code, 2);
     });
 });

@@ -97,9 +97,15 @@ describe("failure table", () => {
         );
         assert.deepEqual(failureCases(s)[0]!.guests[0], "vm 101 (fw) restarts on prox2 from the last replica: up to 5 min of writes lost");
     });
-    it("a guest that is not HA waits for its node", () => {
+    it("a guest that is not HA appears in the node-loss rows and waits for its node (issue #13)", () => {
         const s = site(mutate((r) => r.guests.push({ vmid: 102, name: "app", node: "prox2", disks: [{ sizeGb: 8 }] })));
-        assert.deepEqual(failureCases(s)[1]!.guests, ["vm 101 (fw) keeps running on prox1"]);
+        assert.deepEqual(failureCases(s)[1]!.guests, [
+            "vm 101 (fw) keeps running on prox1",
+            "vm 102 (app) is down until prox2 returns (not an HA guest), or until you start it by hand from its replica on prox1 (up to 5 min lost)",
+        ]);
+        assert.equal(failureCases(s)[1]!.manualRecovery, true, "losing prox2 needs a manual step for vm 102");
+        assert.deepEqual(failureCases(s)[0]!.guests.slice(1), ["vm 102 (app) keeps running on prox2"]);
+        assert.equal(failureCases(s)[0]!.manualRecovery, false, "losing prox1: HA restarts vm 101 by itself");
         assert.deepEqual(
             guestRpos(s).map((g) => [g.vmid, g.worstCaseRpoMinutes]),
             [

@@ -42,10 +42,30 @@ describe("npm run plan", () => {
         const r = runPlan([]);
         assert.equal(r.status, 0, r.stderr);
         assert.match(r.stdout, /^Plan for stack prod/);
-        assert.match(r.stdout, /expected votes 3, quorum 2/);
+        assert.match(
+            r.stdout,
+            /^Plan for stack prod: [^\n]*\n\nSite facts\n {2}Quorum: 2 of 3 votes needed \(prox1, prox2, the QDevice 10\.0\.0\.120: one vote each\)\./,
+        );
         assert.match(r.stdout, /✓ lose node prox1: quorate on prox2 \(2 of 3 votes, 2 needed\)/);
         assert.match(r.stdout, /vm 101 \(fw\): 5 min \(schedule \*\/5\)/);
         assert.match(r.stdout, /proxmox-ha:sshPrivateKey: pulumi config set --secret sshPrivateKey/);
+    });
+    it("names steps in plain language in stage order; type tokens only with --details (issue #13)", () => {
+        const r = runPlan([]);
+        assert.equal(r.status, 0, r.stderr);
+        assert.doesNotMatch(r.stdout, /command:remote:Command|proxmoxve:/);
+        const steps = r.stdout.slice(r.stdout.indexOf("Steps, in the order they run"));
+        assert.match(steps, /^ {3}1\. prox1: wait until SSH answers with the pinned host key$/m);
+        assert.ok(steps.indexOf("prox1: create the cluster") < steps.indexOf("prox2: join the cluster"));
+        assert.ok(steps.indexOf("VM 101 (fw) on prox1") < steps.indexOf("make VM 101 (fw) an HA resource"));
+        assert.ok(r.stdout.indexOf("Site facts") < r.stdout.indexOf("Steps, in the order"), "facts first");
+        const d = runPlan(["--details"]);
+        assert.match(d.stdout, /\+ prod-api-vm-101 {2}\(proxmoxve:index\/vmLegacy:VmLegacy\)/);
+    });
+    it("marks a failure that needs manual recovery with ⚠ (issue #13)", () => {
+        const r = runPlan([]);
+        assert.match(r.stdout, /^ {2}⚠ lose pool pool1 on prox1: /m);
+        assert.match(r.stdout, /^ {2}✓ lose node prox1: /m);
     });
     it("exits 2 with every problem of a broken stack", () => {
         const r = runPlan(["--file", broken, "--stack", "broken"]);

@@ -60,7 +60,12 @@ export function resolveAuth(identity: string | undefined, env: NodeJS.ProcessEnv
     }
     if (key !== undefined) {
         const parsed = utils.parseKey(key);
-        if (parsed instanceof Error) throw new UsageError(`the private key from ${from} cannot be used: ${parsed.message}`);
+        if (parsed instanceof Error) {
+            const agent = /passphrase/i.test(parsed.message)
+                ? `; a passphrase-protected key goes through the SSH agent: eval "$(ssh-agent)"; ssh-add ${identity ?? "KEYFILE"}, then run without ${from}`
+                : "";
+            throw new UsageError(`the private key from ${from} cannot be used: ${parsed.message}${agent}`);
+        }
         return { privateKey: key };
     }
     if (env.SSH_AUTH_SOCK) return { agent: env.SSH_AUTH_SOCK };
@@ -68,6 +73,31 @@ export function resolveAuth(identity: string | undefined, env: NodeJS.ProcessEnv
         "no SSH key: pass --identity FILE, set PROXMOX_HA_SSH_KEY to the private key, or start an SSH agent (SSH_AUTH_SOCK)",
     );
 }
+
+export const HEALTH_HELP = `usage: npm run health -- (--stack NAME | --file PATH) [--json] [--timeout SECONDS] [--identity KEYFILE]
+
+Connects as root over SSH to every node and the QDevice host (host keys pinned
+from the stack file), runs read-only commands and compares quorum, the QDevice,
+replication, pools, HA and the watchdog with the stack.
+
+  --stack NAME        the stack file Pulumi.NAME.yaml next to Pulumi.yaml
+  --file PATH         a stack file kept elsewhere
+  --json              the report as JSON
+  --timeout SECONDS   per host (default ${DEFAULT_TIMEOUT_S})
+  --identity KEYFILE  the private key file to log in with
+  --help              this text
+
+The SSH key, first found wins:
+  1. --identity KEYFILE (a key without passphrase);
+  2. PROXMOX_HA_SSH_KEY, the private key text, e.g.
+       PROXMOX_HA_SSH_KEY="$(pulumi config get sshPrivateKey)" npm run health -- --stack prod
+  3. the SSH agent (SSH_AUTH_SOCK). A passphrase-protected key goes this way:
+       eval "$(ssh-agent)"; ssh-add ~/.ssh/id_ed25519; npm run health -- --stack prod
+
+Exit codes: 0 healthy; 1 degraded (the table says what and the remedy); 2 cannot
+tell (a host unreachable, a refused login, a timeout, output not understood) or
+bad input (unknown stack, invalid stack file, no usable key).
+`;
 
 export async function main(
     argv: string[],
@@ -90,13 +120,7 @@ export async function main(
     } catch (e) {
         return { code: 2, stdout: "", stderr: `health: ${(e as Error).message}\n` };
     }
-    if (args.help) {
-        return {
-            code: 0,
-            stdout: "usage: npm run health -- --stack NAME [--file Pulumi.NAME.yaml] [--json] [--timeout SECONDS] [--identity KEYFILE]\n",
-            stderr: "",
-        };
-    }
+    if (args.help) return { code: 0, stdout: HEALTH_HELP, stderr: "" };
     const target = cliStackSite("health", args);
     if ("code" in target) return { code: target.code, stdout: "", stderr: target.stderr };
     const timeout = Number(args.timeout);

@@ -7,12 +7,12 @@
  */
 import { rawFromConfig, validateSite, type Problem } from "../../components/validate";
 import type { Site } from "../../components/model";
-import { readStack, stackFile } from "../lib/stack";
+import { readStack, stackNameOf, StackFileError } from "../lib/stack";
 
 export type LoadedStack =
     { readonly site: Site; readonly problems?: undefined } | { readonly site?: undefined; readonly problems: readonly Problem[] };
 
-export function loadStackSite(stack: string, file = stackFile(stack)): LoadedStack {
+export function loadStackSite(stack: string, file?: string): LoadedStack {
     const cfg = readStack(stack, file);
     const { raw, secretKeys } = rawFromConfig(cfg.config, (k) => cfg.secretKeys.includes(k));
     const result = validateSite(raw, secretKeys);
@@ -29,12 +29,13 @@ export function cliStackSite(
     args: { stack?: string | undefined; file?: string | undefined },
 ): { stack: string; site: Site } | { code: 2; stderr: string } {
     const file = args.file;
-    const stack = args.stack ?? (file ? /^Pulumi\.(.+)\.yaml$/.exec(file.split("/").pop() ?? "")?.[1] : undefined);
-    if (!stack) return { code: 2, stderr: `${tool}: --stack NAME is required\n` };
+    const stack = args.stack ?? (file ? stackNameOf(file) : undefined);
+    if (!stack) return { code: 2, stderr: `${tool}: --stack NAME is required (or --file Pulumi.NAME.yaml)\n` };
     let loaded: LoadedStack;
     try {
-        loaded = file ? loadStackSite(stack, file) : loadStackSite(stack);
+        loaded = loadStackSite(stack, file);
     } catch (e) {
+        if (e instanceof StackFileError) return { code: 2, stderr: `${tool}: ${e.message}\n` };
         return { code: 2, stderr: `${tool}: cannot read stack ${stack}: ${(e as Error).message}\n` };
     }
     if (!loaded.site) {

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse } from "yaml";
+import { isPair, isScalar, LineCounter, parseDocument, visit } from "yaml";
 import { PROJECT } from "../../components/validate";
 import { SECRET_KEYS } from "../../components/schema";
 
@@ -38,11 +38,71 @@ export function listStacks(dir = ROOT): string[] {
 }
 
 /**
- * Loads a stack file. Secret values (`secure: …`) are replaced by a
- * placeholder: the offline plan never decrypts anything.
+ * A stack file that cannot be used: missing, unreadable or not YAML. The
+ * message names the file (and line and column for a parse error); the CLIs
+ * print it and exit 2, like every other bad input.
  */
-export function readStack(stack: string, file = stackFile(stack)): StackConfig {
-    const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+export class StackFileError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "StackFileError";
+    }
+}
+
+/** The stack a file belongs to: `NAME` of `Pulumi.NAME.yaml`, else undefined. */
+export function stackNameOf(file: string): string | undefined {
+    return /^Pulumi\.(.+)\.yaml$/.exec(path.basename(file))?.[1];
+}
+
+function readText(stack: string, file: string, byName: boolean): string {
+    try {
+        return fs.readFileSync(file, "utf8");
+    } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        if (err.code === "ENOENT" && byName) {
+            const known = listStacks(path.dirname(file));
+            throw new StackFileError(
+                `there is no stack "${stack}": ${path.relative(process.cwd(), file) || file} does not exist (stacks here: ${known.join(", ") || "none"}); pass --stack with one of them, or --file PATH`,
+            );
+        }
+        if (err.code === "ENOENT") throw new StackFileError(`${file} does not exist`);
+        throw new StackFileError(`cannot read ${file}: ${err.message}`);
+    }
+}
+
+/** Parses the YAML text, turning every parse error into one message with file, line and column. */
+function parseYaml(text: string, file: string): unknown {
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+    const where = (offset: number) => {
+        const { line, col } = lineCounter.linePos(offset);
+        return `${file}:${line}:${col}`;
+    };
+    const first = doc.errors[0];
+    if (first) throw new StackFileError(`${where(first.pos[0])}: not valid YAML: ${first.message.split("\n")[0]}`);
+    // `schedule: */5` is the classic slip: an unquoted value starting with * is a YAML alias.
+    let alias: string | undefined;
+    visit(doc, {
+        Alias(_key, node, ancestors) {
+            const pair = ancestors[ancestors.length - 1];
+            const key = isPair(pair) && isScalar(pair.key) ? String(pair.key.value) : undefined;
+            const written = `*${node.source}`;
+            alias = `${where(node.range?.[0] ?? 0)}: ${written} is read as a YAML alias (an unquoted value that starts with * refers to an anchor); quote it: ${key ? `${key}: ` : ""}"${written}"`;
+            return visit.BREAK;
+        },
+    });
+    if (alias) throw new StackFileError(alias);
+    return doc.toJS();
+}
+
+/**
+ * Loads a stack file. Secret values (`secure: …`) are replaced by a
+ * placeholder: the offline plan never decrypts anything. Throws a
+ * StackFileError when the file is missing or not YAML.
+ */
+export function readStack(stack: string, file?: string): StackConfig {
+    const path_ = file ?? stackFile(stack);
+    const doc = (parseYaml(readText(stack, path_, file === undefined), path_) ?? {}) as { config?: Record<string, unknown> };
     const config: Record<string, string> = {};
     const secretKeys: string[] = [];
     for (const [key, value] of Object.entries(doc.config ?? {})) {
@@ -55,5 +115,5 @@ export function readStack(stack: string, file = stackFile(stack)): StackConfig {
         }
     }
     const missingSecrets = SECRET_KEYS.map((k) => `${PROJECT}:${k}`).filter((k) => !(k in config));
-    return { stack, file, config, secretKeys, missingSecrets };
+    return { stack, file: path_, config, secretKeys, missingSecrets };
 }

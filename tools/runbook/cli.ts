@@ -14,6 +14,21 @@ import { parseArgs } from "node:util";
 import { cliStackSite } from "../health/load";
 import { renderRunbook } from "./render";
 
+export const RUNBOOK_HELP = `usage: npm run runbook -- (--stack NAME | --file PATH) [--out FILE]
+
+Writes the site's runbook from its stack file alone (no SSH, no Pulumi CLI): a
+topology diagram, the failure table and the procedures with the site's own names
+and addresses.
+
+  --stack NAME   the stack file Pulumi.NAME.yaml next to Pulumi.yaml
+  --file PATH    a stack file kept elsewhere (the stack is the NAME of Pulumi.NAME.yaml)
+  --out FILE     write to FILE (missing directories are created) instead of stdout
+  --help         this text
+
+Exit codes: 0 written; 2 bad input (unknown stack, a file that is not YAML, a
+stack that does not validate, an --out path that cannot be written).
+`;
+
 export function main(argv: string[]): { code: number; stdout: string; stderr: string } {
     let args;
     try {
@@ -30,19 +45,35 @@ export function main(argv: string[]): { code: number; stdout: string; stderr: st
     } catch (e) {
         return { code: 2, stdout: "", stderr: `runbook: ${(e as Error).message}\n` };
     }
-    if (args.help)
-        return { code: 0, stdout: "usage: npm run runbook -- --stack NAME [--file Pulumi.NAME.yaml] [--out FILE]\n", stderr: "" };
+    if (args.help) return { code: 0, stdout: RUNBOOK_HELP, stderr: "" };
     const target = cliStackSite("runbook", args);
     if ("code" in target) return { code: target.code, stdout: "", stderr: target.stderr };
     const text = renderRunbook(target.stack, target.site);
     if (!args.out) return { code: 0, stdout: text, stderr: "" };
     try {
-        fs.mkdirSync(path.dirname(args.out), { recursive: true });
+        makeParents(args.out);
         fs.writeFileSync(args.out, text);
     } catch (e) {
         return { code: 2, stdout: "", stderr: `runbook: cannot write ${args.out}: ${(e as Error).message}\n` };
     }
     return { code: 0, stdout: "", stderr: `runbook: wrote ${args.out}\n` };
+}
+
+/**
+ * Creates the missing parent directories of `file`, one level at a time.
+ * Not `mkdirSync(…, { recursive: true })`: under /proc (e.g. /proc/x/y.md) it
+ * never returns, as each mkdir fails with ENOENT and Node retries the parent.
+ */
+export function makeParents(file: string): void {
+    const missing: string[] = [];
+    let dir = path.dirname(path.resolve(file));
+    while (!fs.existsSync(dir)) {
+        missing.unshift(dir);
+        const up = path.dirname(dir);
+        if (up === dir) break;
+        dir = up;
+    }
+    for (const d of missing) fs.mkdirSync(d);
 }
 
 if (require.main === module) {

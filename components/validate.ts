@@ -458,7 +458,8 @@ class Rules {
                     const bi = (this.p.network?.bridges ?? []).findIndex((b) => b.name === nic.bridge);
                     const known = bi >= 0 || nic.bridge === "vmbr0";
                     if (!known) this.err(at("nics", j, "bridge"), `${nic.bridge} is neither vmbr0 nor a bridge in network.bridges`);
-                    const on = bi >= 0 ? this.p.network!.bridges[bi]!.nodes : undefined;
+                    // vmbr0 is the installer's bridge on every node, whichever nodes the stack manages it on.
+                    const on = bi >= 0 && nic.bridge !== "vmbr0" ? this.p.network!.bridges[bi]!.nodes : undefined;
                     if (on) {
                         // The guest runs on its home node, and wherever HA may start it.
                         const runsOn = g.ha ? (g.ha.strict && g.ha.nodes ? Object.keys(g.ha.nodes) : [...names]) : [g.node];

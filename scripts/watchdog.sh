@@ -3,8 +3,14 @@
 #
 # Configures the watchdog module the HA stack uses (proxmox-facts §5) by
 # writing WATCHDOG_MODULE=<module> to /etc/default/pve-ha-manager, and reports
-# whether the running kernel already uses that module.
+# whether the node's HA watchdog already runs on that module.
 #
+# - The module must exist for the running kernel (`modinfo -F filename`: a
+#   file or "(builtin)"), else nothing is written: at the next boot
+#   watchdog-mux runs `modprobe -q <module>` and opens /dev/watchdog, and when
+#   that fails it exits without falling back to softdog (pve-ha-manager
+#   src/watchdog-mux.c main), so a wrong name leaves the node without an HA
+#   watchdog, silently.
 # - The file is rewritten only when its content would change: the first
 #   active WATCHDOG_MODULE= line is replaced (later duplicates dropped), every
 #   other line (comments, the shipped "#WATCHDOG_MODULE=ipmi_watchdog" hint,
@@ -16,7 +22,11 @@
 #   not exist yet. So a different module takes effect at the next boot, and the
 #   script reports reboot-required=yes whenever the module in use differs.
 #
-# Which module is in use (read from sysfs, nothing is probed or loaded):
+# In use ("active") means the HA watchdog really runs on it: /dev/watchdog
+# exists AND a watchdog-mux process holds it open (watchdog-mux.c opens
+# /dev/watchdog at start and keeps it open for its lifetime) — a module that
+# is merely loaded protects nothing. Which module drives it is read from sysfs
+# (nothing is probed or loaded):
 # 1. /sys/class/watchdog/watchdog0 exists: that device owns /dev/watchdog (the
 #    watchdog core gives the legacy /dev/watchdog to id 0 only). Its module is
 #    the target of watchdog0/device/driver/module (hardware drivers such as
@@ -24,7 +34,10 @@
 #    "Software Watchdog". Anything else is reported as "unknown".
 # 2. No watchdog0: a legacy misc-device driver such as ipmi_watchdog may own
 #    /dev/watchdog; it is in use when it is loaded (/sys/module/<m>/initstate).
-# 3. Otherwise: none.
+# 3. Otherwise, or when watchdog-mux does not hold /dev/watchdog: none.
+#
+# The report is what this run saw; the step runs again only when its module
+# changes (see docs/operations.md "Watchdog: reboot required").
 #
 # Stdout: module=<module> active=<module in use|unknown|none> reboot-required=yes|no
 set -euo pipefail
@@ -38,6 +51,14 @@ die() {
 (($# == 1)) || die "usage: watchdog.sh <kernel-module>"
 module=$1
 [[ $module =~ ^[A-Za-z0-9_]{1,55}$ ]] || die "invalid kernel module name '$module'"
+
+# ---- the module must exist for the running kernel (kmod tools/modinfo.c:
+# "modinfo: ERROR: Module <m> not found." and exit 1 otherwise)
+command -v modinfo >/dev/null 2>&1 || die "modinfo not found (package kmod): cannot check that the running kernel has module '$module'"
+if ! err=$(modinfo -F filename "$module" 2>&1 >/dev/null); then
+    err=$(tr -s '\n' ' ' <<<"$err")
+    die "the running kernel ($(uname -r)) has no module '$module' (${err% }); watchdog-mux would fail to load it at the next boot and not fall back to softdog, leaving the node without an HA watchdog: set nodes[].watchdog to a module that \`modinfo\` finds on the node (softdog is always available)"
+fi
 
 conf=/etc/default/pve-ha-manager
 
@@ -83,6 +104,22 @@ if [[ -e $wd0 ]]; then
     fi
 elif [[ -e /sys/module/$module/initstate ]]; then
     active=$module
+fi
+
+# A watchdog-mux process holds /dev/watchdog open (its fd links name it).
+mux_holds_watchdog() {
+    local p fd comm
+    for p in /proc/[0-9]*; do
+        comm=$(cat "$p/comm" 2>/dev/null) || continue
+        [[ $comm == watchdog-mux ]] || continue
+        for fd in "$p"/fd/*; do
+            [[ $(readlink "$fd" 2>/dev/null) == /dev/watchdog ]] && return 0
+        done
+    done
+    return 1
+}
+if [[ $active != none ]] && { [[ ! -e /dev/watchdog ]] || ! mux_holds_watchdog; }; then
+    active=none
 fi
 
 reboot=no

@@ -391,6 +391,7 @@ describe("watchdog", () => {
             module: "ipmi_watchdog",
         });
         assert.deepEqual(value(parseWatchdogProbe(res("no-watchdog0\n"))), { state: "none" });
+        assert.deepEqual(value(parseWatchdogProbe(res("not-held\n"))), { state: "none" });
         cannotTell(parseWatchdogProbe(res("no-watchdog0\nloaded ipmi watchdog\n")), /not understood/);
         cannotTell(parseWatchdogProbe(res("sh: 1: syntax error\n", 2)), /exited 2/);
     });

@@ -22,6 +22,7 @@
  *   etc-default/          bound over /etc/default (pve-ha-manager lives here)
  *   sys-class-watchdog/   bound over /sys/class/watchdog
  *   sys-module/           bound over /sys/module
+ *   watchdog-mux          a stand-in holding the private /dev/watchdog (see BOOT)
  *   root-home/            bound over /root: an empty home, as on a fresh node
  *                         (the test machine's own ~/.bashrc, which bash
  *                         sources for SSH commands, stays out)
@@ -39,6 +40,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { CommandResult } from "../../tools/health/parsers";
 import { canConnect, freePort, sh, stopChildren } from "../harness/processes";
+import { WATCHDOG_MUX_STANDIN } from "../scripts/watchdog-fakes";
 
 export { freePort };
 
@@ -90,8 +92,19 @@ mount --bind "$H/etc-default" /etc/default
 mount --bind "$H/sys-class-watchdog" /sys/class/watchdog
 mount --bind "$H/sys-module" /sys/module
 mount --bind "$H/root-home" /root
+# A private /dev with /dev/watchdog (a regular file: never a real watchdog)
+# held by a stand-in watchdog-mux, as on a node whose HA watchdog runs.
+mount -t tmpfs -o mode=755 replaydev /dev
+mknod -m 666 /dev/null c 1 3; mknod -m 666 /dev/zero c 1 5; mknod -m 666 /dev/random c 1 8; mknod -m 666 /dev/urandom c 1 9
+ln -s /proc/self/fd /dev/fd
+: >/dev/watchdog
 mkdir -p /run/sshd
-exec /usr/sbin/sshd -D -e -f "$H/sshd_config"
+"$H/watchdog-mux" "$H/watchdog-mux.ready" &
+holder=$!
+/usr/sbin/sshd -D -e -f "$H/sshd_config" &
+sshd=$!
+trap 'kill $holder $sshd 2>/dev/null' TERM EXIT
+wait $sshd
 `;
 
 export interface ReplayHost {
@@ -153,6 +166,7 @@ export async function startReplayHosts(label: string, specs: readonly { name: st
             for (const d of ["sbin/replay", "etc-default", "sys-class-watchdog", "sys-module", "ssh", "root-home"])
                 fs.mkdirSync(path.join(dir, d), { recursive: true });
             fs.writeFileSync(path.join(sbin, "_replay"), REPLAY_SCRIPT, { mode: 0o755 });
+            fs.writeFileSync(path.join(dir, "watchdog-mux"), WATCHDOG_MUX_STANDIN, { mode: 0o755 });
             for (const tool of new Set(Object.values(REPLAYED).map(([t]) => t))) fs.symlinkSync("_replay", path.join(sbin, tool));
             const hostKey = keyPair(path.join(dir, "ssh", "host_ed25519"));
             fs.writeFileSync(path.join(dir, "ssh", "authorized_keys"), `${clientPub}\n`, { mode: 0o600 });

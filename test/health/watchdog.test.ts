@@ -2,7 +2,9 @@
  * The health check and scripts/watchdog.sh agree on which watchdog module is
  * in use and on whether a reboot is pending. For each sysfs layout (softdog,
  * a hardware driver linked from watchdog0, a watchdog0 nobody can attribute,
- * a legacy misc-device driver without watchdog0, nothing) and each stack
+ * a legacy misc-device driver without watchdog0, nothing; each with
+ * /dev/watchdog held by a stand-in watchdog-mux, plus softdog with the device
+ * held by nobody) and each stack
  * module, the shipped script (run as components send it, in a private mount
  * namespace with /etc/default, /sys/class/watchdog and /sys/module
  * bind-mounted from a temp dir) and the health check's own probe command
@@ -24,14 +26,17 @@ import { activeWatchdogName, parseWatchdogProbe } from "../../tools/health/parse
 import { loadStackSite } from "../../tools/health/load";
 import { run } from "../harness/zfs";
 import { parseLines, runScript, tempDir } from "../scripts/lib";
+import { holderPrelude, installWatchdogFakes } from "../scripts/watchdog-fakes";
 import { SCENARIOS, res } from "./fixtures";
 
 let root: string;
 let cleanup: () => void;
+let fakes: ReturnType<typeof installWatchdogFakes>;
 before(() => {
     const t = tempDir("health-watchdog");
     root = t.dir;
     cleanup = t.cleanup;
+    fakes = installWatchdogFakes(root);
 });
 after(() => cleanup?.());
 
@@ -55,20 +60,38 @@ const LAYOUTS: Record<string, Layout> = {
     "ipmi_watchdog legacy": (h) => write(path.join(h, "mod", "ipmi_watchdog", "initstate"), "live\n"),
     nothing: () => undefined,
 };
+/** Layouts where a driver provides /dev/watchdog and watchdog-mux holds it; "softdog, not held" has the device but no holder. */
+const HELD = new Set(["softdog", "iTCO_wdt hardware", "unattributable watchdog0", "ipmi_watchdog legacy"]);
+LAYOUTS["softdog, not held"] = (h) => {
+    LAYOUTS.softdog!(h);
+    write(path.join(h, "dev", "watchdog"), "");
+};
 
 let n = 0;
 for (const [layoutName, layout] of Object.entries(LAYOUTS)) {
     for (const module of ["softdog", "iTCO_wdt", "ipmi_watchdog"]) {
         test(`${layoutName}, stack wants ${module}`, () => {
             const h = path.join(root, `h${n++}`);
-            for (const d of ["etc", "wd", "mod"]) fs.mkdirSync(path.join(h, d), { recursive: true });
+            for (const d of ["etc", "wd", "mod", "dev"]) fs.mkdirSync(path.join(h, d), { recursive: true });
+            run("mknod", ["-m", "666", path.join(h, "dev", "null"), "c", "1", "3"]);
             layout(h);
+            const held = HELD.has(layoutName);
+            if (held) write(path.join(h, "dev", "watchdog"), "");
+            const modules = path.join(h, "modules");
+            write(modules, "softdog (builtin)\niTCO_wdt /lib/modules/x/iTCO_wdt.ko\nipmi_watchdog /lib/modules/x/ipmi_watchdog.ko\n");
+            const prelude = held ? holderPrelude(path.join(fakes.muxBin, "watchdog-mux")) : "";
             const binds = [
                 [path.join(h, "etc"), "/etc/default"],
                 [path.join(h, "wd"), "/sys/class/watchdog"],
                 [path.join(h, "mod"), "/sys/module"],
+                [path.join(h, "dev"), "/dev"],
             ] as const;
-            const script = runScript("watchdog", [module], { binds });
+            const script = runScript("watchdog", [module], {
+                binds,
+                pathPrefix: [fakes.kmodBin],
+                env: { FAKE_MODULES: modules },
+                ...(held ? { prelude } : {}),
+            });
             assert.equal(script.code, 0, script.stderr);
             const [said] = parseLines(script.stdout);
 
@@ -80,7 +103,7 @@ for (const [layoutName, layout] of Object.entries(LAYOUTS)) {
                 "--",
                 "bash",
                 "-c",
-                `set -e; ${binds.map(([s, t]) => `mount --bind '${s}' '${t}'`).join("; ")}; bash -c "$1"`,
+                `set -e; ${binds.map(([s, t]) => `mount --bind '${s}' '${t}'`).join("; ")}; set +e; ${prelude}\nbash -c "$1"`,
                 "ns",
                 watchdogProbe(module),
             ]);

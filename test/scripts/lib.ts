@@ -19,6 +19,8 @@ export interface ScriptRunOptions {
     readonly env?: Record<string, string>;
     /** [source, target] pairs bind-mounted in a private mount namespace for this run only. */
     readonly binds?: readonly (readonly [string, string])[];
+    /** Shell text run first, in the same shell (and namespace) as the script, e.g. to start a helper process. */
+    readonly prelude?: string;
 }
 
 export interface ScriptResult extends RunResult {
@@ -45,7 +47,7 @@ export function parseLines(stdout: string): Record<string, string>[] {
 const NAMESPACE_WRAPPER = 'set -e; while [ "$1" != "--" ]; do mount --bind "$1" "$2"; shift 2; done; shift; exec bash -c "$1"';
 
 export function runScript(name: string, args: readonly (string | number)[], o: ScriptRunOptions = {}): ScriptResult {
-    const invocation = scriptInvocation(name, args);
+    const invocation = o.prelude ? `${o.prelude}\n${scriptInvocation(name, args)}` : scriptInvocation(name, args);
     const env: NodeJS.ProcessEnv = { ...process.env, ...(o.env ?? {}) };
     if (o.pathPrefix?.length) env.PATH = [...o.pathPrefix, process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"].join(":");
     const r = o.binds?.length

@@ -21,15 +21,21 @@ const C = "LC_ALL=C ";
 
 /**
  * Which module owns /dev/watchdog, by the rules of scripts/watchdog.sh (read
- * from sysfs only): watchdog0's driver module, else its identity (softdog has
- * none and says "Software Watchdog"); without watchdog0, the stack's module
- * counts as in use when it is loaded (legacy misc-device drivers such as
- * ipmi_watchdog). Parsed by parseWatchdogProbe.
+ * from sysfs only): nothing ("not-held") unless /dev/watchdog exists and a
+ * watchdog-mux process holds it open (pve-ha-manager src/watchdog-mux.c keeps
+ * it open for its lifetime); then watchdog0's driver module, else its identity
+ * (softdog has none and says "Software Watchdog"); without watchdog0, the
+ * stack's module counts as in use when it is loaded (legacy misc-device
+ * drivers such as ipmi_watchdog). Parsed by parseWatchdogProbe.
  */
 export function watchdogProbe(module: string): string {
     const w = "/sys/class/watchdog/watchdog0";
     return (
-        `if [ -e ${w} ]; then ` +
+        `held=no; if [ -e /dev/watchdog ]; then for p in /proc/[0-9]*; do ` +
+        `[ "$(cat $p/comm 2>/dev/null)" = watchdog-mux ] || continue; ` +
+        `for f in $p/fd/*; do [ "$(readlink $f 2>/dev/null)" = /dev/watchdog ] && held=yes; done; done; fi; ` +
+        `if [ $held = no ]; then echo not-held; ` +
+        `elif [ -e ${w} ]; then ` +
         `if [ -e ${w}/device/driver/module ]; then echo "driver-module $(readlink -f ${w}/device/driver/module)"; ` +
         `else echo "identity $(cat ${w}/identity 2>/dev/null)"; fi; ` +
         `else echo no-watchdog0; if [ -e /sys/module/${shq(module)}/initstate ]; then echo loaded ${shq(module)}; fi; fi`

@@ -484,7 +484,8 @@ export function parseWatchdogDefault(text: string): Parsed<string> {
  * else softdog when watchdog0's identity is "Software Watchdog"; else
  * "unknown" (a watchdog0 nobody can attribute, e.g. a built-in driver);
  * without watchdog0, the stack's module when it is loaded (legacy
- * misc-device drivers such as ipmi_watchdog); else "none".
+ * misc-device drivers such as ipmi_watchdog); else "none" — and "none"
+ * whenever watchdog-mux does not hold /dev/watchdog.
  */
 export type WatchdogInUse =
     | { readonly state: "module"; readonly module: string }
@@ -501,7 +502,8 @@ export function activeWatchdogName(w: WatchdogInUse): string {
  * `driver-module <path>` (watchdog0's parent driver module), `identity <text>`
  * (watchdog0 without a driver module; empty when unreadable), or
  * `no-watchdog0` followed by `loaded <module>` when the stack's module is
- * loaded.
+ * loaded; `not-held` when no watchdog-mux holds /dev/watchdog (then nothing
+ * protects the node, whatever is loaded).
  */
 export function parseWatchdogProbe(r: CommandResult): Parsed<WatchdogInUse> {
     if (r.code !== 0) return unknown(`watchdog probe exited ${r.code ?? "on a signal"}: ${firstLine(r) || "no output"}`);
@@ -509,6 +511,7 @@ export function parseWatchdogProbe(r: CommandResult): Parsed<WatchdogInUse> {
         .map((l) => l.trimEnd())
         .filter((l) => l.trim() !== "");
     let m: RegExpExecArray | null;
+    if (ls.length === 1 && ls[0] === "not-held") return ok({ state: "none" });
     if (ls.length === 1 && (m = /^driver-module \S*\/([A-Za-z0-9_-]+)$/.exec(ls[0]!))) return ok({ state: "module", module: m[1]! });
     if (ls.length === 1 && (m = /^identity(?: (.*))?$/.exec(ls[0]!))) {
         const identity = m[1] ?? "";

@@ -85,26 +85,99 @@ export interface GuestHa {
     readonly strict: boolean;
 }
 
-export interface Guest {
+/**
+ * A file the provider downloads onto a node's directory storage
+ * (download.File). `volumeId` is what Proxmox calls it afterwards:
+ * `<storage>:<content>/<fileName>` (the download's id).
+ */
+export interface Media {
+    readonly url: string;
+    readonly fileName: string;
+    readonly checksum?: string;
+    readonly checksumAlgorithm?: string;
+    readonly storage: string;
+    readonly content: "iso" | "import" | "vztmpl";
+    readonly volumeId: string;
+}
+
+/** Where a VM's operating system comes from. */
+export type VmSource =
+    /** Full clone of a template VM on `node`, onto the replicated storage. */
+    | { readonly kind: "clone"; readonly vmid: number; readonly node: string; readonly cloudInitReady: boolean }
+    /** A cloud image imported as the first disk. */
+    | { readonly kind: "cloudImage"; readonly image: Media }
+    /** An installer ISO, downloaded to `nodes`, in the CD drive while `attached`. */
+    | { readonly kind: "iso"; readonly iso: Media; readonly nodes: readonly string[]; readonly attached: boolean };
+
+export interface IpConfig {
+    readonly ipv4?: Readonly<{ address: string; gateway?: string }>;
+    readonly ipv6?: Readonly<{ address: string; gateway?: string }>;
+}
+
+export interface CloudInit {
+    readonly user?: string;
+    readonly sshKeys: readonly string[];
+    readonly ipConfig: readonly IpConfig[];
+    readonly dns?: Readonly<{ domain?: string; servers: readonly string[] }>;
+}
+
+export interface UsbDevice {
+    readonly host?: string;
+    readonly mapping?: string;
+    readonly usb3: boolean;
+}
+
+export interface PciDevice {
+    readonly id?: string;
+    readonly mapping?: string;
+    readonly pcie: boolean;
+    readonly xvga: boolean;
+}
+
+/** What VMs and containers share. */
+interface GuestBase {
     readonly vmid: number;
     readonly name: string;
     readonly node: string;
     readonly cores: number;
     readonly memoryMb: number;
+    /** VM: its disks. Container: one entry, slot `rootfs`. */
     readonly disks: readonly GuestDisk[];
     readonly nics: readonly GuestNic[];
-    readonly cdrom?: string;
     readonly osType: string;
     readonly started: boolean;
     readonly startOnBoot: boolean;
     readonly protect: boolean;
-    readonly agent: boolean;
     /** Resolved: every other node unless the stack says. */
     readonly replicateTo: readonly string[];
     /** Ids of existing jobs by target node, as the stack carries them (replicationJobs derives the rest). */
     readonly replicationJobIds: Readonly<Record<string, string>>;
     readonly ha?: GuestHa;
+    readonly cloudInit?: CloudInit;
 }
+
+export interface VmGuest extends GuestBase {
+    readonly type: "vm";
+    readonly cdrom?: string;
+    readonly agent: boolean;
+    readonly source?: VmSource;
+    readonly bios: "seabios" | "ovmf";
+    readonly machine?: string;
+    readonly secureBoot: boolean;
+    readonly tpm?: "v2.0" | "v1.2";
+    readonly usb: readonly UsbDevice[];
+    readonly pci: readonly PciDevice[];
+}
+
+export interface CtGuest extends GuestBase {
+    readonly type: "ct";
+    readonly template: Media;
+    readonly unprivileged: boolean;
+    readonly nesting: boolean;
+    readonly swapMb?: number;
+}
+
+export type Guest = VmGuest | CtGuest;
 
 export interface HaRule {
     readonly id: string;
@@ -191,6 +264,69 @@ export function firstNode(site: Site): SiteNode {
 
 export function haGuests(site: Site): Guest[] {
     return site.guests.filter((g) => g.ha !== undefined);
+}
+
+/** The HA resource id: `vm:<vmid>` or `ct:<vmid>` (pve-ha-manager `PVE::HA::Config::parse_sid`). */
+export function guestSid(g: Pick<Guest, "type" | "vmid">): string {
+    return `${g.type}:${g.vmid}`;
+}
+
+/**
+ * Nodes the guest may run on: for an HA guest every node HA may start it on
+ * (only the listed ones with strict node affinity), else its home node.
+ */
+export function guestNodes(site: Pick<Site, "nodes">, g: Guest): string[] {
+    if (!g.ha) return [g.node];
+    if (g.ha.strict) return site.nodes.map((n) => n.name).filter((n) => n in g.ha!.nodes);
+    return site.nodes.map((n) => n.name);
+}
+
+/** The media a guest needs, per node: the ISO where it may run, cloud images and templates on the home node. */
+export function guestMedia(g: Guest): { node: string; media: Media }[] {
+    if (g.type === "ct") return [{ node: g.node, media: g.template }];
+    const s = g.source;
+    if (s?.kind === "iso") return s.nodes.map((node) => ({ node, media: s.iso }));
+    if (s?.kind === "cloudImage") return [{ node: g.node, media: s.image }];
+    return [];
+}
+
+/**
+ * What ties a VM to particular nodes, one sentence per device (qemu-server
+ * QemuMigrate.pm `prepare` and QemuMigrate/Helpers.pm `check_local_resources`):
+ * a host device blocks migration ("can't migrate VM which uses local
+ * devices") and an HA recovery starts the guest with whatever sits at that
+ * address on the other node, if anything; a mapped device moves only to nodes
+ * where the mapping has a device, and a running guest live-migrates only with
+ * a live-migration-capable PCI mapping.
+ */
+export function pinnedBy(g: {
+    readonly type: "vm" | "ct";
+    readonly usb?: readonly UsbDevice[];
+    readonly pci?: readonly PciDevice[];
+}): string[] {
+    if (g.type === "ct") return [];
+    const out: string[] = [];
+    (g.usb ?? []).forEach((u, i) => {
+        if (u.host !== undefined)
+            out.push(
+                `usb[${i}] passes host USB device ${u.host} through: the guest cannot migrate and an HA recovery elsewhere starts without it`,
+            );
+        else
+            out.push(
+                `usb[${i}] uses mapping ${u.mapping}: HA and migration can only use nodes where that mapping has a device, and a running guest cannot live-migrate`,
+            );
+    });
+    (g.pci ?? []).forEach((p, i) => {
+        if (p.id !== undefined)
+            out.push(
+                `pci[${i}] passes host PCI device ${p.id} through: the guest cannot migrate and an HA recovery elsewhere fails to start or gets whatever sits at ${p.id} there`,
+            );
+        else
+            out.push(
+                `pci[${i}] uses mapping ${p.mapping}: HA and migration can only use nodes where that mapping has a device; live migration only if the mapping is live-migration-capable`,
+            );
+    });
+    return out;
 }
 
 /**

@@ -262,23 +262,176 @@ export const haSchema = z.strictObject({
     strict: z.boolean().default(false),
 });
 
+/** A file name as Proxmox stores downloaded media: no path, no spaces. */
+const mediaFileName = (exts: readonly string[], example: string) =>
+    z
+        .string()
+        .regex(
+            new RegExp(`^[A-Za-z0-9][A-Za-z0-9._+-]*\\.(${exts.map((e) => e.replace(/\./g, "\\.")).join("|")})$`),
+            `must be a file name ending in ${exts.map((e) => `.${e}`).join(", ")}, e.g. ${example}`,
+        );
+
+/**
+ * Media the provider downloads onto a node's storage (download.File). The
+ * file name defaults to the URL's last path segment; the volume id is then
+ * `<storage>:<content>/<fileName>`.
+ */
+function mediaSchema(exts: readonly string[], example: string) {
+    return {
+        url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+        fileName: mediaFileName(exts, example).optional(),
+        checksum: z
+            .string()
+            .regex(/^[0-9a-f]{32,128}$/, "must be a hexadecimal checksum in lower case, e.g. the sha256sum of the file")
+            .optional(),
+        checksumAlgorithm: z.enum(["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]).default("sha256"),
+        /** A node-local directory storage that allows this content type. Defaults to local. */
+        storage: storageId.default("local"),
+    };
+}
+
+export const ISO_EXTENSIONS = ["iso", "img"] as const;
+export const IMAGE_EXTENSIONS = ["qcow2", "raw", "vmdk", "img"] as const;
+export const TEMPLATE_EXTENSIONS = ["tar.gz", "tar.xz", "tar.zst"] as const;
+
+export const isoSourceSchema = z.strictObject({
+    ...mediaSchema(ISO_EXTENSIONS, "OPNsense-25.1-dvd-amd64.iso"),
+    /** Nodes that receive the ISO. Defaults to every node the guest may run on. */
+    nodes: z.array(hostname).optional(),
+    /** Whether the ISO is in the guest's CD drive. Set false once the OS is installed. */
+    attached: z.boolean().default(true),
+});
+
+export const cloudImageSchema = z.strictObject(mediaSchema(IMAGE_EXTENSIONS, "debian-13-genericcloud-amd64.qcow2"));
+
+export const cloneSchema = z.strictObject({
+    /** vmid of the template VM. */
+    vmid: z.int({ error: "must be the vmid of a template VM" }).min(100, "must be at least 100").max(999_999_999),
+    /** Node that holds the template. Defaults to the guest's home node. */
+    node: hostname.optional(),
+    /** The template has a cloud-init drive and cloud-init inside (so cloudInit applies). */
+    cloudInitReady: z.boolean().default(false),
+});
+
+export const sourceSchema = z
+    .strictObject({
+        clone: cloneSchema.optional(),
+        cloudImage: cloudImageSchema.optional(),
+        iso: isoSourceSchema.optional(),
+    })
+    .refine(
+        (s) => [s.clone, s.cloudImage, s.iso].filter((x) => x !== undefined).length === 1,
+        "give exactly one of clone, cloudImage or iso",
+    );
+
+const sshPublicKey = z
+    .string()
+    .regex(
+        /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,3}( [A-Za-z0-9@._+-]+)?$/,
+        "must be an SSH public key '<type> <base64> [comment]', e.g. the line of ~/.ssh/id_ed25519.pub",
+    );
+
+export const ipConfigSchema = z.strictObject({
+    ipv4: z
+        .strictObject({
+            /** dhcp, or an address with prefix such as 192.0.2.10/24. */
+            address: z.union([z.literal("dhcp"), z.cidrv4()], { error: "must be dhcp or an IPv4 address with prefix, e.g. 192.0.2.10/24" }),
+            gateway: z.ipv4({ error: "must be an IPv4 address" }).optional(),
+        })
+        .optional(),
+    ipv6: z
+        .strictObject({
+            address: z.union([z.literal("dhcp"), z.literal("auto"), z.cidrv6()], {
+                error: "must be dhcp, auto or an IPv6 address with prefix, e.g. 2001:db8::10/64",
+            }),
+            gateway: z.ipv6({ error: "must be an IPv6 address" }).optional(),
+        })
+        .optional(),
+});
+
+export const cloudInitSchema = z.strictObject({
+    /** Login user cloud-init creates (VMs only; containers log in as root). */
+    user: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a user name such as debian or ops")
+        .optional(),
+    sshKeys: z.array(sshPublicKey).default([]),
+    /** One entry per NIC, in order. */
+    ipConfig: z.array(ipConfigSchema).default([]),
+    dns: z
+        .strictObject({
+            domain: z
+                .string()
+                .regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, "must be a DNS domain such as example.com")
+                .optional(),
+            servers: z.array(ipAddress).default([]),
+        })
+        .optional(),
+});
+
+export const usbSchema = z
+    .strictObject({
+        /** vendor:product (e.g. 0529:0001) or bus-port (e.g. 1-2). */
+        host: z
+            .string()
+            .regex(/^([0-9a-f]{4}:[0-9a-f]{4}|\d+-[\d.]+)$/, "must be vendor:product such as 0529:0001, or a port such as 1-2")
+            .optional(),
+        /** A cluster resource mapping (Datacenter → Resource Mappings). */
+        mapping: ruleId.optional(),
+        usb3: z.boolean().default(false),
+    })
+    .refine((u) => (u.host === undefined) !== (u.mapping === undefined), "give exactly one of host or mapping");
+
+export const pciSchema = z
+    .strictObject({
+        /** A host PCI address such as 0000:01:00.0 (needs root@pam credentials in the provider). */
+        id: z
+            .string()
+            .regex(/^([0-9a-f]{4}:)?[0-9a-f]{2}:[0-9a-f]{2}(\.[0-7])?$/, "must be a PCI address such as 0000:01:00.0")
+            .optional(),
+        mapping: ruleId.optional(),
+        pcie: z.boolean().default(false),
+        xvga: z.boolean().default(false),
+    })
+    .refine((p) => (p.id === undefined) !== (p.mapping === undefined), "give exactly one of id or mapping");
+
+export const VM_OS_TYPES = ["l26", "other", "win11", "win10", "solaris"] as const;
+export const CT_OS_TYPES = [
+    "alpine",
+    "archlinux",
+    "centos",
+    "debian",
+    "devuan",
+    "fedora",
+    "gentoo",
+    "nixos",
+    "opensuse",
+    "ubuntu",
+] as const;
+
+/**
+ * One guest: a VM (type vm, the default) or a container (type ct). Keys that
+ * only one type understands are optional here; validation names any that are
+ * mixed (validate.ts), and the defaults of each type are applied when the
+ * site is built, so a key the stack did not write is told from one it did.
+ */
 export const guestSchema = z.strictObject({
     vmid: z.int({ error: "must be a whole number from 100 to 999999999" }).min(100, "must be at least 100").max(999_999_999),
     name: hostname,
+    /** vm (QEMU) or ct (LXC container). Defaults to vm. */
+    type: z.enum(["vm", "ct"]).default("vm"),
     /** Home node. */
     node: hostname,
     cores: z.int().min(1).max(512).default(2),
     memoryMb: z.int().min(16).default(2048),
-    disks: z.array(diskSchema).default([{ sizeGb: 32, ssd: true, discard: true }]),
     nics: z.array(nicSchema).default([]),
-    cdrom: isoVolume.optional(),
-    osType: z.enum(["l26", "other", "win11", "win10", "solaris"]).default("l26"),
+    /** VM: l26 (default), other, win11, win10, solaris. Container: the distribution, e.g. debian (default). */
+    osType: z.enum([...VM_OS_TYPES, ...CT_OS_TYPES]).optional(),
     /** Start after creation and on boot. Defaults to true. */
     started: z.boolean().default(true),
     startOnBoot: z.boolean().default(true),
-    /** Proxmox protection flag (blocks removal of the VM and its disks). Defaults to true. */
+    /** Proxmox protection flag (blocks removal of the guest and its disks). Defaults to true. */
     protect: z.boolean().default(true),
-    agent: z.boolean().default(true),
     /** Nodes that receive replicas. Defaults to every other node. */
     replicateTo: z.array(hostname).optional(),
     /**
@@ -288,7 +441,53 @@ export const guestSchema = z.strictObject({
      */
     replicationJobIds: z.record(hostname, replicationJobId).optional(),
     ha: haSchema.optional(),
+    /** User, SSH keys, IP configuration and DNS (VM: needs a cloud image or a cloud-init-ready template). */
+    cloudInit: cloudInitSchema.optional(),
+
+    // ----- VM only
+    /** Defaults to one 32 GB disk on the replicated storage. */
+    disks: z.array(diskSchema).optional(),
+    /** An ISO volume already on the node, e.g. local:iso/x.iso (non-HA guests; HA guests use source.iso). */
+    cdrom: isoVolume.optional(),
+    /** QEMU guest agent. Defaults to true. */
+    agent: z.boolean().optional(),
+    /** Where the OS comes from: clone, cloudImage or iso. Without it the VM starts empty. */
+    source: sourceSchema.optional(),
+    /** seabios (default) or ovmf (UEFI, with an EFI disk on the replicated storage). */
+    bios: z.enum(["seabios", "ovmf"]).optional(),
+    /** QEMU machine type, e.g. q35 or pc. Defaults to Proxmox's (pc). */
+    machine: z
+        .string()
+        .regex(/^(pc|q35)(-i440fx|-q35)?(-\d+\.\d+(\+pve\d+)?)?$/, "must be a machine type such as q35, pc or pc-q35-9.2+pve1")
+        .optional(),
+    /** OVMF: secure boot keys pre-enrolled in the EFI disk. Defaults to false. */
+    secureBoot: z.boolean().optional(),
+    /** A TPM state volume of this version on the replicated storage. */
+    tpm: z.enum(["v2.0", "v1.2"]).optional(),
+    usb: z.array(usbSchema).max(14).optional(),
+    pci: z.array(pciSchema).max(16).optional(),
+
+    // ----- container only
+    /** The container template, downloaded to the home node. */
+    template: z.strictObject(mediaSchema(TEMPLATE_EXTENSIONS, "debian-13-standard_13.1-2_amd64.tar.zst")).optional(),
+    /** Root file system. Defaults to 8 GB on the replicated storage. */
+    rootfs: z
+        .strictObject({
+            sizeGb: z.int().min(1),
+            /** Storage id. Defaults to the site's replicated ZFS storage. */
+            storage: storageId.optional(),
+        })
+        .optional(),
+    /** Unprivileged container (root inside is not root outside). Defaults to true. */
+    unprivileged: z.boolean().optional(),
+    /** Allow nested containers (systemd in recent distributions wants it). Defaults to true for unprivileged containers. */
+    nesting: z.boolean().optional(),
+    swapMb: z.int().min(0).optional(),
 });
+
+/** Keys only a VM understands, and keys only a container understands. */
+export const VM_ONLY_KEYS = ["disks", "cdrom", "agent", "source", "bios", "machine", "secureBoot", "tpm", "usb", "pci"] as const;
+export const CT_ONLY_KEYS = ["template", "rootfs", "unprivileged", "nesting", "swapMb"] as const;
 
 export const haRuleSchema = z.strictObject({
     id: ruleId,

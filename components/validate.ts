@@ -5,7 +5,8 @@
  * built.
  */
 import { z } from "zod";
-import type { Bridge, Cluster, Guest, GuestDisk, HaRule, QDevice, Replication, Site, SiteNode, Storage, Vlan, Vxlan, Zrepl } from "./model";
+import { buildGuest, checkGuests, resolveGuestDisks } from "./guestRules";
+import type { Bridge, Cluster, Guest, HaRule, QDevice, Replication, Site, SiteNode, Storage, Vlan, Vxlan, Zrepl } from "./model";
 import { MIN_DISKS, REQUIRED_SECTIONS, SECRET_KEYS, SECTIONS, type ParsedSections, type SectionName } from "./schema";
 import { derivedJobNumber } from "./model";
 import { analyseSchedule, formatMinutes, parseDuration, ScheduleError } from "./schedule";
@@ -383,12 +384,22 @@ class Rules {
         const nodes = this.p.nodes;
         if (!guests || !nodes) return;
         const names = this.nodeNames;
-        const ids = new Map<number, number>();
         const storageId = this.p.storage?.id;
+        // Issue #15: types, sources, media, cloud-init, passthrough; vmids across VMs and containers.
+        checkGuests(
+            guests,
+            [...names],
+            storageId,
+            (i) =>
+                (...path) =>
+                    keyPath("guests", [i, ...path]),
+            this.err,
+            (w) => this.warnings.push(w),
+        );
         guests.forEach((g, i) => {
             const at = (...path: PropertyKey[]) => keyPath("guests", [i, ...path]);
-            if (ids.has(g.vmid)) this.err(at("vmid"), `${g.vmid} is already used by guests[${ids.get(g.vmid)}]; vmids must be unique`);
-            else ids.set(g.vmid, i);
+            const disksKey = g.type === "ct" ? "rootfs" : "disks";
+            const disks = resolveGuestDisks(g, storageId ?? "");
             if (!names.has(g.node)) this.err(at("node"), `"${g.node}" is not a node of this site (nodes: ${[...names].join(", ")})`);
             (g.replicateTo ?? []).forEach((t, j) => {
                 if (!names.has(t)) this.err(at("replicateTo", j), `"${t}" is not a node of this site (nodes: ${[...names].join(", ")})`);
@@ -423,14 +434,14 @@ class Rules {
                 jobIds.set(id, target);
             }
             const slots = new Set<string>();
-            resolveDisks(g.disks, storageId ?? "").forEach((d, j) => {
+            disks.forEach((d, j) => {
                 if (slots.has(d.slot)) this.err(at("disks", j, "slot"), `${d.slot} is used twice`);
                 slots.add(d.slot);
             });
-            if (replicateTo.length > 0 && storageId && !g.disks.some((d) => (d.storage ?? storageId) === storageId)) {
+            if (replicateTo.length > 0 && storageId && !disks.some((d) => d.storage === storageId)) {
                 this.err(
-                    at("disks"),
-                    `no disk on the replicated storage "${storageId}"; pvesr would fail with "No replicatable volumes found". Put a disk on ${storageId} or set replicateTo: []`,
+                    at(disksKey),
+                    `no ${g.type === "ct" ? "root file system" : "disk"} on the replicated storage "${storageId}"; pvesr would fail with "No replicatable volumes found". Put ${g.type === "ct" ? "rootfs" : "a disk"} on ${storageId} or set replicateTo: []`,
                 );
             }
             if (g.ha?.nodes) {
@@ -700,39 +711,7 @@ class Rules {
             worstCaseRpoMinutes: info.worstCaseGapMinutes,
             ...(p.replication.rpoTarget !== undefined ? { rpoTargetMinutes: parseDuration(p.replication.rpoTarget)! / 60 } : {}),
         };
-        const guests: Guest[] = p.guests.map((g) => {
-            const replicateTo = g.replicateTo ?? names.filter((n) => n !== g.node);
-            const guest: Guest = {
-                vmid: g.vmid,
-                name: g.name,
-                node: g.node,
-                cores: g.cores,
-                memoryMb: g.memoryMb,
-                disks: resolveDisks(g.disks, storage.id),
-                nics: g.nics.map((nic) => stripUndefined(nic)),
-                ...(g.cdrom !== undefined ? { cdrom: g.cdrom } : {}),
-                osType: g.osType,
-                started: g.started,
-                startOnBoot: g.startOnBoot,
-                protect: g.protect,
-                agent: g.agent,
-                replicateTo,
-                replicationJobIds: { ...g.replicationJobIds },
-                ...(g.ha
-                    ? {
-                          ha: {
-                              state: g.ha.state,
-                              maxRestart: g.ha.maxRestart,
-                              maxRelocate: g.ha.maxRelocate,
-                              failback: g.ha.failback,
-                              nodes: g.ha.nodes ?? Object.fromEntries(names.map((n) => [n, n === g.node ? 2 : 1])),
-                              strict: g.ha.strict,
-                          },
-                      }
-                    : {}),
-            };
-            return guest;
-        });
+        const guests: Guest[] = p.guests.map((g) => buildGuest(g, names, storage.id));
         const haRules: HaRule[] = p.haRules.map((r) => stripUndefined({ ...r, guests: [...r.guests] }));
         const vlans: Vlan[] = p.network.vlans.map((v) => stripUndefined({ ...v, nodes: v.nodes ?? names }));
         const bridges: Bridge[] = p.network.bridges.map((b) => stripUndefined({ ...b, nodes: b.nodes ?? names }));
@@ -770,20 +749,6 @@ class Rules {
             warnings: [...warnings],
         };
     }
-}
-
-function resolveDisks(
-    disks: readonly { slot?: string; sizeGb: number; storage?: string; ssd: boolean; discard: boolean }[],
-    storageId: string,
-): GuestDisk[] {
-    let next = 0;
-    return disks.map((d) => ({
-        slot: d.slot ?? `scsi${next++}`,
-        sizeGb: d.sizeGb,
-        storage: d.storage ?? storageId,
-        ssd: d.ssd,
-        discard: d.discard,
-    }));
 }
 
 /** Drops keys whose value is undefined, so two evaluations serialize identically. */

@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import type * as command from "@pulumi/command";
 import type { BootstrapStages } from "../hosts/bootstrap";
-import { firstNode, replicationJobs, type Site } from "../model";
+import { firstNode, guestSid, replicationJobs, type Site } from "../model";
 import { scriptCommand } from "../remote";
 import { childOpts, clusterFormed, defined, isIpv6, type ApiContext } from "./context";
 import { createFirewall, type Firewall } from "./firewall";
@@ -86,6 +86,9 @@ export class ApiLayer extends pulumi.ComponentResource {
     readonly notifications?: command.remote.Command;
     readonly firewall?: Firewall;
     readonly vms: ReadonlyMap<number, proxmox.VmLegacy>;
+    readonly containers: ReadonlyMap<number, proxmox.ContainerLegacy>;
+    /** Installer ISOs, cloud images and container templates, by node and volume id. */
+    readonly media: ReadonlyMap<string, proxmox.download.File>;
     readonly replications: ReadonlyMap<string, proxmox.Replication>;
     readonly haResources: ReadonlyMap<number, proxmox.Haresource>;
     readonly haRules: ReadonlyMap<string, proxmox.Harule>;
@@ -181,6 +184,8 @@ export class ApiLayer extends pulumi.ComponentResource {
 
         const guests = createGuests(ctx, this.storage, this.networks, this.sdn);
         this.vms = guests.vms;
+        this.containers = guests.containers;
+        this.media = guests.media;
         this.replications = guests.replications;
         this.haResources = guests.haResources;
         this.haRules = guests.haRules;
@@ -221,7 +226,7 @@ function summarize(site: Site): ApiSummary {
         ),
         ha: {
             resources: haGuests.map((g) => ({
-                sid: sid(g.vmid),
+                sid: guestSid(g),
                 state: g.ha!.state,
                 maxRestart: g.ha!.maxRestart,
                 maxRelocate: g.ha!.maxRelocate,
@@ -231,14 +236,14 @@ function summarize(site: Site): ApiSummary {
                 ...haGuests.map((g) => ({
                     id: nodeAffinityRuleId(g.vmid),
                     type: "node-affinity" as const,
-                    resources: [sid(g.vmid)],
+                    resources: [guestSid(g)],
                     nodes: { ...g.ha!.nodes },
                     strict: g.ha!.strict,
                 })),
                 ...site.haRules.map((r) => ({
                     id: r.id,
                     type: "resource-affinity" as const,
-                    resources: r.guests.map(sid),
+                    resources: r.guests.map((vmid) => sid(site, vmid)),
                     affinity: r.affinity,
                 })),
             ],

@@ -1,14 +1,21 @@
 /**
- * Guests, their storage replication jobs, HA resources and HA rules.
+ * Guests (VMs and containers), the media they need, their storage
+ * replication jobs, HA resources and HA rules.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as proxmox from "@muhlba91/pulumi-proxmoxve";
-import { replicationJobs, type Guest, type GuestDisk, type GuestNic } from "../model";
+import { guestMedia, guestSid, replicationJobs, type Guest, type Site } from "../model";
+import { containerArgs } from "./container";
 import { childOpts, defined, membership, type ApiContext } from "./context";
+import { createMedia, mediaKey } from "./media";
 import { managedBridge, type HostNetworks, type Sdn } from "./network";
+import { vmArgs } from "./vm";
 
 export interface Guests {
     readonly vms: ReadonlyMap<number, proxmox.VmLegacy>;
+    readonly containers: ReadonlyMap<number, proxmox.ContainerLegacy>;
+    /** Key: node and volume id (media.ts `mediaKey`). */
+    readonly media: ReadonlyMap<string, proxmox.download.File>;
     /** Key: job id `<vmid>-<n>` (model.ts replicationJobs). */
     readonly replications: ReadonlyMap<string, proxmox.Replication>;
     readonly haResources: ReadonlyMap<number, proxmox.Haresource>;
@@ -16,28 +23,17 @@ export interface Guests {
     readonly haRules: ReadonlyMap<string, proxmox.Harule>;
 }
 
-export const sid = (vmid: number) => `vm:${vmid}`;
+/** The HA resource id of the site's guest `vmid`: `vm:<vmid>` or `ct:<vmid>`. */
+export function sid(site: Pick<Site, "guests">, vmid: number): string {
+    const g = site.guests.find((x) => x.vmid === vmid);
+    return guestSid(g ?? { type: "vm", vmid });
+}
 export const nodeAffinityRuleId = (vmid: number) => `ha-guest-${vmid}`;
-
-/**
- * A generic CPU model every node can provide, so HA can start (and live
- * migration can move) a guest on any node. x86-64-v2-AES is what the PVE
- * GUI proposes for new VMs; the API's own default (kvm64) lacks AES.
- */
-const CPU_TYPE = "x86-64-v2-AES";
-
-/**
- * How long a read waits for the QEMU guest agent to report addresses. The
- * provider waits this long on every refresh of a running VM whose agent is
- * not (yet) answering, e.g. while its OS is still being installed from the
- * ISO; its default of 15 minutes would stall every `pulumi up`. Nothing here
- * uses the reported addresses.
- */
-const AGENT_TIMEOUT = "1m";
 
 export function createGuests(ctx: ApiContext, storage: pulumi.Resource, networks: HostNetworks, sdn: Sdn | undefined): Guests {
     const { site, name } = ctx;
     const vms = new Map<number, proxmox.VmLegacy>();
+    const containers = new Map<number, proxmox.ContainerLegacy>();
     const replications = new Map<string, proxmox.Replication>();
     const haResources = new Map<number, proxmox.Haresource>();
     const haRules = new Map<string, proxmox.Harule>();
@@ -47,6 +43,8 @@ export function createGuests(ctx: ApiContext, storage: pulumi.Resource, networks
     // third vote is not there yet.
     const haPrerequisites = [ctx.after.qdevice, ...ctx.after.watchdogs];
 
+    const media = createMedia(ctx);
+
     for (const g of site.guests) {
         // Proxmox VmLegacy, not the new Vm: in 8.6.0 `Vm` has no disks, network
         // devices, memory, agent, started or onBoot yet; VmLegacy covers all of them.
@@ -55,18 +53,25 @@ export function createGuests(ctx: ApiContext, storage: pulumi.Resource, networks
             if (nic.bridge) deps.push(managedBridge(networks, g.node, nic.bridge));
             if (nic.vnet) deps.push(sdn?.apply);
         }
-        const vm = new proxmox.VmLegacy(
-            `${name}-vm-${g.vmid}`,
-            vmArgs(ctx, g),
-            childOpts(ctx, deps, {
-                protect: g.protect,
-                // HA moves guests: after a failover nodeName differs and must
-                // not plan a replacement (nodeName is create-only; the provider
-                // reads the VM's current node back into state).
-                ignoreChanges: ["nodeName"],
-            }),
-        );
-        vms.set(g.vmid, vm);
+        // The media it boots or is created from, on every node they must be on.
+        for (const { node, media: m } of guestMedia(g)) deps.push(media.get(mediaKey(node, m)));
+        const opts = childOpts(ctx, deps, {
+            protect: g.protect,
+            // HA moves guests: after a failover nodeName differs and must
+            // not plan a replacement (nodeName is create-only; the provider
+            // reads the guest's current node back into state).
+            ignoreChanges: ["nodeName"],
+        });
+        let vm: pulumi.Resource;
+        if (g.type === "ct") {
+            const ct = new proxmox.ContainerLegacy(`${name}-ct-${g.vmid}`, containerArgs(ctx, g), opts);
+            containers.set(g.vmid, ct);
+            vm = ct;
+        } else {
+            const v = new proxmox.VmLegacy(`${name}-vm-${g.vmid}`, vmArgs(ctx, g), opts);
+            vms.set(g.vmid, v);
+            vm = v;
+        }
 
         const jobs = replicationJobs(site, g).map((job) => {
             const r = new proxmox.Replication(
@@ -96,17 +101,21 @@ export function createGuests(ctx: ApiContext, storage: pulumi.Resource, networks
         });
 
         if (g.ha) {
+            // The HA resource and its rule are protected like the guest: a
+            // guest removed from the stack while still protected fails its
+            // `up` before HA lets go of it, instead of after (two-step
+            // removal: protect: false, then remove; docs/operations.md).
             const ha = new proxmox.Haresource(
                 `${name}-ha-${g.vmid}`,
                 {
-                    resourceId: sid(g.vmid),
-                    type: "vm",
+                    resourceId: guestSid(g),
+                    type: g.type,
                     state: g.ha.state,
                     maxRestart: g.ha.maxRestart,
                     maxRelocate: g.ha.maxRelocate,
                     failback: g.ha.failback,
                 },
-                childOpts(ctx, [vm, ...jobs, ...haPrerequisites]),
+                childOpts(ctx, [vm, ...jobs, ...haPrerequisites], { protect: g.protect }),
             );
             haResources.set(g.vmid, ha);
             const ruleId = nodeAffinityRuleId(g.vmid);
@@ -117,13 +126,13 @@ export function createGuests(ctx: ApiContext, storage: pulumi.Resource, networks
                     {
                         rule: ruleId,
                         type: "node-affinity",
-                        resources: [sid(g.vmid)],
+                        resources: [guestSid(g)],
                         nodes: { ...g.ha.nodes },
                         strict: g.ha.strict,
                         comment: `home ${g.node} (proxmox-ha)`,
                     },
                     // "cannot use unmanaged resource(s)": the HA resource first.
-                    childOpts(ctx, [ha]),
+                    childOpts(ctx, [ha], { protect: g.protect }),
                 ),
             );
         }
@@ -135,6 +144,7 @@ export function createGuests(ctx: ApiContext, storage: pulumi.Resource, networks
             if (!ha) throw new Error(`API layer: HA rule ${rule.id} lists guest ${vmid}, which is not an HA guest`);
             return ha;
         });
+        const guests = rule.guests.map((vmid) => site.guests.find((g) => g.vmid === vmid)).filter((g): g is Guest => g !== undefined);
         haRules.set(
             rule.id,
             new proxmox.Harule(
@@ -143,61 +153,13 @@ export function createGuests(ctx: ApiContext, storage: pulumi.Resource, networks
                     rule: rule.id,
                     type: "resource-affinity",
                     affinity: rule.affinity,
-                    resources: rule.guests.map(sid),
+                    resources: rule.guests.map((vmid) => sid(site, vmid)),
                     comment: rule.comment,
                 }),
-                childOpts(ctx, members),
+                // Protected while any of its guests is.
+                childOpts(ctx, members, { protect: guests.some((g) => g.protect) }),
             ),
         );
     }
-    return { vms, replications, haResources, haRules };
-}
-
-function vmArgs(ctx: ApiContext, g: Guest): proxmox.VmLegacyArgs {
-    return defined({
-        nodeName: g.node,
-        vmId: g.vmid,
-        name: g.name,
-        cpu: { cores: g.cores, type: CPU_TYPE },
-        memory: { dedicated: g.memoryMb },
-        operatingSystem: { type: g.osType },
-        agent: { enabled: g.agent, timeout: AGENT_TIMEOUT },
-        disks: g.disks.map((d) => diskArgs(ctx, d)),
-        networkDevices: g.nics.map(nicArgs),
-        cdrom: g.cdrom !== undefined ? { fileId: g.cdrom, interface: "ide2" } : undefined,
-        started: g.started,
-        onBoot: g.startOnBoot,
-        // Proxmox's own protection flag: blocks removing the VM and its disks
-        // from the GUI/CLI too, not only from Pulumi.
-        protection: g.protect,
-    });
-}
-
-function diskArgs(ctx: ApiContext, d: GuestDisk): proxmox.types.input.VmLegacyDisk {
-    const replicated = d.storage === ctx.site.storage.id;
-    return defined({
-        interface: d.slot,
-        datastoreId: d.storage,
-        size: d.sizeGb,
-        // A zfspool storage holds raw zvols only.
-        fileFormat: replicated ? "raw" : undefined,
-        // "SSD emulation is not supported on VirtIO Block drives."
-        ssd: d.slot.startsWith("virtio") ? undefined : d.ssd,
-        discard: d.discard ? "on" : "ignore",
-        // pvesr fails on a volume without the replicate feature ("missing
-        // replicate feature on volume"): only disks on the ZFS storage replicate.
-        replicate: replicated,
-    });
-}
-
-function nicArgs(n: GuestNic): proxmox.types.input.VmLegacyNetworkDevice {
-    return defined({
-        // An SDN vnet appears on every node as a bridge named like the vnet.
-        bridge: n.bridge ?? n.vnet,
-        model: n.model,
-        firewall: n.firewall,
-        mtu: n.mtu,
-        vlanId: n.vlan,
-        macAddress: n.macAddress,
-    });
+    return { vms, containers, media, replications, haResources, haRules };
 }

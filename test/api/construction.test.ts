@@ -133,7 +133,7 @@ const vm = (o: {
         cpu: { cores: 2, type: "x86-64-v2-AES" },
         memory: { dedicated: o.memory },
         operatingSystem: { type: "l26" },
-        agent: { enabled: true, timeout: "1m" },
+        agent: { enabled: true, timeout: "1m", waitForIp: { disabled: true } },
         disks: [{ interface: "scsi0", datastoreId: o.storage, size: o.size, fileFormat: "raw", ssd: true, discard: "on", replicate: true }],
         networkDevices: o.nics,
         started: true,
@@ -151,11 +151,13 @@ const replication = (id: string, target: string, schedule: string, rate?: number
 
 const haresource = (vmid: number, maxRestart = 1) => ({
     type: T.haresource,
+    protect: true,
     inputs: { resourceId: `vm:${vmid}`, type: "vm", state: "started", maxRestart, maxRelocate: 1, failback: true },
 });
 
 const nodeRule = (vmid: number, home: string, nodes: Record<string, number>) => ({
     type: T.harule,
+    protect: true,
     inputs: {
         rule: `ha-guest-${vmid}`,
         type: "node-affinity",
@@ -349,6 +351,7 @@ describe("lab (Pulumi.lab.yaml): dataset storage, 15-minute schedule, both direc
             "lab-api-harule-ha-guest-202": nodeRule(202, "lab2", { lab1: 1, lab2: 2 }),
             "lab-api-harule-dns-apart": {
                 type: T.harule,
+                protect: true,
                 inputs: { rule: "dns-apart", type: "resource-affinity", affinity: "negative", resources: ["vm:201", "vm:202"] },
             },
         });
@@ -490,6 +493,7 @@ describe("dc2 (Pulumi.dc2.yaml): two datacentres, VLANs at MTU 1400, VXLAN guest
             "dc2-api-harule-ha-guest-112": nodeRule(112, "dcb-pve1", { "dca-pve1": 1, "dcb-pve1": 2 }),
             "dc2-api-harule-fw-apart": {
                 type: T.harule,
+                protect: true,
                 inputs: {
                     rule: "fw-apart",
                     type: "resource-affinity",

@@ -196,13 +196,16 @@ describe("variant A: bridges, every cluster option, an unusual guest", () => {
             cpu: { cores: 4, type: "x86-64-v2-AES" },
             memory: { dedicated: 8192 },
             operatingSystem: { type: "other" },
-            agent: { enabled: false, timeout: "1m" },
+            // No agent: nothing for a refresh to wait for (vm.go ReadNetworkValues asks only an enabled agent).
+            agent: { enabled: false },
             disks: [
                 { interface: "virtio0", datastoreId: "pool1", size: 16, fileFormat: "raw", discard: "on", replicate: true },
                 { interface: "scsi0", datastoreId: "local-lvm", size: 4, ssd: false, discard: "ignore", replicate: false },
             ],
             networkDevices: [{ bridge: "vmbr1", model: "e1000", firewall: false, vlanId: 30, macAddress: "BC:24:11:00:00:01" }],
             cdrom: { fileId: "local:iso/debian-13.iso", interface: "ide2" },
+            // The disk first: the installer boots while it is empty, the installed OS afterwards.
+            bootOrders: ["virtio0", "ide2"],
             started: false,
             onBoot: false,
             protection: false,

@@ -250,7 +250,12 @@ describe("rule 6: guests", () => {
     it("refuses duplicate vmids", () => {
         expectProblems(
             mutate((r) => r.guests.push({ vmid: 101, name: "fw2", node: "prox2", replicateTo: [] })),
-            [["proxmox-ha:guests[1].vmid", "101 is already used by guests[0]; vmids must be unique"]],
+            [
+                [
+                    "proxmox-ha:guests[1].vmid",
+                    "101 is already used by guests[0]; vmids must be unique across VMs and containers (Proxmox has one id space for both): choose another vmid",
+                ],
+            ],
         );
     });
     it("refuses a vmid out of range", () => {

@@ -10,7 +10,7 @@
  * for a verdict.
  */
 import { quorumFacts } from "../../components/facts";
-import { haGuests, replicationJobs, type Guest, type Site, type SiteNode } from "../../components/model";
+import { guestSid, haGuests, replicationJobs, type Guest, type Site, type SiteNode } from "../../components/model";
 import { formatMinutes } from "../../components/schedule";
 import type { NodeCommand, QnetdCommand } from "./commands";
 import {
@@ -555,7 +555,7 @@ function haChecks(site: Site, views: readonly NodeView[]): Check[] {
     const source = views.find((v) => v.ha.ok && v.ha.value.quorate) ?? views.find((v) => v.ha.ok);
     if (!source || !source.ha.ok) {
         const reasons = `cannot ask ${views.map((v) => `${v.node.name} (${v.ha.ok ? "?" : v.ha.reason})`).join(", ")}`;
-        return guests.map((g) => unknownCheck(`HA vm:${g.vmid} (${g.name})`, reasons, expectedHaState(g)));
+        return guests.map((g) => unknownCheck(`HA ${guestSid(g)} (${g.name})`, reasons, expectedHaState(g)));
     }
     const ha = source.ha.value;
     const checks: Check[] = [];
@@ -570,7 +570,7 @@ function haChecks(site: Site, views: readonly NodeView[]): Check[] {
         );
     }
     for (const g of guests) {
-        const sid = `vm:${g.vmid}`;
+        const sid = guestSid(g);
         const name = `HA ${sid} (${g.name})`;
         const want = expectedHaState(g);
         const expected = `${want}${want === "started" ? `, preferably on ${preferredNode(g)}` : ""}`;

@@ -13,7 +13,7 @@
  * QDevice", "Replication errors"): keep them.
  */
 import { failureCases, guestRpos, quorumFacts } from "../../components/facts";
-import { haGuests, replicationJobs, type Guest, type Site, type SiteNode } from "../../components/model";
+import { guestSid, haGuests, replicationJobs, type Guest, type Site, type SiteNode } from "../../components/model";
 import { formatMinutes } from "../../components/schedule";
 import { topologyMermaid } from "./diagram";
 
@@ -43,8 +43,8 @@ function list(items: readonly string[]): string {
     return `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
 }
 
-const vm = (g: Guest) => `vm ${g.vmid} (${g.name})`;
-const sid = (g: Guest) => `vm:${g.vmid}`;
+const vm = (g: Guest) => `${g.type === "ct" ? "ct" : "vm"} ${g.vmid} (${g.name})`;
+const sid = (g: Guest) => guestSid(g);
 
 /** Anchor of a heading as GitHub renders it. */
 function anchor(title: string): string {
@@ -255,7 +255,7 @@ class Runbook {
                 "",
                 ...s.haRules.map(
                     (r) =>
-                        `- \`${r.id}\`: resource affinity ${r.affinity} between ${list(r.guests.map((v) => `vm:${v}`))}${r.comment ? ` (${r.comment})` : ""}`,
+                        `- \`${r.id}\`: resource affinity ${r.affinity} between ${list(r.guests.map((v) => guestSid(s.guests.find((g) => g.vmid === v) ?? { type: "vm", vmid: v })))}${r.comment ? ` (${r.comment})` : ""}`,
                 ),
                 "",
             );

@@ -304,7 +304,7 @@ function whatIfs(records: RecordedResource[]) {
         out.push({
             change: "cluster-create dials with ssh-ready's retry and timeout itself instead of waiting for the first node's ssh-ready",
             stages: stageCount(selfDial),
-            breaks: "nothing documented (DESIGN §3 draws ssh-ready first on every host: a design choice, not a Proxmox constraint)",
+            breaks: "nothing documented (docs/design.md §3 draws ssh-ready first on every host: a design choice, not a Proxmox constraint)",
         });
     }
     const readySteps = all(/-ssh-ready$/);
@@ -318,7 +318,7 @@ function whatIfs(records: RecordedResource[]) {
         out.push({
             change: "no ssh-ready stage at all: every host's first steps dial with its poll pattern themselves",
             stages: stageCount(noReady),
-            breaks: "nothing documented (a DESIGN §3 drawing); shows whether the ssh-ready stage is what binds",
+            breaks: "nothing documented (a docs/design.md §3 drawing); shows whether the ssh-ready stage is what binds",
         });
     }
     const storage = one(/-api-storage$/);
@@ -329,7 +329,7 @@ function whatIfs(records: RecordedResource[]) {
         out.push({
             change: "storage after the create only, not after the joins",
             stages: stageCount(g2),
-            breaks: "the quorum window: a storage.cfg write while a node joins fails (pmxcfs is read-only without quorum; proxmox-facts §7: add storage once the cluster is formed)",
+            breaks: "the quorum window: a storage.cfg write while a node joins fails (pmxcfs is read-only without quorum; docs/proxmox-facts.md §7: add storage once the cluster is formed)",
         });
     }
     const ha = all(/-api-ha-\d+$/);
@@ -340,7 +340,7 @@ function whatIfs(records: RecordedResource[]) {
         out.push({
             change: "HA resources not waiting for the replication jobs",
             stages: stageCount(g3),
-            breaks: "DESIGN §4: HA resources only after the guest's replication job exists",
+            breaks: "docs/design.md §4: HA resources only after the guest's replication job exists",
         });
     }
     return out;

@@ -1,5 +1,5 @@
 /**
- * The stack file contract (../shared/DESIGN.md §5) as zod schemas, one per
+ * The stack file contract (docs/design.md §5) as zod schemas, one per
  * top-level config key. Every string that can ever reach a shell is restricted
  * here to characters that need no quoting (rule 12): names, addresses, device
  * paths. Scripts still receive them shell-quoted, as a second line of defence.

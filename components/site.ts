@@ -1,6 +1,6 @@
 /**
  * The whole site: host bootstrap over SSH, then the Proxmox API objects, then
- * (optionally) zrepl. Only true dependencies are edges: see DESIGN.md §3.
+ * (optionally) zrepl. Only true dependencies are edges: see docs/design.md §3.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { SiteSecrets } from "./config";

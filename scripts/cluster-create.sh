@@ -21,18 +21,18 @@
 # - Already in a cluster of this name: no change, action=exists.
 # - Already in a cluster of another name: refused, nothing changed.
 # - `pvecm create` does its work in a task worker and exits 0 even when that
-#   task failed (proxmox-facts.md §1, "Exit-code caveat"), so its exit code is
+#   task failed (docs/proxmox-facts.md §1, "Exit-code caveat"), so its exit code is
 #   not trusted: afterwards /etc/pve/corosync.conf must exist and name this
 #   cluster, and `pvecm status` must report quorum. On failure the task's error
 #   text (what pvecm printed on stderr) is the reason reported.
 # - Membership is detected by `test -f /etc/pve/corosync.conf` first and only
 #   then by `pvecm status`: without corosync.conf `pvecm status` dies with an
 #   exit code that may be 2, the same value corosync-quorumtool uses for "not
-#   quorate" (proxmox-facts.md §1).
+#   quorate" (docs/proxmox-facts.md §1).
 #
 # Fingerprint: the SHA-256 of the certificate pveproxy serves, the value a
 # joining node passes to `pvecm add --fingerprint` so it never has to confirm
-# an unknown certificate interactively (proxmox-facts.md §2). Which file: as
+# an unknown certificate interactively (docs/proxmox-facts.md §2). Which file: as
 # PVE::Cluster::get_node_fingerprint picks it, /etc/pve/nodes/<node>/
 # pveproxy-ssl.pem when a custom certificate is installed, else pve-ssl.pem.
 # Format `([A-F0-9]{2}:){31}[A-F0-9]{2}`. Read after the create, never while

@@ -5,7 +5,7 @@
 # Joins this node to the cluster through the peer (`pvecm add`), or confirms it
 # is already a member. Nodes join one at a time (the component serializes them).
 #
-# Why the password + --fingerprint path and not --use_ssh (proxmox-facts.md §2):
+# Why the password + --fingerprint path and not --use_ssh (docs/proxmox-facts.md §2):
 # - `pvecm add --use_ssh` starts with `ssh-copy-id -i /root/.ssh/id_rsa root@<peer>`,
 #   which prompts for the peer's password (and host-key confirmation) unless key
 #   trust already exists. Making it non-interactive would need extra steps that
@@ -33,7 +33,7 @@
 #   running") are recognised and reported as such.
 # - `cd /` first: pvecm refuses to run from inside /etc/pve.
 # - `pvecm add` runs the join in a task worker and exits 0 even when the task
-#   failed (proxmox-facts.md §1): the result is checked instead — corosync.conf
+#   failed (docs/proxmox-facts.md §1): the result is checked instead — corosync.conf
 #   names this cluster, `pvesh get /cluster/status` shows this node online in a
 #   quorate cluster, `pvecm status` exits 0 — and a failure reports the task's
 #   error text (what pvecm printed on stderr, plus its "* …" and "An error
@@ -81,7 +81,7 @@ conf_cluster_name() {
 }
 
 # "<cluster|-> <quorate 0|1> <local node|-> <local online 0|1>" from the API's
-# cluster status (proxmox-facts.md §1: a standalone node has no type=cluster entry).
+# cluster status (docs/proxmox-facts.md §1: a standalone node has no type=cluster entry).
 cluster_view() {
     local json
     json=$(pvesh get /cluster/status --output-format json 2>/dev/null) || return 1

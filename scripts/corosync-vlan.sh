@@ -4,7 +4,7 @@
 # Brings up the VLAN interface <parent>.<tag> that carries a corosync link,
 # before the cluster exists: `pvecm create`/`add` refuse a link address that is
 # not configured on the node ("link0: cannot use IP '<ip>', not found on local
-# node!", proxmox-facts.md §2), so the Proxmox API (which needs the cluster)
+# node!", docs/proxmox-facts.md §2), so the Proxmox API (which needs the cluster)
 # cannot be used for it.
 #
 # - Writes one ifupdown2 stanza file, /etc/network/interfaces.d/proxmox-ha-<parent>-<tag>
@@ -12,7 +12,7 @@
 #   names with dots), only when its content differs, then applies it with
 #   `ifreload -a`. /etc/network/interfaces itself is never edited: it must
 #   already include interfaces.d (`source /etc/network/interfaces.d/*`, PVE's
-#   default; proxmox-facts.md §9) or the script stops with that reason.
+#   default; docs/proxmox-facts.md §9) or the script stops with that reason.
 # - An interface of that name defined anywhere else is refused (two
 #   definitions of one interface are ambiguous), unless that definition
 #   already has this exact address, which counts as unchanged.

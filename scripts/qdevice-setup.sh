@@ -3,7 +3,7 @@
 #
 # On the first node, once every node has joined and the qnetd host trusts this
 # node's root key (qnetd-authorize.sh): adds the QDevice as the cluster's extra
-# vote with `pvecm qdevice setup <address>` (proxmox-facts.md §3).
+# vote with `pvecm qdevice setup <address>` (docs/proxmox-facts.md §3).
 # <qnetd-host-key> is the stack's pinned `<type> <base64>`; <expected-votes> is
 # nodes + 1 for the even node counts PVE supports (ffsplit).
 #

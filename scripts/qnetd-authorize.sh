@@ -3,7 +3,7 @@
 #
 # On the qnetd host: lets the first node's root log in with its key (the
 # pubkey= line cluster-create.sh printed), so `pvecm qdevice setup` runs its
-# ssh-copy-id, ssh and scp steps without a password prompt (proxmox-facts.md
+# ssh-copy-id, ssh and scp steps without a password prompt (docs/proxmox-facts.md
 # §3 step 4).
 #
 # - The key line is validated here, not trusted: `<type> <base64> [comment]`

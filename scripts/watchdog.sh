@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # watchdog.sh <module>
 #
-# Configures the watchdog module the HA stack uses (proxmox-facts §5) by
+# Configures the watchdog module the HA stack uses (docs/proxmox-facts.md §5) by
 # writing WATCHDOG_MODULE=<module> to /etc/default/pve-ha-manager, and reports
 # whether the node's HA watchdog already runs on that module.
 #

@@ -8,7 +8,7 @@
 #   pool=<pool> action=created|adopted
 #   dataset=<pool>/<dataset> action=created|exists      (only with a dataset)
 #
-# Data safety (DESIGN.md §4, proxmox-facts §7). This script never passes -f,
+# Data safety (docs/design.md §4, docs/proxmox-facts.md §7). This script never passes -f,
 # never destroys, exports, wipes or relabels anything, and never changes an
 # existing dataset:
 # - Pool imported: it is adopted only when its data vdevs have the requested

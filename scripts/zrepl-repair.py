@@ -4,7 +4,7 @@
 Usage: zrepl-repair --job <pull-job> --root-fs <root_fs> [--job … --root-fs …] [--dry-run]
 
 Reads `zrepl status --mode raw` (JSON; zrepl v0.7.0 daemon.Status, see
-proxmox-facts.md section 8) once and, for each job given, looks at the last
+docs/proxmox-facts.md §8) once and, for each job given, looks at the last
 replication attempt of that pull job: Jobs[<job>].pull.Replication.Attempts[-1].Filesystems[]. A
 filesystem whose State is "planning-error" or "step-error" is repaired when
 its PlanError.Err / StepError.Err says the chain is broken:

@@ -78,7 +78,7 @@ export function withExtraGuest(raw: RawConfig): { raw: Record<string, unknown>; 
  * its networks (management, corosync links, VLAN addresses). When the new
  * node count is odd the QDevice is dropped: validation refuses a QDevice on
  * an odd node count ("Clusters with an odd node count are not officially
- * supported!", proxmox-facts §3).
+ * supported!", docs/proxmox-facts.md §3).
  */
 export function withExtraNode(raw: RawConfig): { raw: Record<string, unknown>; name: string; droppedQdevice: boolean } {
     const out = structuredClone(raw) as Record<string, unknown>;

@@ -199,51 +199,66 @@ export interface Constraint {
 }
 
 const QUORUM_WINDOW =
-    "while a node joins, the first node has 1 of 2 expected votes (no two_node, proxmox-facts §1) and pmxcfs is read-only without quorum (pve-docs pmxcfs.adoc), so no /etc/pve write may overlap a join";
+    "while a node joins, the first node has 1 of 2 expected votes (no two_node, docs/proxmox-facts.md §1) and pmxcfs is read-only without quorum (pve-docs pmxcfs.adoc), so no /etc/pve write may overlap a join";
 
 /** Why `to` waits for `from`, by role. */
 export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
-    "ssh-ready>*": { kind: "design", why: "DESIGN §3: every step on a host waits for its ssh-ready (a wait, not work)" },
+    "ssh-ready>*": { kind: "design", why: "docs/design.md §3: every step on a host waits for its ssh-ready (a wait, not work)" },
     "cluster-create>join": {
         kind: "required",
-        why: `a join needs the cluster (join info is refused on a standalone node) and its certificate fingerprint for --fingerprint, which cluster-create.sh prints (proxmox-facts §2); the bootstrapped token it writes is an /etc/pve write: ${QUORUM_WINDOW}`,
+        why: `a join needs the cluster (join info is refused on a standalone node) and its certificate fingerprint for --fingerprint, which cluster-create.sh prints (docs/proxmox-facts.md §2); the bootstrapped token it writes is an /etc/pve write: ${QUORUM_WINDOW}`,
     },
-    "join>join": { kind: "required", why: "nodes join one at a time (pvecm lock, proxmox-facts §2)" },
-    "corosync-vlan>cluster-create": { kind: "required", why: "every link IP must exist locally (proxmox-facts §2 refusal conditions)" },
-    "corosync-vlan>join": { kind: "required", why: "every link IP must exist locally (proxmox-facts §2 refusal conditions)" },
+    "join>join": { kind: "required", why: "nodes join one at a time (pvecm lock, docs/proxmox-facts.md §2)" },
+    "corosync-vlan>cluster-create": {
+        kind: "required",
+        why: "every link IP must exist locally (docs/proxmox-facts.md §2 refusal conditions)",
+    },
+    "corosync-vlan>join": { kind: "required", why: "every link IP must exist locally (docs/proxmox-facts.md §2 refusal conditions)" },
     "join>storage": {
         kind: "required",
-        why: `storage.cfg is cluster-wide, added once after the cluster is formed (proxmox-facts §7); ${QUORUM_WINDOW}`,
+        why: `storage.cfg is cluster-wide, added once after the cluster is formed (docs/proxmox-facts.md §7); ${QUORUM_WINDOW}`,
     },
-    "cluster-create>storage": { kind: "required", why: "storage.cfg lives in /etc/pve of the cluster (proxmox-facts §7)" },
+    "cluster-create>storage": { kind: "required", why: "storage.cfg lives in /etc/pve of the cluster (docs/proxmox-facts.md §7)" },
     "zpool>storage": {
         kind: "required",
-        why: "adding the storage activates it on the API node and fails without the pool (proxmox-facts §7)",
+        why: "adding the storage activates it on the API node and fails without the pool (docs/proxmox-facts.md §7)",
     },
-    "storage>vm": { kind: "required", why: "the VM's disks are allocated on the storage id (DESIGN §3: storage entry ─▶ VMs)" },
+    "storage>vm": { kind: "required", why: "the VM's disks are allocated on the storage id (docs/design.md §3: storage entry ─▶ VMs)" },
     "join>vm": { kind: "required", why: `the VM's home node must be a member (API of nodes[0] forwards to it); ${QUORUM_WINDOW}` },
     "cluster-create>vm": { kind: "required", why: "the VM config is written to /etc/pve of the cluster" },
     "vm>replication": {
         kind: "required",
-        why: 'pvesr: "Guest \'<id>\' does not exist." / "No replicatable volumes found" (proxmox-facts §6)',
+        why: 'pvesr: "Guest \'<id>\' does not exist." / "No replicatable volumes found" (docs/proxmox-facts.md §6)',
     },
-    "join>replication": { kind: "required", why: "pvesr: \"Target '<node>' does not exist.\" (proxmox-facts §6)" },
-    "replication>ha-resource": { kind: "required", why: "DESIGN §4: HA resources only after the guest's replication job exists" },
-    "qdevice-setup>ha-resource": { kind: "required", why: "DESIGN §4: HA resources only once the QDevice gives quorum" },
-    "watchdog>ha-resource": { kind: "required", why: "DESIGN §4 / guests.ts: HA never arms fencing on a node without its watchdog" },
-    "vm>ha-resource": { kind: "required", why: "ha-manager: \"resource 'vm:<id>' does not exist in cluster\" (proxmox-facts §5)" },
-    "ha-resource>ha-rule": { kind: "required", why: 'ha-manager rules: "cannot use unmanaged resource(s)" (proxmox-facts §5)' },
-    "join>qdevice-setup": { kind: "required", why: "qdevice setup needs every node online and an even member count (proxmox-facts §3)" },
-    "packages>qdevice-setup": { kind: "required", why: "corosync-qdevice must be installed on all nodes (proxmox-facts §3, step 9)" },
+    "join>replication": { kind: "required", why: "pvesr: \"Target '<node>' does not exist.\" (docs/proxmox-facts.md §6)" },
+    "replication>ha-resource": { kind: "required", why: "docs/design.md §4: HA resources only after the guest's replication job exists" },
+    "qdevice-setup>ha-resource": { kind: "required", why: "docs/design.md §4: HA resources only once the QDevice gives quorum" },
+    "watchdog>ha-resource": {
+        kind: "required",
+        why: "docs/design.md §4 / guests.ts: HA never arms fencing on a node without its watchdog",
+    },
+    "vm>ha-resource": { kind: "required", why: "ha-manager: \"resource 'vm:<id>' does not exist in cluster\" (docs/proxmox-facts.md §5)" },
+    "ha-resource>ha-rule": { kind: "required", why: 'ha-manager rules: "cannot use unmanaged resource(s)" (docs/proxmox-facts.md §5)' },
+    "join>qdevice-setup": {
+        kind: "required",
+        why: "qdevice setup needs every node online and an even member count (docs/proxmox-facts.md §3)",
+    },
+    "packages>qdevice-setup": {
+        kind: "required",
+        why: "corosync-qdevice must be installed on all nodes (docs/proxmox-facts.md §3, step 9)",
+    },
     "qnetd-authorize>qdevice-setup": {
         kind: "required",
-        why: "ssh-copy-id to the qnetd host prompts unless key auth already works (proxmox-facts §3, step 4; DESIGN §4)",
+        why: "ssh-copy-id to the qnetd host prompts unless key auth already works (docs/proxmox-facts.md §3, step 4; docs/design.md §4)",
     },
     "cluster-create>qnetd-authorize": {
         kind: "required",
-        why: "the key being authorized is the first node's root key, which cluster-create.sh prints (pvecm create makes it if missing, proxmox-facts §1)",
+        why: "the key being authorized is the first node's root key, which cluster-create.sh prints (pvecm create makes it if missing, docs/proxmox-facts.md §1)",
     },
-    "qnetd-packages>qnetd-authorize": { kind: "design", why: "the qnetd host is prepared before its key is authorized (DESIGN §3)" },
+    "qnetd-packages>qnetd-authorize": {
+        kind: "design",
+        why: "the qnetd host is prepared before its key is authorized (docs/design.md §3)",
+    },
     "join>host-vlan": {
         kind: "required",
         why: "a node's interfaces are changed through nodes[0]'s API, which reaches the node once it is a member",

@@ -1,7 +1,7 @@
 /**
  * The Proxmox API layer (issue #4): every API object of the site through one
  * explicit `@muhlba91/pulumi-proxmoxve` provider, ordered after the host
- * bootstrap (DESIGN.md §3):
+ * bootstrap (docs/design.md §3):
  *
  *   cluster formed + every pool ─▶ storage ─▶ VMs ─▶ replication ─▶ HA resources ─▶ HA rules
  *   node i member ─▶ node i's VLANs/bridges            ▲ QDevice, watchdogs ┘

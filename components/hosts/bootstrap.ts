@@ -1,6 +1,6 @@
 /**
  * Host bootstrap over SSH (issue #3): everything the Proxmox API cannot do,
- * one `remote.Command` per script under scripts/, in the order of DESIGN.md §3
+ * one `remote.Command` per script under scripts/, in the order of docs/design.md §3
  * with only the true dependencies as edges:
  *
  *   ssh-ready(host)  ─▶ every other step on that host, except cluster-create

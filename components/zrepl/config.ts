@@ -3,7 +3,7 @@
  * library (never by string concatenation). Pure functions of the Site: the
  * component ships the result, the tests parse it back.
  *
- * Shape (zrepl v0.7.0, proxmox-facts §8; keys from internal/config/config.go):
+ * Shape (zrepl v0.7.0, docs/proxmox-facts.md §8; keys from internal/config/config.go):
  *
  * - Two nodes (every committed stack): on each node one `source` job
  *   `pve_source` serving this node's guest datasets over TCP on `zrepl.port`
@@ -31,7 +31,7 @@ import type { Guest, Site, SiteNode } from "../model";
 export const SNAPSHOT_PREFIX = "zrepl_";
 /** Regex of zrepl's own snapshots (Go regexp syntax, as the keep rules take it). */
 export const ZREPL_SNAPSHOTS = "^zrepl_";
-/** Regex of Proxmox storage replication snapshots: `__replicate_<jobid>_<unixtime>__` (proxmox-facts §6). */
+/** Regex of Proxmox storage replication snapshots: `__replicate_<jobid>_<unixtime>__` (docs/proxmox-facts.md §6). */
 export const PVE_REPLICATION_SNAPSHOTS = "^__replicate_";
 /** Snapshots that are neither zrepl's nor pvesr's: vzdump, `qm snapshot`, an operator's own. */
 export const OTHER_SNAPSHOTS = "^(zrepl_|__replicate_)";
@@ -147,7 +147,7 @@ export function guestDatasets(site: Site, guest: Guest): string[] {
  * - not the replica datasets pvesr maintains on X for guests homed on other
  *   nodes. pvesr receives them with `zfs recv -F`, which destroys snapshots the
  *   sender lacks (zrepl's), and zrepl's holds would make that receive and
- *   PVE's own `zfs destroy` fail (proxmox-facts §8, "Conflicts"). zrepl's filter
+ *   PVE's own `zfs destroy` fail (docs/proxmox-facts.md §8, "Conflicts"). zrepl's filter
  *   has no wildcards inside a name, so each foreign guest's
  *   `vm-<vmid>-disk-<n>` is listed explicitly (an exact pattern wins over the
  *   subtree pattern; a listed dataset that does not exist is harmless).

@@ -1,6 +1,6 @@
 /**
  * Command outputs in the formats documented in
- * ../shared/reference/proxmox-facts.md (§3 corosync-qdevice-tool -s, §4 pvecm
+ * docs/proxmox-facts.md (§3 corosync-qdevice-tool -s, §4 pvecm
  * status, §5 ha-manager status, §6 pvesr status), for the committed prod
  * stack (prox1/prox2, link0 10.10.10.11/12, qnetd 10.0.0.120, vm 101 "fw",
  * pool1), plus `zpool` outputs copied from a real run of zfs-fuse (OpenZFS

@@ -1,6 +1,6 @@
 /**
  * Proves: the health check's parsers read the formats documented in
- * reference/proxmox-facts.md (pvecm status §4 — including the reference's
+ * docs/proxmox-facts.md (pvecm status §4 — including the reference's
  * verbatim example —, corosync-qdevice-tool §3, ha-manager status §5, pvesr
  * status §6) and real zfs-fuse `zpool` output (captured in fixtures, and
  * produced live on a file-backed pool that is then degraded); that one node

@@ -31,7 +31,7 @@
  * anything else with "fake <tool>: not replayed: <args>" (exit 99), so an
  * unexpected (e.g. writing) command can never pass unnoticed. It prints what
  * the test recorded, nothing of its own: the recorded answers come from
- * fixtures.ts (the documented formats of proxmox-facts.md and real zfs-fuse
+ * fixtures.ts (the documented formats of docs/proxmox-facts.md and real zfs-fuse
  * output). Needs root (mount namespaces, sshd) and OpenSSH.
  */
 import { spawn, type ChildProcess } from "node:child_process";

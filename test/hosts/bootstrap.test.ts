@@ -15,7 +15,7 @@
  * cluster-create when it prints the token, log nothing and mark
  * stdout/stderr secret, and then the join's and qnetd-authorize's command
  * texts (carrying fingerprint and key) are still not secret; the dependency
- * graph of DESIGN.md §3 (tools/lib/graph.ts `waitsFor`): every step except
+ * graph of docs/design.md §3 (tools/lib/graph.ts `waitsFor`): every step except
  * cluster-create after its host's ssh-ready, create after the first node's
  * corosync VLANs only (not ssh-ready, pools, watchdogs), joins after the
  * create and serialized, qnetd-authorize after the create and its packages,
@@ -295,7 +295,7 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
         }
     });
 
-    it("orders the steps as DESIGN.md §3, with only true edges", async () => {
+    it("orders the steps as docs/design.md §3, with only true edges", async () => {
         const run = await build(v);
         for (const role of run.cmd.keys()) {
             if (role.endsWith("ssh-ready")) {

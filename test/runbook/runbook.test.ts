@@ -16,7 +16,7 @@
  * invalid stack with exit 2 and the validation problems; every runbook
  * section the health check's remedies point to exists.
  * Does NOT prove: that the procedures work on a real Proxmox cluster (their
- * commands follow reference/proxmox-facts.md), nor how Mermaid lays the
+ * commands follow docs/proxmox-facts.md), nor how Mermaid lays the
  * diagram out.
  */
 import { before, describe, it } from "node:test";
@@ -130,7 +130,7 @@ for (const stack of stacks) {
             if (s.qdevice) {
                 assert.ok(md.includes("\n### Re-adding the QDevice\n"));
                 assert.ok(md.includes(`pvecm qdevice setup ${s.qdevice.address}`));
-                // proxmox-facts §3: removed before adding/removing nodes, re-added after.
+                // docs/proxmox-facts.md §3: removed before adding/removing nodes, re-added after.
                 for (const n of s.nodes) {
                     const section = md.slice(
                         md.indexOf(`#### Replacing ${n.name}`),

@@ -13,7 +13,7 @@
  * the fingerprint is the SHA-256 of the node's API certificate and the key is
  * root's id_rsa.pub; the token exists with privilege separation off before
  * the first join and stays valid through the join and the QDevice setup; the
- * end state is what proxmox-facts.md §3 says a healthy 2-node + QDevice site
+ * end state is what docs/proxmox-facts.md §3 says a healthy 2-node + QDevice site
  * shows (Flags Quorate Qdevice, Expected votes 3, Total 3, Quorum 2) on both
  * nodes; every re-run reports exists/member/present/unchanged, prints the same
  * fingerprint and key, and leaves corosync.conf, authorized_keys and
@@ -29,7 +29,7 @@
  *
  * Does NOT prove: anything about real Proxmox VE, corosync or ifupdown2 — the
  * PVE commands are the stateful fakes of test/fakes/sbin, which reproduce only
- * what proxmox-facts.md documents (timing, the TLS join API, real corosync
+ * what docs/proxmox-facts.md documents (timing, the TLS join API, real corosync
  * membership and quorum are simulated); that the VLAN stanza is valid
  * ifupdown2 syntax; that a process outside the fakes' ancestry (e.g. a
  * short-lived sibling) never saw the password — only the fakes record argv.
@@ -153,7 +153,7 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
             const s = pvecmStatus(r.stdout);
             assert.deepEqual([s.quorate, s.expected, s.total, s.quorum.trim(), s.flags], ["Yes", 3, 3, "2", ["Quorate", "Qdevice"]]);
             assert.match(s.qdeviceLine ?? "", /^0x00000000\s+1\s+Qdevice$/);
-            // Lines exactly as proxmox-facts.md §4 shows them (padding included).
+            // Lines exactly as docs/proxmox-facts.md §4 shows them (padding included).
             for (const line of [
                 "Quorum:           2  ",
                 "Flags:            Quorate Qdevice ",

@@ -3,7 +3,7 @@
  * real OpenSSH on loopback with the exact component command text.
  *
  * Proves:
- * - the trap is real in the fake (as proxmox-facts.md §1/§2 describe it):
+ * - the trap is real in the fake (as docs/proxmox-facts.md §1/§2 describe it):
  *   `pvecm add` whose join task failed exits 0, prints the task error on stderr
  *   and "TASK ERROR: …" goes to the task log — and the script still fails, with
  *   that text, and a re-run converges;

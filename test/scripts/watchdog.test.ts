@@ -15,7 +15,7 @@
  *
  * Does NOT prove: what a real kernel exposes on every hardware watchdog (the
  * sysfs layout is modelled on the watchdog core's documented class device);
- * that watchdog-mux honours the file at the next boot (proxmox-facts §5).
+ * that watchdog-mux honours the file at the next boot (docs/proxmox-facts.md §5).
  */
 import { after, before, test } from "node:test";
 import * as assert from "node:assert/strict";

@@ -1,7 +1,7 @@
 /**
  * Proves, against real ZFS (zfs-fuse, file-backed vdev), that the repair tool
  * scripts/zrepl-repair.py, fed a `zrepl status --mode raw` document in the
- * shape proxmox-facts §8 documents (error texts from zrepl v0.7.0
+ * shape docs/proxmox-facts.md §8 documents (error texts from zrepl v0.7.0
  * internal/replication/logic/diff/diff.go, and the zfs receive error zrepl
  * reports for "destination already exists"):
  * - destroys a receiver dataset whose chain is broken ("no common snapshot…",

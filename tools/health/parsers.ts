@@ -1,6 +1,6 @@
 /**
  * Pure parsers of the read-only commands the health check runs, written
- * against the formats documented in ../shared/reference/proxmox-facts.md
+ * against the formats documented in docs/proxmox-facts.md
  * (§3 corosync-qdevice-tool, §4 pvecm status, §5 ha-manager status, §6 pvesr
  * status) and, for ZFS, the OpenZFS text formats (`zpool list -H`,
  * `zpool status -x`).

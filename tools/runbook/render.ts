@@ -6,7 +6,7 @@
  * ids and schedule. Deterministic (no dates, no environment): the committed
  * docs/runbooks/<stack>.md must equal what this renders.
  *
- * The procedures follow ../shared/reference/proxmox-facts.md: quorum and
+ * The procedures follow docs/proxmox-facts.md: quorum and
  * QDevice rules (§3, §4), the watchdog and HA behaviour (§5), replication
  * (§6) and ZFS (§7). Section titles are referenced by the health check's
  * remedies ("Planned maintenance", "Replacing a disk", "Re-adding the
@@ -275,7 +275,7 @@ class Runbook {
         const s = this.site;
         this.p("## What happens when something fails", "");
         this.p(
-            `Computed from the stack: ${this.q.expectedVotes} expected votes, ${this.q.quorum} needed for quorum. A partition without quorum cannot start guests, and a node without quorum that runs HA guests is reset by its watchdog about a minute later (proxmox-facts §5). Data loss is bounded by the replication schedule \`${s.replication.schedule}\`: up to ${this.rpo} of writes.`,
+            `Computed from the stack: ${this.q.expectedVotes} expected votes, ${this.q.quorum} needed for quorum. A partition without quorum cannot start guests, and a node without quorum that runs HA guests is reset by its watchdog about a minute later (docs/proxmox-facts.md §5). Data loss is bounded by the replication schedule \`${s.replication.schedule}\`: up to ${this.rpo} of writes.`,
             "",
         );
         this.p(
@@ -290,7 +290,7 @@ class Runbook {
             this.p(
                 ...negative.map(
                     (r) =>
-                        `Rule \`${r.id}\` keeps ${list(r.guests.map((v) => `vm ${v}`))} on different nodes. Resource-affinity rules are strict (proxmox-facts §5): the rows above leave a guest down rather than start it next to its partner, until a second node is back.`,
+                        `Rule \`${r.id}\` keeps ${list(r.guests.map((v) => `vm ${v}`))} on different nodes. Resource-affinity rules are strict (docs/proxmox-facts.md §5): the rows above leave a guest down rather than start it next to its partner, until a second node is back.`,
                 ),
                 "",
             );
@@ -362,7 +362,7 @@ class Runbook {
             ]);
             if (m) {
                 this.p(
-                    `5. Expected within about 70 s (60 s HA lock timeout + 10 s watchdog, proxmox-facts §5): ${n.name} resets by itself. Meanwhile on ${m.name}:`,
+                    `5. Expected within about 70 s (60 s HA lock timeout + 10 s watchdog, docs/proxmox-facts.md §5): ${n.name} resets by itself. Meanwhile on ${m.name}:`,
                     "",
                 );
                 this.code("sh", [
@@ -412,7 +412,7 @@ class Runbook {
                 const jobs = ha.flatMap((g) => replicationJobs(s, g).map((j) => j.id));
                 if (jobs.length)
                     this.p(
-                        `   Replication follows the guests: after the migration, \`pvesr status\` on ${m.name} lists ${list(jobs.map((j) => `\`${j}\``))} with target \`local/${n.name}\` (proxmox-facts §6: the job direction flips with the migration).`,
+                        `   Replication follows the guests: after the migration, \`pvesr status\` on ${m.name} lists ${list(jobs.map((j) => `\`${j}\``))} with target \`local/${n.name}\` (docs/proxmox-facts.md §6: the job direction flips with the migration).`,
                     );
             }
             this.p(
@@ -550,7 +550,7 @@ class Runbook {
         this.p(
             "For a node that is dead for good or is being swapped for new hardware under the same name and address.",
             qd
-                ? `With a QDevice, the order matters (proxmox-facts §3): the QDevice must be removed before a node is added or removed and set up again afterwards, but \`pvecm qdevice remove\` needs every node online, and removing it while a node is missing would leave the survivor${s.nodes.length > 2 ? "s" : ""} without quorum (HA guests fenced). So the dead node is deleted first — the survivor${s.nodes.length > 2 ? "s" : ""} and the QDevice still hold quorum — then the QDevice is removed, the new node joins, and the QDevice is set up again.`
+                ? `With a QDevice, the order matters (docs/proxmox-facts.md §3): the QDevice must be removed before a node is added or removed and set up again afterwards, but \`pvecm qdevice remove\` needs every node online, and removing it while a node is missing would leave the survivor${s.nodes.length > 2 ? "s" : ""} without quorum (HA guests fenced). So the dead node is deleted first — the survivor${s.nodes.length > 2 ? "s" : ""} and the QDevice still hold quorum — then the QDevice is removed, the new node joins, and the QDevice is set up again.`
                 : "",
             "",
         );
@@ -702,7 +702,7 @@ class Runbook {
         const first = s.nodes[0]!;
         this.p("### Re-adding the QDevice", "");
         this.p(
-            `Losing the QDevice alone keeps quorum (${this.q.nodeVotes} of ${this.q.expectedVotes} votes) but then the site survives no further failure. Use this when the qnetd host ${qd.address} was rebuilt or replaced, when the health check shows the QDevice not registered or connected to another host, and after [Replacing a node](${anchor("Replacing a node")}). \`pvecm qdevice setup\` and \`remove\` need every node online (proxmox-facts §3).`,
+            `Losing the QDevice alone keeps quorum (${this.q.nodeVotes} of ${this.q.expectedVotes} votes) but then the site survives no further failure. Use this when the qnetd host ${qd.address} was rebuilt or replaced, when the health check shows the QDevice not registered or connected to another host, and after [Replacing a node](${anchor("Replacing a node")}). \`pvecm qdevice setup\` and \`remove\` need every node online (docs/proxmox-facts.md §3).`,
             "",
         );
         this.p(

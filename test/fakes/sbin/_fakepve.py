@@ -6,7 +6,7 @@ calls (ifreload, ip). TESTS ONLY: they run inside the fake hosts of
 test/harness/hosts.ts, where this directory is bind-mounted over
 /usr/local/sbin, and refuse to run anywhere else.
 
-Source of truth: /work/shared/reference/proxmox-facts.md ("the reference").
+Source of truth: docs/proxmox-facts.md ("the reference").
 Every message, exit code and output format below is quoted from it, or, where
 the reference is silent, from the Proxmox source it cites (file named at the
 use). Anything a real node does that neither documents is NOT simulated; where

@@ -49,6 +49,8 @@ export const TYPES = {
     harule: tokenOf(proxmox.Harule),
     replication: tokenOf(proxmox.Replication),
     vmLegacy: tokenOf(proxmox.VmLegacy),
+    containerLegacy: tokenOf(proxmox.ContainerLegacy),
+    downloadFile: tokenOf(proxmox.download.File),
     vm: tokenOf(proxmox.Vm),
     zfs: tokenOf(proxmox.node.disk.Zfs),
     clusterFirewall: tokenOf(proxmox.cluster.FirewallLegacy),
@@ -138,11 +140,12 @@ export const POLICY = {
     secretLogging: "secret-commands-hide-logging",
     firewallAllowlist: "firewall-needs-management-allowlist",
     rpo: "replication-within-rpo-target",
+    haMedia: "ha-guest-media-on-every-ha-node",
 } as const;
 
 // ---------- helpers over the resources of a stack --------------------------------
 
-const SID = /^vm:(\d+)$/;
+const SID = /^(vm|ct):(\d+)$/;
 
 function ofType(resources: readonly PolicyResource[], ...types: string[]): PolicyResource[] {
     return resources.filter((r) => types.includes(r.type));
@@ -164,6 +167,12 @@ function vmResource(resources: readonly PolicyResource[], vmid: number): PolicyR
             (r.type === TYPES.vmLegacy && knownValue(() => r.props.vmId) === vmid) ||
             (r.type === TYPES.vm && String(knownValue(() => r.props.resourceId)) === String(vmid)),
     );
+}
+
+/** The guest an HA sid names: a VM for `vm:<vmid>`, a container (ContainerLegacy `vmId`) for `ct:<vmid>`. */
+function guestResource(resources: readonly PolicyResource[], kind: string, vmid: number): PolicyResource | undefined {
+    if (kind === "vm") return vmResource(resources, vmid);
+    return resources.find((r) => r.type === TYPES.containerLegacy && knownValue(() => r.props.vmId) === vmid);
 }
 
 /** Nodes a strict node-affinity rule confines this HA resource to; undefined when none does. */
@@ -230,10 +239,13 @@ function haReplicationPolicy(site: () => SiteConfig): StackValidationPolicy {
                 const sid = haSid(h);
                 const m = sid === undefined ? null : SID.exec(sid);
                 if (!sid || !m) continue;
-                const vmid = Number(m[1]);
-                const vm = vmResource(args.resources, vmid);
+                const vmid = Number(m[2]);
+                const vm = guestResource(args.resources, m[1]!, vmid);
                 if (!vm) {
-                    report(`HA resource ${sid} has no VM with vmId ${vmid} in this stack, so nothing replicates its disks`, h.urn);
+                    report(
+                        `HA resource ${sid} has no ${m[1] === "ct" ? "container" : "VM"} with vmId ${vmid} in this stack, so nothing replicates its disks`,
+                        h.urn,
+                    );
                     continue;
                 }
                 const home = knownString(() => vm.props.nodeName);
@@ -523,6 +535,63 @@ function rpoPolicy(site: () => SiteConfig): ResourceValidationPolicy {
     };
 }
 
+/** `local:iso/x.iso` → storage, content and file name; undefined for `none`, `cdrom` and anything else. */
+function parseVolume(volid: string): { storage: string; content: string; fileName: string } | undefined {
+    const m = /^([a-z][a-z0-9_.-]*):(iso|import|vztmpl)\/(.+)$/.exec(volid);
+    return m ? { storage: m[1]!, content: m[2]!, fileName: m[3]! } : undefined;
+}
+
+function haMediaPolicy(site: () => SiteConfig): StackValidationPolicy {
+    return {
+        name: POLICY.haMedia,
+        description:
+            "An HA VM's CD drive holds only an ISO that a download.File puts on every node HA may start the VM on: " +
+            'a start where the ISO is missing fails, and Proxmox refuses to migrate a VM with a local ISO (qemu-server QemuMigrate.pm, "local cdrom image").',
+        enforcementLevel: "mandatory",
+        validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+            const ha = ofType(args.resources, TYPES.haresource);
+            if (ha.length === 0) args.notApplicable("the stack has no HA resources");
+            const clusterNodes = site().nodes;
+            if (clusterNodes === undefined) args.notApplicable(`the stack config has no ${PROJECT}:nodes`);
+            const downloads = ofType(args.resources, TYPES.downloadFile).map((r) => ({
+                node: knownString(() => r.props.nodeName),
+                storage: knownString(() => r.props.datastoreId),
+                content: knownString(() => r.props.contentType),
+                fileName: knownString(() => r.props.fileName),
+            }));
+            // A download with a value still unknown (preview) may be the one: decide at `up`.
+            if (downloads.some((d) => !d.node || !d.storage || !d.content || !d.fileName)) return;
+            for (const h of ha) {
+                const sid = haSid(h);
+                const m = sid === undefined ? null : SID.exec(sid);
+                if (!sid || !m || m[1] !== "vm") continue;
+                const vm = vmResource(args.resources, Number(m[2]));
+                if (!vm) continue;
+                const cdrom = knownValue(() => vm.props.cdrom as { fileId?: unknown } | undefined);
+                const fileId = typeof cdrom?.fileId === "string" ? cdrom.fileId : undefined;
+                if (fileId === undefined || fileId === "none" || fileId === "cdrom") continue;
+                const vol = parseVolume(fileId);
+                const allowed = strictNodes(args.resources, sid);
+                const nodes = clusterNodes!.filter((n) => allowed === undefined || allowed.has(n));
+                const missing = nodes.filter(
+                    (n) =>
+                        !vol ||
+                        !downloads.some(
+                            (d) => d.node === n && d.storage === vol.storage && d.content === vol.content && d.fileName === vol.fileName,
+                        ),
+                );
+                if (missing.length === 0) continue;
+                report(
+                    `HA resource ${sid} may start guest ${m[2]} on ${missing.join(", ")}, but its CD drive holds ${fileId} and no download puts that file there: ` +
+                        `the start fails where it is missing. Declare the ISO as guests[].source.iso (downloaded to every node the guest may run on), ` +
+                        `or detach it (source.iso.attached: false)`,
+                    h.urn,
+                );
+            }
+        },
+    };
+}
+
 /**
  * Every policy of the pack, in a fixed order. `site` is read at validation
  * time: policy/index.ts passes the engine's config, tests pass their own.
@@ -536,5 +605,6 @@ export function guardrails(site: () => SiteConfig): Policies {
         secretLoggingPolicy(),
         firewallAllowlistPolicy(),
         rpoPolicy(site),
+        haMediaPolicy(site),
     ];
 }

@@ -29,6 +29,7 @@ import {
 // ---------- the happy path --------------------------------------------------------
 
 const ROOT_PASSWORD = "correct-horse-battery-staple";
+const ISO = "OPNsense-25.1-dvd-amd64.iso";
 const API_TOKEN = "root@pam!pulumi=6f1c3c52-4b5e-4d8e-9a39-2f7c1d0e8b11";
 const SSH_KEY = [
     "-----BEGIN OPENSSH PRIVATE KEY-----",
@@ -81,7 +82,17 @@ function happyResources(): ResourceSpec[] {
             },
             dependsOn: ["prod-hosts-prox2-join"],
         },
-        { type: TYPES.vmLegacy, name: "prod-api-vm-101", props: { nodeName: "prox1", vmId: 101, name: "fw" } },
+        ...["prox1", "prox2"].map((node) => ({
+            type: TYPES.downloadFile,
+            name: `prod-api-iso-${node}-${ISO}`,
+            props: { nodeName: node, datastoreId: "local", contentType: "iso", url: `https://mirror.example.net/${ISO}`, fileName: ISO },
+        })),
+        {
+            type: TYPES.vmLegacy,
+            name: "prod-api-vm-101",
+            props: { nodeName: "prox1", vmId: 101, name: "fw", cdrom: { fileId: `local:iso/${ISO}`, interface: "ide2" } },
+            dependsOn: [`prod-api-iso-prox1-${ISO}`, `prod-api-iso-prox2-${ISO}`],
+        },
         {
             type: TYPES.replication,
             name: "prod-api-replication-101-492612",
@@ -121,6 +132,34 @@ function happyResources(): ResourceSpec[] {
             name: "prod-api-fw-enable",
             props: { enabled: true, inputPolicy: "DROP", outputPolicy: "ACCEPT" },
             dependsOn: ["prod-api-fw-ipset-allowlist", "prod-api-fw-rules"],
+        },
+    ];
+}
+
+/** The happy path plus an HA container (ct:301) on prox2, replicated to prox1. */
+function withContainer(): ResourceSpec[] {
+    return [
+        ...happyResources(),
+        {
+            type: TYPES.containerLegacy,
+            name: "prod-api-ct-301",
+            props: {
+                nodeName: "prox2",
+                vmId: 301,
+                operatingSystem: { templateFileId: "local:vztmpl/debian-13-standard_13.1-2_amd64.tar.zst" },
+            },
+        },
+        {
+            type: TYPES.replication,
+            name: "prod-api-replication-301-492612",
+            props: { resourceId: "301-492612", type: "local", target: "prox1", schedule: "*/5" },
+            dependsOn: ["prod-api-ct-301"],
+        },
+        {
+            type: TYPES.haresource,
+            name: "prod-api-ha-301",
+            props: { resourceId: "ct:301", type: "ct", state: "started", maxRestart: 1, maxRelocate: 1, failback: true },
+            dependsOn: ["prod-api-ct-301", "prod-api-replication-301-492612", "prod-hosts-qdevice-setup"],
         },
     ];
 }
@@ -182,10 +221,11 @@ describe("the happy-path site", () => {
                 POLICY.secretLogging,
                 POLICY.firewallAllowlist,
                 POLICY.rpo,
+                POLICY.haMedia,
             ],
         );
         // Every stack policy actually applied to it (none declared itself not applicable).
-        for (const name of [POLICY.haReplication, POLICY.qdevice, POLICY.secretInText, POLICY.firewallAllowlist]) {
+        for (const name of [POLICY.haReplication, POLICY.qdevice, POLICY.secretInText, POLICY.firewallAllowlist, POLICY.haMedia]) {
             assert.equal(outcomes.get(name)![0]!.notApplicable, undefined, name);
         }
     });
@@ -237,8 +277,72 @@ describe(POLICY.haReplication, () => {
         const specs = mutate("prod-api-replication-101-492612", (p) => void (p.target = UNKNOWN_STRING));
         assert.deepEqual(await stackMessages(POLICY.haReplication, specs), []);
     });
+    it("reports a container (ct:) without a replication job like a VM", async () => {
+        const specs = withContainer()
+            .filter((x) => x.name !== "prod-api-replication-301-492612")
+            .map((x) => ({ ...x, dependsOn: (x.dependsOn ?? []).filter((d) => d !== "prod-api-replication-301-492612") }));
+        assert.deepEqual(await stackMessages(POLICY.haReplication, withContainer()), []);
+        assert.deepEqual(await stackMessages(POLICY.haReplication, specs), [
+            `HA resource ct:301 may start guest 301 on prox1, but the guest (home node prox2) has no replication job to prox1: ` +
+                `a failover there would find no disk. Replicate to every node HA may use (guests[].replicateTo), or confine it with ha.nodes and ha.strict`,
+        ]);
+    });
+    it("reports a ct: HA resource whose container is not in the stack (a VM with that vmid does not count)", async () => {
+        const specs = withContainer()
+            .filter((x) => x.name !== "prod-api-ct-301")
+            .map((x) => ({ ...x, dependsOn: (x.dependsOn ?? []).filter((d) => d !== "prod-api-ct-301") }))
+            .map((x) => (x.name === "prod-api-vm-101" ? { ...x, props: { ...x.props, vmId: 301 } } : x));
+        const messages = await stackMessages(POLICY.haReplication, specs);
+        assert.ok(
+            messages.includes("HA resource ct:301 has no container with vmId 301 in this stack, so nothing replicates its disks"),
+            messages.join("\n"),
+        );
+    });
     it("is not applicable without HA resources", async () => {
         const o = await runStackPolicy(stackPolicy(POLICY.haReplication), stackArgs(without("prod-api-ha-101")));
+        assert.equal(o.notApplicable, "the stack has no HA resources");
+    });
+});
+
+describe(POLICY.haMedia, () => {
+    const missing = (nodes: string, fileId = `local:iso/${ISO}`) =>
+        `HA resource vm:101 may start guest 101 on ${nodes}, but its CD drive holds ${fileId} and no download puts that file there: ` +
+        `the start fails where it is missing. Declare the ISO as guests[].source.iso (downloaded to every node the guest may run on), ` +
+        `or detach it (source.iso.attached: false)`;
+
+    it("reports an attached ISO that is downloaded to the home node only", async () => {
+        assert.deepEqual(await stackMessages(POLICY.haMedia, without(`prod-api-iso-prox2-${ISO}`)), [missing("prox2")]);
+    });
+    it("does not count a download of the same name on another storage", async () => {
+        const specs = mutate(`prod-api-iso-prox2-${ISO}`, (p) => void (p.datastoreId = "isos"));
+        assert.deepEqual(await stackMessages(POLICY.haMedia, specs), [missing("prox2")]);
+    });
+    it("reports an ISO volume nothing downloads (a cdrom put there by hand)", async () => {
+        const specs = mutate("prod-api-vm-101", (p) => void (p.cdrom = { fileId: "local:iso/handmade.iso", interface: "ide2" }));
+        assert.deepEqual(await stackMessages(POLICY.haMedia, specs), [missing("prox1, prox2", "local:iso/handmade.iso")]);
+    });
+    it("accepts a detached drive (none) and an empty one (cdrom)", async () => {
+        for (const fileId of ["none", "cdrom"]) {
+            const specs = without(`prod-api-iso-prox1-${ISO}`, `prod-api-iso-prox2-${ISO}`).map((x) =>
+                x.name === "prod-api-vm-101" ? { ...x, props: { ...x.props, cdrom: { fileId, interface: "ide2" } } } : x,
+            );
+            assert.deepEqual(await stackMessages(POLICY.haMedia, specs), [], fileId);
+        }
+    });
+    it("asks only for the nodes a strict node-affinity rule allows", async () => {
+        const cfg = { ...siteConfig(), nodes: ["prox1", "prox2", "prox3"] };
+        assert.deepEqual(await stackMessages(POLICY.haMedia, happyResources(), cfg), [missing("prox3")]);
+        const specs = mutate("prod-api-harule-ha-guest-101", (p) => void (p.strict = true));
+        assert.deepEqual(await stackMessages(POLICY.haMedia, specs, cfg), []);
+    });
+    it("waits for `up` when a download's file name is unknown in a preview", async () => {
+        const specs = without(`prod-api-iso-prox2-${ISO}`).map((s) =>
+            s.name === `prod-api-iso-prox1-${ISO}` ? { ...s, props: { ...s.props, fileName: UNKNOWN_STRING } } : s,
+        );
+        assert.deepEqual(await stackMessages(POLICY.haMedia, specs), []);
+    });
+    it("is not applicable without HA resources", async () => {
+        const o = await runStackPolicy(stackPolicy(POLICY.haMedia), stackArgs(without("prod-api-ha-101")));
         assert.equal(o.notApplicable, "the stack has no HA resources");
     });
 });
@@ -563,6 +667,8 @@ describe("resource types", () => {
             harule: "proxmoxve:index/harule:Harule",
             replication: "proxmoxve:index/replication:Replication",
             vmLegacy: "proxmoxve:index/vmLegacy:VmLegacy",
+            containerLegacy: "proxmoxve:index/containerLegacy:ContainerLegacy",
+            downloadFile: "proxmoxve:download/file:File",
             vm: "proxmoxve:index/vm:Vm",
             zfs: "proxmoxve:node/disk/zfs:Zfs",
             clusterFirewall: "proxmoxve:cluster/firewallLegacy:FirewallLegacy",

@@ -20,6 +20,8 @@
 #   no-op (no reload); if the address is missing (an earlier reload failed),
 #   it reloads again.
 # - Verified afterwards: `ip -o addr show dev <parent>.<tag>` lists the address.
+# - Addresses are compared in one canonical form (IPv6 as inet_ntop prints it),
+#   and the stanza is written in that form.
 #
 # Stdout: iface=<parent>.<tag> action=created|updated|unchanged
 set -euo pipefail
@@ -45,6 +47,19 @@ elif [[ $address =~ ^[0-9A-Fa-f:]+/[0-9]{1,3}$ && $address == *:* ]]; then
 else
     die "invalid address '$address' (expected <ip>/<prefix>, e.g. 10.40.1.11/24)"
 fi
+# One text per address: IPv6 in the RFC 5952 form (lowercase, zeros
+# compressed) that inet_ntop(3) gives and iproute2 prints, so fd00:10:0::11/64
+# from the stack matches fd00:10::11/64 in `ip addr` and in stanzas. Perl's
+# Socket calls the C library's inet_pton/inet_ntop (perl is on every PVE node).
+canon() {
+    local a=${1%/*} p=${1##*/}
+    if [[ $a == *:* ]]; then
+        a=$(perl -MSocket=inet_pton,inet_ntop,AF_INET6 -e 'my $b = inet_pton(AF_INET6, $ARGV[0]) or exit 1; print inet_ntop(AF_INET6, $b)' "$a") || return 1
+    fi
+    [[ $p =~ ^[0-9]{1,3}$ ]] || return 1
+    printf '%s/%d' "$a" "$((10#$p))"
+}
+address=$(canon "$address") || die "invalid address '$address' (expected <ip>/<prefix>, e.g. 10.40.1.11/24)"
 [[ -z $mtu || ($mtu =~ ^[0-9]{3,5}$ && $mtu -ge 576 && $mtu -le 65535) ]] || die "invalid MTU '$mtu' (576-65535 or empty)"
 iface=$parent.$tag
 ((${#iface} <= 15)) || die "interface name '$iface' is longer than 15 characters"
@@ -58,7 +73,11 @@ grep -Eq '^[[:space:]]*(source[[:space:]]+/etc/network/interfaces\.d/\*|source-d
     die "$main does not include $dir (add 'source /etc/network/interfaces.d/*' as Proxmox VE does by default); not editing it"
 
 has_address() {
-    ip -o addr show dev "$iface" 2>/dev/null | awk -v a="$address" '{ for (i = 1; i < NF; i++) if (($i == "inet" || $i == "inet6") && $(i + 1) == a) f = 1 } END { exit f ? 0 : 1 }'
+    local a
+    while read -r a; do
+        [[ $(canon "$a" 2>/dev/null) == "$address" ]] && return 0
+    done < <(ip -o addr show dev "$iface" 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "inet" || $i == "inet6") print $(i + 1) }')
+    return 1
 }
 
 # Defined elsewhere? (iface <name> in the main file or another interfaces.d file)
@@ -72,14 +91,15 @@ for f in "$main" "$dir"/*; do
 done
 shopt -u nullglob
 if ((${#others[@]})); then
-    if awk -v i="$iface" -v a="$address" '
+    while read -r a; do
+        if [[ $(canon "$a" 2>/dev/null) == "$address" ]]; then
+            printf 'iface=%s action=unchanged\n' "$iface"
+            exit 0
+        fi
+    done < <(awk -v i="$iface" '
             $1 == "iface" { cur = ($2 == i) }
             $1 == "auto" || $1 == "source" { cur = 0 }
-            cur && $1 == "address" && $2 == a { f = 1 }
-            END { exit f ? 0 : 1 }' "${others[@]}"; then
-        printf 'iface=%s action=unchanged\n' "$iface"
-        exit 0
-    fi
+            cur && $1 == "address" { print $2 }' "${others[@]}")
     die "interface $iface is already defined in ${others[*]} with another address; not defining it a second time"
 fi
 

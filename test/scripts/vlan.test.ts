@@ -8,7 +8,8 @@
  * re-run reloads again and converges; /etc/network/interfaces is never edited
  * and one that does not include interfaces.d is refused; an interface defined
  * elsewhere is refused (or, with this very address, left alone); invalid
- * arguments are refused before anything is written.
+ * arguments are refused before anything is written; IPv6 addresses compare in
+ * their canonical form (the fake `ip` prints them as iproute2 does).
  *
  * Does NOT prove: that ifupdown2 accepts the stanza or that the kernel creates
  * the VLAN device — `ifreload` and `ip -o addr show dev` are stand-ins
@@ -81,6 +82,31 @@ describe("corosync-vlan (real SSH, fake ifreload)", () => {
         );
         assert.deepEqual(ok(await vlan("eno2", 30, "10.30.0.11/24", ""), "same address"), { iface: "eno2.30", action: "unchanged" });
         assert.ok(!fs.existsSync(path.join(net, "interfaces.d", "proxmox-ha-eno2-30")));
+    });
+
+    it("IPv6 addresses compare in their canonical form, whatever the stack's spelling (issue #11 point 13)", async () => {
+        // The fake `ip` prints IPv6 as iproute2 does (inet_ntop, RFC 5952): before the fix the
+        // script compared "FD00:0010:0:0::11/64" with "fd00:10::11/64" and failed after a good reload.
+        assert.deepEqual(ok(await vlan("eno1", 4006, "FD00:0010:0:0::11/64", ""), "v6"), { iface: "eno1.4006", action: "created" });
+        assert.match(fs.readFileSync(path.join(net, "interfaces.d", "proxmox-ha-eno1-4006"), "utf8"), /\taddress fd00:10::11\/64\n$/);
+        const from = site.calls("pve1").length;
+        assert.deepEqual(ok(await vlan("eno1", 4006, "fd00:10:0:0:0:0:0:11/64", ""), "v6 again"), {
+            iface: "eno1.4006",
+            action: "unchanged",
+        });
+        assert.equal(reloads(from), 0);
+        // Defined by hand in another spelling: the same address, left alone.
+        fs.writeFileSync(
+            path.join(net, "interfaces.d", "by-hand-v6"),
+            "auto eno2.31\niface eno2.31 inet6 static\n\taddress FD00:31:0::11/64\n",
+        );
+        assert.deepEqual(ok(await vlan("eno2", 31, "fd00:31::11/64", ""), "v6 by hand"), { iface: "eno2.31", action: "unchanged" });
+        refused(
+            await vlan("eno2", 31, "fd00:31::12/64", ""),
+            /interface eno2\.31 is already defined in .*by-hand-v6 with another address/,
+            "v6 other",
+        );
+        fs.rmSync(path.join(net, "interfaces.d", "by-hand-v6"));
     });
 
     it("refuses when /etc/network/interfaces does not include interfaces.d, without editing it", async () => {

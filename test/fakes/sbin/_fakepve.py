@@ -55,6 +55,7 @@ import contextlib
 import fcntl
 import glob
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -1205,6 +1206,11 @@ def ip(args):
             return 1
         for n, a in enumerate(ifaces[dev]):
             fam = "inet6" if ":" in a else "inet"
+            if fam == "inet6":
+                # The kernel keeps the address in binary; iproute2 prints it with
+                # inet_ntop (ip/ipaddress.c print_addrinfo -> format_host_rta), i.e. in
+                # the RFC 5952 form, whatever text the stanza had.
+                a = ipaddress.IPv6Interface(a).with_prefixlen
             out("%d: %s    %s %s scope global %s\\       valid_lft forever preferred_lft forever" % (n + 2, dev, fam, a, dev))
         return 0
     for real in ("/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"):

@@ -290,13 +290,28 @@ scan_importable() {
     out=$(zpool "${args[@]}" 2>/dev/null) || true
     kind=exported
     [[ $destroyed == yes ]] && kind=destroyed
+    # The advice for a pool of our name is given at the end of its record: a
+    # pool last imported by another host (hostid mismatch) imports only with
+    # -f, which its "status:" line says (OpenZFS cmd/zpool/zpool_main.c
+    # show_import, ZPOOL_STATUS_HOSTID_MISMATCH).
+    local named=0 foreign=0
+    name_note() {
+        ((named)) || return 0
+        if ((foreign)); then
+            note "(pool name)" "a pool named '$pool' is importable from other disks, last imported by another host: make sure that host no longer uses it, import it with 'zpool import -f $pool' and re-run to adopt it"
+        else
+            note "(pool name)" "a pool named '$pool' is importable from other disks: import it with 'zpool import $pool' and re-run to adopt it"
+        fi
+        named=0 foreign=0
+    }
     while IFS= read -r line; do
         if [[ $line =~ ^[[:space:]]*pool:\ (.+)$ ]]; then
+            name_note
             pname=${BASH_REMATCH[1]}
             pid="" pstate="" inconf=0
-            if [[ $pname == "$pool" && $kind == exported ]]; then
-                note "(pool name)" "a pool named '$pool' is importable from other disks: import it with 'zpool import $pool' and re-run to adopt it"
-            fi
+            [[ $pname == "$pool" && $kind == exported ]] && named=1
+        elif [[ $line =~ ^[[:space:]]*status:\ .*last\ accessed\ by\ another\ system ]]; then
+            foreign=1
         elif [[ $line =~ ^[[:space:]]*id:\ ([0-9]+) ]]; then
             pid=${BASH_REMATCH[1]}
         elif [[ $line =~ ^[[:space:]]*state:\ (.+)$ ]]; then
@@ -312,6 +327,7 @@ scan_importable() {
             fi
         fi
     done <<<"$out"
+    name_note
 }
 
 check_disks_empty() {

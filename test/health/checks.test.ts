@@ -205,6 +205,16 @@ describe("degraded and broken states", () => {
         assert.equal(row(r, "prox1", "pool pool1").verdict, "ok");
         assert.equal(r.exitCode, 1);
     });
+    it("a pool not imported: the remedy names 'zpool import' and, for a pool another host imported last, '-f'", () => {
+        const s: Scenario = {
+            ...SCENARIOS.healthy,
+            nodes: { ...SCENARIOS.healthy.nodes, prox2: { ...SCENARIOS.healthy.nodes.prox2, zpoolList: res("") } },
+        };
+        const c = row(run(s), "prox2", "pool pool1");
+        assert.equal(c.verdict, "fail");
+        assert.equal(c.measured, "not imported");
+        assert.match(c.remedy!, /`zpool import pool1`, or `zpool import -f pool1` when it says "last accessed by another system"/);
+    });
     it("HA guest in error and an LRM in maintenance mode", () => {
         const s: Scenario = {
             ...SCENARIOS.healthy,

@@ -268,6 +268,51 @@ test("a disk of an exported pool is refused, naming the disk and the pool; the e
     );
 });
 
+/**
+ * A pool last imported by another host: `zpool import` lists it with
+ * "status: The pool was last accessed by another system." and an action that
+ * asks for '-f' (OpenZFS cmd/zpool/zpool_main.c show_import,
+ * ZPOOL_STATUS_HOSTID_MISMATCH; a plain `zpool import <pool>` then fails with
+ * "pool was previously in use from another system"). zfs-fuse has one hostid,
+ * so a shim in front of the logging one adds those lines to the real listing.
+ */
+const FOREIGN_ZPOOL = (logging: string) =>
+    String.raw`#!/bin/bash
+if [[ "$*" =~ ^import( -D)?( -d [^ ]+)?$ ]]; then
+  out=$(LOGGING "$@"); rc=$?
+  awk '{
+    if ($0 ~ /^ *state: /) { print; print "status: The pool was last accessed by another system."; next }
+    if ($0 ~ /action: The pool can be imported using its name or numeric identifier\.$/) {
+      sub(/identifier\.$/, "identifier and"); print; print "	the '"'"'-f'"'"' flag."; next }
+    print }' <<<"$out"
+  exit $rc
+fi
+exec LOGGING "$@"
+`.replaceAll("LOGGING", JSON.stringify(logging));
+
+test("a pool of the same name last imported by another host: the advice says 'zpool import -f' (issue #11 point 13)", () => {
+    const old = zfs.poolName("foreign");
+    const member = zfs.disk("foreignmember");
+    assert.equal(zfs.zpool(["create", old, member]).code, 0);
+    assert.equal(zfs.zpool(["export", old]).code, 0);
+    const foreignDir = path.join(path.dirname(shimDir), "foreign-bin");
+    fs.mkdirSync(foreignDir, { recursive: true });
+    fs.writeFileSync(path.join(foreignDir, "zpool"), FOREIGN_ZPOOL(path.join(shimDir, "zpool")), { mode: 0o755 });
+    const fresh = [zfs.disk("foreignfresh1"), zfs.disk("foreignfresh2")];
+    const hashes = fresh.map(sha);
+    const before = calls().length;
+    const run = runScript("zpool", [old, "mirror", 12, "on", "", ...fresh], { pathPrefix: [foreignDir, shimDir] });
+    const r = { ...run, calls: calls().slice(before) };
+    refusedUnchanged(old, fresh, r, hashes);
+    // Before the fix: "import it with 'zpool import <pool>'", which fails for such a pool.
+    assert.match(
+        r.stderr,
+        new RegExp(
+            `a pool named '${old}' is importable from other disks, last imported by another host: make sure that host no longer uses it, import it with 'zpool import -f ${old}' and re-run to adopt it`,
+        ),
+    );
+});
+
 test("disk paths through symlinks (like /dev/disk/by-id) compare equal to their targets", () => {
     const pool = zfs.poolName("link");
     const a = zfs.disk("linka");

@@ -288,7 +288,15 @@ function poolChecks(node: SiteNode, probe: HostProbe): Check[] {
     if (!list.ok) return [unknownCheck(name, list.reason, expected)];
     const mine = list.value.find((p) => p.name === pool);
     if (!mine) {
-        return [fail(name, "not imported", expected, `on ${node.name}: \`zpool import\` lists importable pools; \`zpool import ${pool}\``)];
+        // A pool last imported by another host imports only with -f (OpenZFS zpool_main.c show_import, hostid mismatch).
+        return [
+            fail(
+                name,
+                "not imported",
+                expected,
+                `on ${node.name}: \`zpool import\` lists importable pools; \`zpool import ${pool}\`, or \`zpool import -f ${pool}\` when it says "last accessed by another system" and that host no longer uses the pool`,
+            ),
+        ];
     }
     const status = parsed(probe, "zpoolStatus", parseZpoolStatusX);
     if (!status.ok) return [unknownCheck(name, `${mine.health}; ${status.reason}`, expected)];

@@ -1,5 +1,7 @@
 /**
- * Fake hosts on one machine, reached over real OpenSSH on loopback.
+ * Fake hosts on one machine, each with its own network, mount and UTS
+ * namespace, reached over real OpenSSH; Proxmox VE nodes run the REAL
+ * corosync, corosync-qdevice and (on the qnetd host) corosync-qnetd.
  *
  *   const site = await startHosts("cluster", [
  *       { name: "prox1", address: "127.0.3.11" },          // a Proxmox VE node (fake PVE commands)
@@ -7,28 +9,48 @@
  *       { name: "qnetd", address: "127.0.3.20", pve: false }, // a plain Debian host
  *   ]);
  *   after(() => site.close());                              // also runs at process exit as a backstop
- *   const r = await site.run("prox1", scriptInvocation("cluster-create", ["prod", "127.0.3.11"]));
+ *   const r = await site.run("prox1", scriptInvocation("cluster-create", ["prod", "-", "127.0.3.11"]));
  *   // r.code, r.stdout, r.stderr; stdin: site.run(host, command, "secret\n")
  *
- * Each host is a process tree started by `unshare --mount --uts --propagation private`:
- * its own host name, its own sshd on <address>:<free port> (key auth only,
- * throwaway ed25519 host key: `site.host(name).hostKey` is its public
- * `<type> <base64>`, the form the stack file pins), and private views of the
- * file system: /etc, /root, /var and /run are overlays whose changes stay in
- * the host's directory, with these bind mounts on top —
+ * Network (nothing outside the namespaces this harness creates is touched):
+ * a "switch" namespace holds two bridges without uplink — `mgmt` (the hosts'
+ * addresses: SSH, the QNetd connection, corosync links on the host address)
+ * and `links` (the corosync link VLANs). Every host has a veth `vmbr0` into
+ * `mgmt` carrying `<address>/24`; a PVE node also has a veth `eno1` into
+ * `links`, where the fake `ifreload` puts the addresses of the VLAN
+ * stanzas that scripts/corosync-vlan.sh writes (this kernel has no 8021q:
+ * the VLAN is modelled by its own segment). In every namespace lo holds
+ * 127.0.0.1/32 instead of /8 and route_localnet=1, so 127.x addresses on
+ * veths are routed, not delivered locally. Cutting a host's corosync link is
+ * `site.link(host, "eno1", false)`, a real `ip link set eno1 down` in its
+ * namespace. The test process itself stays in the machine's namespaces:
+ * `run()` starts its ssh client inside the switch namespace (nsenter), and
+ * `exec()` runs a command directly inside a host (e.g. while its links are
+ * down).
+ *
+ * Each host is `unshare --net --mount --uts --propagation private` running
+ * sshd on <address>:22 (key auth only, throwaway ed25519 host key:
+ * `site.host(name).hostKey` is its public `<type> <base64>`, the form the
+ * stack file pins), with private views of the file system: /etc, /root,
+ * /var and /run are overlays whose changes stay in the host's directory
+ * (so each corosync has its own /run/corosync.pid, /var/lib/corosync,
+ * /var/log/corosync, /run/corosync-qdevice, /run/corosync-qnetd), with these
+ * bind mounts on top —
  *   /etc/pve         <state>/hosts/<name>/pve-local   (standalone pmxcfs content; a
  *                    PVE node starts with nodes/<name>/pve-ssl.pem and priv/authorized_keys)
- *   /etc/corosync    <state>/hosts/<name>/corosync
+ *   /etc/corosync    <state>/hosts/<name>/corosync    (the real certutils' hard-coded paths)
  *   /root/.ssh       <dir>/root-ssh   (on a PVE node authorized_keys is a link into
  *                    /etc/pve/priv, as on a fresh install; on a plain host a file)
  *   /etc/network     <dir>/network    (interfaces with `source /etc/network/interfaces.d/*`)
  *   /tmp             <dir>/tmp
- *   /usr/local/sbin  test/fakes/sbin, read-only (the fake PVE commands, first on root's PATH)
+ *   /usr/local/sbin  test/fakes/sbin, read-only (the fake PVE commands and the fake
+ *                    systemctl that starts the real corosync daemons; first on root's PATH)
+ *   /usr/local/bin   <dir>/replay     (second on root's PATH: `site.replay()` answers for
+ *                    tools this harness cannot run for real, e.g. pvesr or ha-manager)
+ *   /sys/class/watchdog, /sys/module  <dir>/sys-class-watchdog, <dir>/sys-module
+ *                    (empty unless `site.softdogInUse()`)
  *   /var/lib/fakepve <state>        the ONE directory every host shares: the fakes keep
- *                    the simulated cluster there (see test/fakes/sbin/_fakepve.py)
- * — and /etc/ssh/ssh_config.d/fakehosts.conf maps every host's address to its
- * sshd port (`HostKeyAlias <address>`, so known_hosts entries keyed by the bare
- * address, as on port 22, are the ones checked).
+ *                    the simulated pmxcfs there (see test/fakes/sbin/_fakepve.py)
  *
  * `run(host, command, stdin)` executes `command` exactly as a
  * @pulumi/command remote.Command does: one SSH exec request carrying the
@@ -36,21 +58,30 @@
  * checked against a known_hosts file holding only the pinned keys.
  *
  * Test files run in parallel: give each file its own 127.0.N.0/24 and its own
- * label. Needs root (mount namespaces, sshd), OpenSSH server and client,
- * openssl and /usr/bin/python3 (the fakes).
+ * label (namespaces are anonymous, interface names live inside them, so
+ * nothing else is global). Needs root, iproute2, util-linux (unshare,
+ * nsenter), OpenSSH server and client, openssl, /usr/bin/python3 (the fakes)
+ * and the Debian packages corosync, corosync-qdevice, corosync-qnetd.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { canConnect, freePort, sh, stopChildren } from "./processes";
+import { sh, stopChildren } from "./processes";
 
 export const FAKES_DIR = path.join(__dirname, "..", "fakes", "sbin");
 
+/** The real daemons (Debian packages corosync, corosync-qdevice, corosync-qnetd). */
+export const REAL = {
+    corosync: "/usr/sbin/corosync",
+    "corosync-qdevice": "/usr/sbin/corosync-qdevice",
+    "corosync-qnetd": "/usr/bin/corosync-qnetd",
+} as const;
+
 export interface HostSpec {
     readonly name: string;
-    /** A loopback address, unique to the test file (127.0.N.x). */
+    /** A loopback address, unique to the test file (127.0.N.x, all in one /24). */
     readonly address: string;
     /** A Proxmox VE node (default) or a plain Debian host such as the qnetd host. */
     readonly pve?: boolean;
@@ -91,21 +122,53 @@ export interface Hosts {
     readonly root: string;
     /** The shared fake state directory (/var/lib/fakepve inside every host). */
     readonly stateDir: string;
+    /** The test client's private key file (OpenSSH format), authorized on every host. */
+    readonly clientKeyFile: string;
     /** False when the kernel refused overlays on disk and tmpfs was used (then files written outside the bind mounts are not visible in `root`). */
     readonly overlaysOnDisk: boolean;
     host(name: string): FakeHost;
     /** Runs `command` on the host over SSH, as remote.Command would; `stdin` is written then closed. */
     run(host: string, command: string, stdin?: string): Promise<RunResult>;
+    /** Runs `bash -c command` inside the host's namespaces directly (no SSH: works while its links are down). */
+    exec(host: string, command: string): RunResult;
+    /** The command line prefix that runs a program inside the switch namespace (where the hosts' addresses are reachable). */
+    readonly switchPrefix: readonly string[];
+    /** Brings one of the host's interfaces (`vmbr0`, `eno1`) down or up: a real `ip link set`. */
+    link(host: string, iface: "vmbr0" | "eno1", up: boolean): void;
+    /** PIDs of the processes in the host's namespaces whose /proc/<pid>/exe is `exe`. */
+    pids(host: string, exe: string): number[];
     /** Arms a one-shot fault of the fakes on that host (see _fakepve.py); `message` is the error text. */
     fault(host: string, fault: string, message?: string): void;
-    /** Cuts the host off from the others (its corosync is unreachable) or reconnects it. */
-    setDown(host: string, down: boolean): void;
+    /** Records the answer of `tool <args>` on that host (a replay fake in /usr/local/bin; anything else it refuses). */
+    replay(host: string, tool: string, args: string, answer: RunResult): void;
+    /** Every replayed call on that host so far, "<tool> <args>". */
+    replayCalls(host: string): string[];
+    /** Forgets the host's replay answers and calls. */
+    resetReplay(host: string): void;
+    /** Lays out the host's /sys/class/watchdog and /sys/module as softdog in use. */
+    softdogInUse(host: string): void;
     /** Every fake command run on the host so far. */
     calls(host: string): FakeCall[];
     /** Files below `root` whose bytes contain `needle`. */
     filesContaining(needle: string): string[];
     close(): Promise<void>;
 }
+
+const SWITCH = String.raw`
+set -euo pipefail
+ADDR=$1
+ip link set lo up
+ip addr del 127.0.0.1/8 dev lo 2>/dev/null || true
+ip addr add 127.0.0.1/32 dev lo
+for k in all default; do sysctl -qw "net.ipv4.conf.$k.route_localnet=1"; done
+ip link add mgmt type bridge
+ip link add links type bridge
+sysctl -qw net.ipv4.conf.mgmt.route_localnet=1
+ip addr add "$ADDR/24" dev mgmt
+ip link set mgmt up
+ip link set links up
+exec sleep infinity
+`;
 
 const BOOT = String.raw`
 set -euo pipefail
@@ -124,7 +187,9 @@ for d in etc root var run; do
     fi
 done
 echo "$ondisk" >"$H/overlays-on-disk"
-mkdir -p /etc/pve /etc/corosync /root/.ssh /etc/network /var/lib/fakepve /run/sshd /etc/ssh/ssh_config.d /etc/ssh/fakehost
+# The machine's own daemons' runtime files must not show through the overlay.
+rm -rf /run/corosync-qdevice /run/corosync-qnetd /run/corosync.pid /var/lib/corosync/* /var/log/corosync/*
+mkdir -p /etc/pve /etc/corosync /root/.ssh /etc/network /var/lib/fakepve /run/sshd /etc/ssh/fakehost
 chmod 755 /run/sshd
 mount --bind "$STATE" /var/lib/fakepve
 mount --bind "$STATE/hosts/$NAME/pve-local" /etc/pve
@@ -133,8 +198,13 @@ mount --bind "$H/root-ssh" /root/.ssh
 mount --bind "$H/network" /etc/network
 mount --bind "$FAKES" /usr/local/sbin
 mount -o remount,bind,ro /usr/local/sbin
+mount --bind "$H/replay" /usr/local/bin
+mount --bind "$H/sys-class-watchdog" /sys/class/watchdog
+mount --bind "$H/sys-module" /sys/module
 cp "$H/sshd/"* /etc/ssh/fakehost/
-cp "$H/ssh_client.conf" /etc/ssh/ssh_config.d/fakehosts.conf
+: >"$H/ns-ready"
+# The harness now plugs the veths in and addresses them (see startHosts).
+while [[ ! -e $H/net-ready ]]; do sleep 0.02; done
 mount --bind "$H/tmp" /tmp
 exec /usr/sbin/sshd -D -e -f /etc/ssh/fakehost/sshd_config
 `;
@@ -146,7 +216,7 @@ iface eno1 inet manual
 
 auto vmbr0
 iface vmbr0 inet static
-	address ${address}/8
+	address ${address}/24
 	bridge-ports eno1
 	bridge-stp off
 	bridge-fd 0
@@ -154,19 +224,79 @@ iface vmbr0 inet static
 source /etc/network/interfaces.d/*
 `;
 
+const REPLAY_SCRIPT = `#!/bin/bash
+# Replay fake (TESTS ONLY, see test/harness/hosts.ts): prints the answer the
+# test recorded for this exact command line, refuses anything else (exit 99).
+set -u
+dir=/usr/local/bin
+tool=\${0##*/}
+args="$*"
+printf '%s %s\\n' "$tool" "$args" >>"$dir/calls.log"
+key=$(printf '%s %s' "$tool" "$args" | sha256sum | cut -c1-16)
+if [[ ! -e $dir/answers/$key.code ]]; then
+    printf 'fake %s: not replayed: %s\\n' "$tool" "$args" >&2
+    exit 99
+fi
+cat "$dir/answers/$key.stdout"
+cat "$dir/answers/$key.stderr" >&2
+exit "$(cat "$dir/answers/$key.code")"
+`;
+
+/** The network namespace identity of a process ("net:[4026532…]"), or undefined when it is gone. */
+function netnsOf(pid: number): string | undefined {
+    try {
+        return fs.readlinkSync(`/proc/${pid}/ns/net`);
+    } catch {
+        return undefined;
+    }
+}
+
+/** Every PID in the network namespace `ns`. */
+function pidsIn(ns: string): number[] {
+    const out: number[] = [];
+    for (const e of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(e)) continue;
+        if (netnsOf(Number(e)) === ns) out.push(Number(e));
+    }
+    return out;
+}
+
+function killNamespace(ns: string | undefined): void {
+    if (!ns) return;
+    for (const pid of pidsIn(ns)) {
+        try {
+            process.kill(pid, "SIGKILL");
+        } catch {
+            /* gone */
+        }
+    }
+}
+
+/** A fresh ed25519 key pair: the private key file and the public `<type> <base64>`. */
+export function keyPair(file: string): string {
+    sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", file]);
+    return fs.readFileSync(`${file}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
+}
+
 export async function startHosts(label: string, specs: readonly HostSpec[]): Promise<Hosts> {
-    if (process.getuid?.() !== 0) throw new Error("startHosts needs root (mount namespaces, sshd)");
+    if (process.getuid?.() !== 0) throw new Error("startHosts needs root (namespaces, sshd)");
+    const prefix = specs[0]!.address.split(".").slice(0, 3).join(".");
+    for (const s of specs) {
+        if (s.address.split(".").slice(0, 3).join(".") !== prefix)
+            throw new Error(`${s.name}: every host of a site must be in ${prefix}.0/24`);
+    }
     const root = fs.mkdtempSync(path.join(os.tmpdir(), `fakehosts-${label}-`));
     fs.chmodSync(root, 0o755);
     const stateDir = path.join(root, "state");
     const children: ChildProcess[] = [];
-    const pids: number[] = [];
+    const namespaces: string[] = [];
     let closed = false;
 
     const backstop = () => {
-        for (const pid of pids) {
+        for (const ns of namespaces) killNamespace(ns);
+        for (const c of children) {
             try {
-                process.kill(pid, "SIGKILL");
+                c.kill("SIGKILL");
             } catch {
                 /* gone */
             }
@@ -175,48 +305,68 @@ export async function startHosts(label: string, specs: readonly HostSpec[]): Pro
     };
     process.once("exit", backstop);
 
+    const waitFor = async (what: string, cond: () => boolean, child?: ChildProcess, log?: string) => {
+        for (let i = 0; ; i++) {
+            if (cond()) return;
+            if (child && (child.exitCode !== null || child.signalCode !== null)) {
+                throw new Error(`${what} did not start: ${log ? fs.readFileSync(log, "utf8") : ""}`);
+            }
+            if (i > 1500) throw new Error(`${what}: not ready after 30 s`);
+            await new Promise((r) => setTimeout(r, 20));
+        }
+    };
+
     try {
+        // the switch: two bridges, the test client's address on mgmt
+        const swLog = path.join(root, "switch.log");
+        const swFd = fs.openSync(swLog, "a");
+        const sw = spawn("unshare", ["--net", "--", "bash", "-c", SWITCH, "switch", `${prefix}.254`], { stdio: ["ignore", swFd, swFd] });
+        fs.closeSync(swFd);
+        children.push(sw);
+        const myNs = netnsOf(process.pid);
+        await waitFor(
+            "switch namespace",
+            () => {
+                const ns = sw.pid !== undefined ? netnsOf(sw.pid) : undefined;
+                return (
+                    ns !== undefined &&
+                    ns !== myNs &&
+                    spawnSync("nsenter", [`--net=/proc/${sw.pid}/ns/net`, "ip", "link", "show", "links"]).status === 0
+                );
+            },
+            sw,
+            swLog,
+        );
+        namespaces.push(netnsOf(sw.pid!)!);
+        const inSwitch = ["nsenter", `--net=/proc/${sw.pid}/ns/net`, "--"];
+
         // client key and the pinned known_hosts
         const client = path.join(root, "client");
         fs.mkdirSync(client, { mode: 0o700 });
-        sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "fakehosts-client", "-f", path.join(client, "id_ed25519")]);
-        const clientPub = fs.readFileSync(path.join(client, "id_ed25519.pub"), "utf8").trim();
+        const clientKeyFile = path.join(client, "id_ed25519");
+        keyPair(clientKeyFile);
+        const clientPub = fs.readFileSync(`${clientKeyFile}.pub`, "utf8").trim();
 
         const hosts: FakeHost[] = [];
         for (const s of specs) {
             const dir = path.join(root, "hosts", s.name);
             fs.mkdirSync(path.join(dir, "sshd"), { recursive: true });
-            const keyFile = path.join(dir, "sshd", "ssh_host_ed25519_key");
-            sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", keyFile]);
-            const hostKey = fs.readFileSync(`${keyFile}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
+            const hostKey = keyPair(path.join(dir, "sshd", "ssh_host_ed25519_key"));
             hosts.push({
                 name: s.name,
                 address: s.address,
-                port: await freePort(s.address),
+                port: 22,
                 pve: s.pve ?? true,
                 rootPassword: s.rootPassword ?? crypto.randomBytes(12).toString("base64url"),
                 hostKey,
                 dir,
             });
         }
-
-        const clientConf = hosts.map((h) => `Host ${h.address}\n    Port ${h.port}\n    HostKeyAlias ${h.address}\n`).join("");
-        fs.writeFileSync(path.join(client, "known_hosts"), hosts.map((h) => `[${h.address}]:${h.port} ${h.hostKey}\n`).join(""));
+        fs.writeFileSync(path.join(client, "known_hosts"), hosts.map((h) => `${h.address} ${h.hostKey}\n`).join(""));
 
         for (const h of hosts) {
             const sd = path.join(stateDir, "hosts", h.name);
             for (const d of ["pve-local", "corosync", "faults"]) fs.mkdirSync(path.join(sd, d), { recursive: true });
-            fs.writeFileSync(
-                path.join(sd, "host.json"),
-                JSON.stringify({
-                    name: h.name,
-                    address: h.address,
-                    pve: h.pve,
-                    sshPort: h.port,
-                    hostKey: h.hostKey,
-                    rootPasswordSha256: crypto.createHash("sha256").update(h.rootPassword).digest("hex"),
-                }),
-            );
             const rootSsh = path.join(h.dir, "root-ssh");
             fs.mkdirSync(rootSsh, { mode: 0o700 });
             if (h.pve) {
@@ -245,15 +395,16 @@ export async function startHosts(label: string, specs: readonly HostSpec[]): Pro
             } else {
                 fs.writeFileSync(path.join(rootSsh, "authorized_keys"), `${clientPub}\n`, { mode: 0o600 });
             }
-            fs.mkdirSync(path.join(h.dir, "network", "interfaces.d"), { recursive: true });
+            for (const d of ["network/interfaces.d", "tmp", "replay/answers", "sys-class-watchdog", "sys-module"]) {
+                fs.mkdirSync(path.join(h.dir, d), { recursive: true });
+            }
             fs.writeFileSync(path.join(h.dir, "network", "interfaces"), INTERFACES(h.address));
-            fs.mkdirSync(path.join(h.dir, "tmp"));
             fs.chmodSync(path.join(h.dir, "tmp"), 0o1777);
-            fs.writeFileSync(path.join(h.dir, "ssh_client.conf"), clientConf);
+            fs.writeFileSync(path.join(h.dir, "replay", "_replay"), REPLAY_SCRIPT, { mode: 0o755 });
             fs.writeFileSync(
                 path.join(h.dir, "sshd", "sshd_config"),
                 [
-                    `ListenAddress ${h.address}:${h.port}`,
+                    `ListenAddress ${h.address}:22`,
                     "HostKey /etc/ssh/fakehost/ssh_host_ed25519_key",
                     "PidFile none",
                     "PermitRootLogin prohibit-password",
@@ -271,27 +422,107 @@ export async function startHosts(label: string, specs: readonly HostSpec[]): Pro
             );
         }
 
-        for (const h of hosts) {
-            const log = fs.openSync(path.join(h.dir, "boot.log"), "a");
+        const hostPid = new Map<string, number>();
+        const hostNs = new Map<string, string>();
+        for (const [i, h] of hosts.entries()) {
+            const logFile = path.join(h.dir, "boot.log");
+            const log = fs.openSync(logFile, "a");
             const child = spawn(
                 "unshare",
-                ["--mount", "--uts", "--propagation", "private", "--", "bash", "-c", BOOT, "boot", h.dir, stateDir, FAKES_DIR, h.name],
+                [
+                    "--net",
+                    "--mount",
+                    "--uts",
+                    "--propagation",
+                    "private",
+                    "--",
+                    "bash",
+                    "-c",
+                    BOOT,
+                    "boot",
+                    h.dir,
+                    stateDir,
+                    FAKES_DIR,
+                    h.name,
+                ],
                 { stdio: ["ignore", log, log] },
             );
             fs.closeSync(log);
             children.push(child);
-            if (child.pid !== undefined) pids.push(child.pid);
+            await waitFor(`fake host ${h.name}`, () => fs.existsSync(path.join(h.dir, "ns-ready")), child, logFile);
+            const pid = child.pid!;
+            const ns = netnsOf(pid)!;
+            namespaces.push(ns);
+            hostPid.set(h.name, pid);
+            hostNs.set(h.name, ns);
+            const inHost = ["nsenter", `--net=/proc/${pid}/ns/net`, "--"];
+            // veths from the switch into the host (names exist only inside the two namespaces)
+            sh(inSwitch[0]!, [
+                ...inSwitch.slice(1),
+                "ip",
+                "link",
+                "add",
+                `m${i}`,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "vmbr0",
+                "netns",
+                String(pid),
+            ]);
+            sh(inSwitch[0]!, [...inSwitch.slice(1), "ip", "link", "set", `m${i}`, "master", "mgmt", "up"]);
+            if (h.pve) {
+                sh(inSwitch[0]!, [
+                    ...inSwitch.slice(1),
+                    "ip",
+                    "link",
+                    "add",
+                    `l${i}`,
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    "eno1",
+                    "netns",
+                    String(pid),
+                ]);
+                sh(inSwitch[0]!, [...inSwitch.slice(1), "ip", "link", "set", `l${i}`, "master", "links", "up"]);
+            }
+            const setup = [
+                "set -e",
+                "ip link set lo up",
+                "ip addr del 127.0.0.1/8 dev lo 2>/dev/null || true",
+                "ip addr add 127.0.0.1/32 dev lo",
+                "for k in all default vmbr0; do sysctl -qw net.ipv4.conf.$k.route_localnet=1; done",
+                `ip addr add ${h.address}/24 dev vmbr0`,
+                "ip link set vmbr0 up",
+                ...(h.pve ? ["sysctl -qw net.ipv4.conf.eno1.route_localnet=1", "ip link set eno1 up"] : []),
+            ].join("\n");
+            sh(inHost[0]!, [...inHost.slice(1), "bash", "-c", setup]);
+            fs.writeFileSync(
+                path.join(stateDir, "hosts", h.name, "host.json"),
+                JSON.stringify({
+                    name: h.name,
+                    address: h.address,
+                    pve: h.pve,
+                    sshPort: h.port,
+                    hostKey: h.hostKey,
+                    pid,
+                    rootPasswordSha256: crypto.createHash("sha256").update(h.rootPassword).digest("hex"),
+                }),
+            );
+            fs.writeFileSync(path.join(h.dir, "net-ready"), "");
         }
 
-        // Ready = every sshd accepts connections (each boot either gets there or exits).
+        // Ready = every sshd accepts connections, seen from the switch.
         for (const [i, h] of hosts.entries()) {
-            const child = children[i]!;
-            for (;;) {
-                if (child.exitCode !== null || child.signalCode !== null) {
-                    throw new Error(`fake host ${h.name} did not start: ${fs.readFileSync(path.join(h.dir, "boot.log"), "utf8")}`);
-                }
-                if (await canConnect(h.address, h.port)) break;
-                await new Promise((r) => setTimeout(r, 50));
+            const probe = `for i in $(seq 1500); do (exec 3<>/dev/tcp/${h.address}/22) 2>/dev/null && exit 0; sleep 0.02; done; exit 1`;
+            const r = spawnSync(inSwitch[0]!, [...inSwitch.slice(1), "bash", "-c", probe]);
+            if (r.status !== 0) {
+                throw new Error(
+                    `fake host ${h.name} did not start (${children[i + 1]?.exitCode}): ${fs.readFileSync(path.join(h.dir, "boot.log"), "utf8")}`,
+                );
             }
         }
 
@@ -306,8 +537,10 @@ export async function startHosts(label: string, specs: readonly HostSpec[]): Pro
             const h = get(name);
             return new Promise((resolve, reject) => {
                 const p = spawn(
-                    "ssh",
+                    inSwitch[0]!,
                     [
+                        ...inSwitch.slice(1),
+                        "ssh",
                         "-F",
                         "/dev/null",
                         "-T",
@@ -322,13 +555,11 @@ export async function startHosts(label: string, specs: readonly HostSpec[]): Pro
                         "-o",
                         "IdentitiesOnly=yes",
                         "-o",
-                        `IdentityFile=${path.join(client, "id_ed25519")}`,
+                        `IdentityFile=${clientKeyFile}`,
                         "-o",
                         "ConnectTimeout=10",
                         "-o",
                         "LogLevel=ERROR",
-                        "-p",
-                        String(h.port),
                         `root@${h.address}`,
                         "--",
                         command,
@@ -346,7 +577,19 @@ export async function startHosts(label: string, specs: readonly HostSpec[]): Pro
             });
         };
 
+        const exec = (name: string, command: string): RunResult => {
+            get(name);
+            const pid = hostPid.get(name)!;
+            const r = spawnSync("nsenter", [`--target=${pid}`, "--net", "--mount", "--uts", "--", "bash", "-c", command], {
+                encoding: "utf8",
+                env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root", LC_ALL: "C" },
+                cwd: "/",
+            });
+            return { code: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
+        };
+
         const hostState = (name: string) => path.join(stateDir, "hosts", get(name).name);
+        const replayDir = (name: string) => path.join(get(name).dir, "replay");
 
         const filesContaining = (needle: string): string[] => {
             const hits: string[] = [];
@@ -373,22 +616,68 @@ export async function startHosts(label: string, specs: readonly HostSpec[]): Pro
         const close = async () => {
             if (closed) return;
             closed = true;
+            for (const ns of namespaces.slice(1)) killNamespace(ns);
             await stopChildren(children);
             fs.rmSync(root, { recursive: true, force: true });
             process.removeListener("exit", backstop);
         };
 
+        const write = (p: string, text: string) => {
+            fs.mkdirSync(path.dirname(p), { recursive: true });
+            fs.writeFileSync(p, text);
+        };
+
         return {
             root,
             stateDir,
+            clientKeyFile,
+            switchPrefix: inSwitch,
             overlaysOnDisk: hosts.every((h) => fs.readFileSync(path.join(h.dir, "overlays-on-disk"), "utf8").trim() === "1"),
             host: get,
             run,
+            exec,
+            link: (name, iface, up) => {
+                const r = exec(name, `ip link set ${iface} ${up ? "up" : "down"}`);
+                if (r.code !== 0) throw new Error(`ip link set ${iface} on ${name}: ${r.stderr}`);
+            },
+            pids: (name, exe) => {
+                get(name);
+                return pidsIn(hostNs.get(name)!).filter((pid) => {
+                    try {
+                        return fs.readlinkSync(`/proc/${pid}/exe`) === exe;
+                    } catch {
+                        return false;
+                    }
+                });
+            },
             fault: (name, fault, message) => fs.writeFileSync(path.join(hostState(name), "faults", fault), message ?? ""),
-            setDown: (name, down) => {
-                const f = path.join(hostState(name), "down");
-                if (down) fs.writeFileSync(f, "");
-                else fs.rmSync(f, { force: true });
+            replay: (name, tool, args, answer) => {
+                const dir = replayDir(name);
+                if (!fs.existsSync(path.join(dir, tool))) fs.symlinkSync("_replay", path.join(dir, tool));
+                const key = crypto.createHash("sha256").update(`${tool} ${args}`).digest("hex").slice(0, 16);
+                write(path.join(dir, "answers", `${key}.stdout`), answer.stdout);
+                write(path.join(dir, "answers", `${key}.stderr`), answer.stderr);
+                write(path.join(dir, "answers", `${key}.code`), `${answer.code}\n`);
+            },
+            replayCalls: (name) => {
+                const f = path.join(replayDir(name), "calls.log");
+                return fs.existsSync(f)
+                    ? fs
+                          .readFileSync(f, "utf8")
+                          .split("\n")
+                          .filter((l) => l !== "")
+                    : [];
+            },
+            resetReplay: (name) => {
+                const dir = replayDir(name);
+                fs.rmSync(path.join(dir, "answers"), { recursive: true, force: true });
+                fs.mkdirSync(path.join(dir, "answers"));
+                fs.rmSync(path.join(dir, "calls.log"), { force: true });
+            },
+            softdogInUse: (name) => {
+                const dir = get(name).dir;
+                write(path.join(dir, "sys-module", "softdog", "initstate"), "live\n");
+                write(path.join(dir, "sys-class-watchdog", "watchdog0", "identity"), "Software Watchdog\n");
             },
             calls: (name) => {
                 const f = path.join(hostState(name), "calls.jsonl");

@@ -139,3 +139,45 @@ export function pvecmStatus(text: string): {
         qdeviceLine: /^0x00000000 .*$/m.exec(text)?.[0],
     };
 }
+
+/**
+ * The qnetd host as `apt-get install corosync-qnetd` leaves it on Debian: the
+ * package's postinst (/var/lib/dpkg/info/corosync-qnetd.postinst) runs
+ * `corosync-qnetd-certutil -i -G`, then starts the service. Real tools, run
+ * inside the host (the harness's fake systemctl starts the real daemon).
+ */
+export function qnetdInstalled(site: Hosts, host: string): void {
+    const r = site.exec(host, "corosync-qnetd-certutil -i -G >/dev/null 2>&1 && systemctl start corosync-qnetd");
+    assert.equal(r.code, 0, `corosync-qnetd on ${host}: ${r.stderr}`);
+}
+
+/**
+ * Polls `pvecm status` on `host` until `until` holds for its output (state
+ * changes of a real cluster take seconds: token timeouts, reconnects); fails
+ * after `seconds` with the last output.
+ */
+export async function waitStatus(
+    site: Hosts,
+    host: string,
+    until: (r: RunResult) => boolean,
+    what: string,
+    seconds = 60,
+): Promise<RunResult> {
+    let last: RunResult = { code: -1, stdout: "", stderr: "" };
+    for (let i = 0; i < seconds * 4; i++) {
+        last = await site.run(host, "pvecm status");
+        if (until(last)) return last;
+        await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.fail(`${host}: ${what} not reached in ${seconds} s; last pvecm status (exit ${last.code}):\n${last.stdout}${last.stderr}`);
+}
+
+/** The last non-empty line of a text (real pvecm passes ssh-copy-id's chatter through on stderr). */
+export function lastLine(text: string): string {
+    return (
+        text
+            .split("\n")
+            .filter((l) => l.trim() !== "")
+            .pop() ?? ""
+    );
+}

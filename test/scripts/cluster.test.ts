@@ -27,10 +27,14 @@
  * authorized_keys stays a link into /etc/pve/priv; root password login is
  * never configured on the qnetd host.
  *
- * Does NOT prove: anything about real Proxmox VE, corosync or ifupdown2 — the
- * PVE commands are the stateful fakes of test/fakes/sbin, which reproduce only
- * what docs/proxmox-facts.md documents (timing, the TLS join API, real corosync
- * membership and quorum are simulated); that the VLAN stanza is valid
+ * Corosync is real: corosync, corosync-qdevice, corosync-qnetd, the
+ * certutils and corosync-quorumtool (behind `pvecm status`) are the Debian
+ * binaries, one network namespace per host, the link on the VLAN segment
+ * (test/harness/hosts.ts); the end state is read from them.
+ * Does NOT prove: anything about real Proxmox VE beyond corosync, or
+ * ifupdown2 — the PVE commands are the stateful fakes of test/fakes/sbin,
+ * which reproduce only what docs/proxmox-facts.md and pve-cluster's source
+ * document (the TLS join API and pmxcfs are simulated); that the VLAN stanza is valid
  * ifupdown2 syntax; that a process outside the fakes' ancestry (e.g. a
  * short-lived sibling) never saw the password — only the fakes record argv.
  */
@@ -40,7 +44,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startHosts, type Hosts } from "../harness/hosts";
-import { clusterFile, created, fakeCommands, ok, pvecmStatus, step } from "./cluster-steps";
+import { clusterFile, created, fakeCommands, ok, pvecmStatus, qnetdInstalled, step } from "./cluster-steps";
 
 // Quotes, spaces, a dollar and a backslash: the password must survive stdin untouched.
 const PASSWORD = `pa$$ w'rd "x" \\ ;x`;
@@ -65,6 +69,7 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
             { name: "qnetd", address: "127.0.3.20", pve: false },
         ]);
         qnetdKey = site.host("qnetd").hostKey;
+        qnetdInstalled(site, "qnetd");
     });
     after(async () => site?.close());
 

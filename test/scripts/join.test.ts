@@ -17,10 +17,14 @@
  * - a node with guests is refused, naming the VMIDs, without calling `pvecm add`;
  * - pvecm's own refusals are recognised (a leftover /etc/corosync/authkey;
  *   a link address that is not on the node until corosync-vlan brings it up);
- * - a member cut off from the others is reported as not quorate instead of
- *   "member", and a re-run after it reconnects succeeds.
+ * - a member cut off from the others (their interfaces really down, the real
+ *   corosync inquorate) is reported as not quorate instead of "member", and a
+ *   re-run after it reconnects succeeds.
  *
- * Does NOT prove: real Proxmox behaviour (fakes of test/fakes/sbin; the texts
+ * Corosync is real (test/harness/hosts.ts): the joiner's `pvecm add` starts
+ * the real corosync with the cluster's config and authkey and waits for
+ * quorum as Setup.pm finish_join does.
+ * Does NOT prove: real Proxmox behaviour beyond corosync (fakes of test/fakes/sbin; the texts
  * "401 authentication failure" and "fingerprint '…' not verified, abort!" come
  * from pve-apiclient's source, not from the reference); that pvecm's own
  * "this host already contains virtual guests" message is recognised — the
@@ -34,7 +38,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { scriptInvocation } from "../../components/remote";
 import { startHosts, type Hosts } from "../harness/hosts";
-import { clusterFile, created, fakeCommands, ok, refused, step } from "./cluster-steps";
+import { clusterFile, created, fakeCommands, ok, refused, step, waitStatus } from "./cluster-steps";
 
 const PASSWORD = "correct horse 'battery' $staple";
 
@@ -182,19 +186,31 @@ describe("cluster join refusals and failures (real SSH, fake PVE)", () => {
             iface: "vmbr0.50",
             action: "created",
         });
-        assert.deepEqual(ok(await join("prox4", "10.50.0.14"), "join prox4"), { node: "prox4", action: "joined" });
+        assert.match(
+            site.exec("prox4", "/usr/sbin/ip -o addr show dev eno1").stdout,
+            / inet 10\.50\.0\.14\/24 /,
+            "the address is on the node now",
+        );
+        // Joining on it would leave the real corosync of prox4 unable to reach the others' link0
+        // (127.0.5.x, another segment): pvecm would wait for quorum for ever (Setup.pm finish_join).
+        // So prox4 joins on the segment the others' link0 is on.
+        assert.deepEqual(ok(await join("prox4", "127.0.5.14"), "join prox4"), { node: "prox4", action: "joined" });
         assert.deepEqual(nodesInConf(), ["prox1", "prox2", "prox4"]);
     });
 
     it("a member cut off from the others is not reported as a member; after it reconnects it is", async () => {
-        site.setDown("prox2", true);
+        // A real partition: the other members' interfaces go down (prox2 stays reachable over SSH).
+        site.link("prox1", "vmbr0", false);
+        site.link("prox4", "vmbr0", false);
+        await waitStatus(site, "prox2", (x) => x.code === 2, "prox2 inquorate");
         const r = await join("prox2", "127.0.5.12");
         refused(
             r,
             /^cluster-join: node prox2 is configured for cluster 'prod' but is not an online member of a quorate cluster: cluster view "prod 0 prox2 1"; Quorate: No, Expected votes: 3, Total votes: 1, Quorum: 2 Activity blocked$/,
             "cut off",
         );
-        site.setDown("prox2", false);
+        site.link("prox1", "vmbr0", true);
+        site.link("prox4", "vmbr0", true);
         assert.deepEqual(ok(await join("prox2", "127.0.5.12"), "reconnected"), { node: "prox2", action: "member" });
     });
 

@@ -4,9 +4,9 @@
  *
  * Proves:
  * - without the node's key authorized on the qnetd host, setup fails at once
- *   with a one-line reason (the fake's ssh-copy-id step is a real `ssh
- *   -o BatchMode=yes` with the node's key and known_hosts) and configures
- *   nothing; once authorized, the real ssh/scp steps to the qnetd host work;
+ *   with a one-line reason (pvecm's ssh-copy-id step is the real
+ *   ssh-copy-id, without a terminal) and configures nothing; once authorized,
+ *   the real ssh/scp steps to the qnetd host and the real certutils work;
  * - qnetd-authorize refuses malformed key lines (options, unknown type,
  *   corrupt key material, several lines, empty) without touching
  *   authorized_keys; appends a valid one once (another comment = present),
@@ -17,12 +17,15 @@
  * - a configured QDevice is skipped (pvecm alone would say "QDevice already
  *   configured!"); one for another host is an error naming that host; a known_hosts
  *   entry with a different key for the qnetd address is an error, not replaced;
- * - verification needs the QDevice to cast its vote: with the qnetd host cut
- *   off (Flags still "Quorate Qdevice") the script fails, after reconnecting it passes.
+ * - verification needs the QDevice to cast its vote: with the real
+ *   corosync-qnetd stopped (Flags still "Quorate Qdevice") the script fails,
+ *   after it is started again it passes.
  *
- * Does NOT prove: real corosync-qdevice/qnetd certificate handling (the
- * certutils are file stand-ins), PVE's intra-cluster ssh to the other nodes
- * (the fake applies those steps directly), the odd-node-count refusal path.
+ * Corosync, corosync-qdevice, corosync-qnetd and the certutils are the real
+ * Debian binaries (test/harness/hosts.ts); pvecm is the fake of
+ * test/fakes/sbin/_fakepve.py following pve-cluster src/PVE/CLI/pvecm.pm
+ * setup_qdevice, including its intra-cluster ssh to every node.
+ * Does NOT prove: the odd-node-count refusal path.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -30,7 +33,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { spawnSync } from "node:child_process";
 import { startHosts, type Hosts } from "../harness/hosts";
-import { clusterFile, created, ok, pvecmStatus, refused, step } from "./cluster-steps";
+import { clusterFile, created, lastLine, ok, pvecmStatus, qnetdInstalled, refused, step, waitStatus } from "./cluster-steps";
 
 const PASSWORD = "qdevice-test-pw";
 const QNETD = "127.0.4.20";
@@ -51,6 +54,7 @@ describe("QDevice setup (real SSH, fake PVE)", () => {
             { name: "qnetd", address: QNETD, pve: false },
         ]);
         qnetdKey = site.host("qnetd").hostKey;
+        qnetdInstalled(site, "qnetd");
         const c = created(await step(site, "prox1", "cluster-create", ["prod", "-", "127.0.4.11"]), "create", false);
         ok(await step(site, "prox2", "cluster-join", ["prod", "127.0.4.11", c.fingerprint, "127.0.4.12"], `${PASSWORD}\n`), "join");
         pubkey = c.pubkey;
@@ -106,7 +110,7 @@ describe("QDevice setup (real SSH, fake PVE)", () => {
 
         const direct = await site.run("prox1", `pvecm qdevice setup ${QNETD}`);
         assert.notEqual(direct.code, 0);
-        assert.equal(direct.stderr, "QDevice certificate store already initialised, set force to delete!\n");
+        assert.equal(lastLine(direct.stderr), "QDevice certificate store already initialised, set force to delete!");
 
         const r = await setup();
         assert.equal(r.code, 0, r.stderr);
@@ -129,7 +133,7 @@ describe("QDevice setup (real SSH, fake PVE)", () => {
         const conf = clusterFile(site, "corosync.conf");
         const direct = await site.run("prox1", `pvecm qdevice setup ${QNETD}`);
         assert.notEqual(direct.code, 0);
-        assert.equal(direct.stderr, "QDevice already configured!\n");
+        assert.equal(direct.stderr, "QDevice already configured!\n", "refused before ssh-copy-id runs (pvecm.pm order)");
         assert.deepEqual(ok(await setup(), "re-run"), { qdevice: QNETD, action: "present" });
         assert.equal(clusterFile(site, "corosync.conf"), conf);
     });
@@ -155,8 +159,9 @@ describe("QDevice setup (real SSH, fake PVE)", () => {
     });
 
     it("verification requires the QDevice's vote: qnetd cut off fails, reconnected passes", async () => {
-        site.setDown("qnetd", true);
-        const status = pvecmStatus((await site.run("prox1", "pvecm status")).stdout);
+        assert.equal(site.exec("qnetd", "systemctl stop corosync-qnetd").code, 0);
+        const down = await waitStatus(site, "prox1", (r) => /^0x00000000\s+0\s+Qdevice/m.test(r.stdout), "QDevice not voting");
+        const status = pvecmStatus(down.stdout);
         assert.deepEqual(status.flags, ["Quorate", "Qdevice"]);
         assert.match(status.qdeviceLine ?? "", /^0x00000000\s+0\s+Qdevice \(votes 1\)$/);
         refused(
@@ -164,7 +169,7 @@ describe("QDevice setup (real SSH, fake PVE)", () => {
             /^qdevice-setup: QDevice 127\.0\.4\.20 is configured but the cluster does not show it voting: .*Total votes: 2/,
             "qnetd down",
         );
-        site.setDown("qnetd", false);
+        assert.equal(site.exec("qnetd", "systemctl start corosync-qnetd").code, 0);
         assert.deepEqual(ok(await setup(), "reconnected"), { qdevice: QNETD, action: "present" });
     });
 });

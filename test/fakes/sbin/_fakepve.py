@@ -1,28 +1,34 @@
 """
-Stateful fakes of the Proxmox VE commands the cluster scripts call
-(pvecm, pvesh, pveum, corosync-quorumtool, corosync-qdevice-tool, the two
-corosync qdevice/qnetd certutils) plus the two network tools the VLAN script
-calls (ifreload, ip). TESTS ONLY: they run inside the fake hosts of
-test/harness/hosts.ts, where this directory is bind-mounted over
+Stateful fakes of the Proxmox VE commands the cluster scripts call (pvecm,
+pvesh, pveum), the two network tools the VLAN script calls (ifreload, ip) and
+`systemctl` (see _fakeservices.py). TESTS ONLY: they run inside the fake hosts
+of test/harness/hosts.ts, where this directory is bind-mounted over
 /usr/local/sbin, and refuse to run anywhere else.
 
-Source of truth: docs/proxmox-facts.md ("the reference").
-Every message, exit code and output format below is quoted from it, or, where
-the reference is silent, from the Proxmox source it cites (file named at the
-use). Anything a real node does that neither documents is NOT simulated; where
-a fake must do *something* (e.g. a peer that does not answer), the message
-starts with "fake " so no test can mistake it for Proxmox's wording.
+Corosync is REAL: every corosync, corosync-qdevice, corosync-qnetd process,
+corosync-quorumtool, corosync-cfgtool, corosync-keygen and both certutils are
+the Debian binaries, each host in its own network namespace. What stays fake
+is what needs Proxmox itself: pmxcfs (a shared directory), the API of the
+join (the joiner's request runs the peer's addnode inside the peer's
+namespaces), pvecm's own checks and messages.
+
+Source of truth: docs/proxmox-facts.md ("the reference") and
+the Proxmox source it cites, pve-cluster at the file and function named at
+each use (src/PVE/CLI/pvecm.pm, src/PVE/API2/ClusterConfig.pm,
+src/PVE/Cluster/Setup.pm, src/PVE/Corosync.pm, src/PVE/SSHInfo.pm,
+src/pmxcfs/dcdb.c). Anything a real node does that neither documents is NOT
+simulated; where a fake must do *something* (e.g. a peer that does not
+answer), the message starts with "fake " so no test can mistake it for
+Proxmox's wording.
 
 State model (one directory shared by every fake host: STATE=/var/lib/fakepve)
-  hosts/<name>/host.json        written by the harness: name, address, pve,
-                                rootPasswordSha256, sshPort, hostKey
+  hosts/<name>/host.json        written by the harness: name, address, pve, pid (the
+                                host's namespace holder), rootPasswordSha256, sshPort, hostKey
   hosts/<name>/pve-local/       the node's own pmxcfs content while standalone
                                 (bind-mounted at /etc/pve by the harness)
   hosts/<name>/corosync/        the node's /etc/corosync (bind-mounted)
-  hosts/<name>/runtime.json     services: corosync, corosync-qdevice, and the
-                                cluster whose filesystem is mounted at /etc/pve
+  hosts/<name>/runtime.json     the cluster whose filesystem is mounted at /etc/pve
   hosts/<name>/ifaces.json      interfaces brought up by the fake ifreload
-  hosts/<name>/down             test-made: the host is cut off from the others
   hosts/<name>/faults/<fault>   test-made, one-shot fault injection (see below)
   hosts/<name>/calls.jsonl      every fake call: argv, env, cwd and the argv/env
                                 of every ancestor process (the tests assert that
@@ -34,20 +40,19 @@ State model (one directory shared by every fake host: STATE=/var/lib/fakepve)
                                 cluster's, as reference §2 describes
   clusters/<id>/authkey         the corosync authkey handed to joining nodes
 
-Votes and flags are computed, never stored: expected votes = sum of the
-nodelist's quorum_votes + quorum.device.votes; total = votes of the members a
-node can reach (same cluster, corosync running, neither side "down") + the
-qdevice vote when its daemon runs on that node and the qnetd host is reachable
-and has signed this cluster's certificate; quorum = expected/2+1 (integer).
-
 Fault files, armed in hosts/<host>/faults/ of the host whose command should
 fail (consumed when they fire; their content is the error message):
   create-task-error       pvecm create's worker dies before changing anything
-  join-cluster-error      (on the joining node) the cluster node rejects its
-                          join request: "An error occurred on the cluster
-                          node: <msg>", then "Cluster join aborted!"
-  qdevice-interrupt       pvecm qdevice setup is killed right after the node's
-                          certificate store was initialised (reference §3 step 7)
+  join-cluster-error      (on the joining node) the cluster node rejects its join request:
+                          "An error occurred on the cluster node: <msg>", then
+                          "Cluster join aborted!"
+  qdevice-interrupt       pvecm qdevice setup is killed right after the nodes'
+                          certificate stores were initialised (reference §3 step 7)
+  qdevice-interrupt-after-write
+                          ... right after it wrote the device block (step 10)
+  qdevice-interrupt-after-start
+                          ... right after `systemctl start corosync-qdevice` on
+                          the first node (step 11)
   ifreload-error          ifreload -a fails
 """
 
@@ -60,11 +65,14 @@ import json
 import os
 import re
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
 import time
 import uuid
+
+import _fakeservices as services
 
 STATE = "/var/lib/fakepve"
 PVE = "/etc/pve"
@@ -132,7 +140,8 @@ def host_info(name):
 
 
 def runtime(name):
-    return read_json(os.path.join(hdir(name), "runtime.json"), {"corosync": False, "corosync-qdevice": False, "cluster": None})
+    """The cluster whose filesystem this host's /etc/pve shows (None while standalone)."""
+    return read_json(os.path.join(hdir(name), "runtime.json"), {"cluster": None})
 
 
 def set_runtime(name, **kv):
@@ -141,34 +150,34 @@ def set_runtime(name, **kv):
     write_json(os.path.join(hdir(name), "runtime.json"), rt)
 
 
-def is_down(name):
-    return os.path.exists(os.path.join(hdir(name), "down"))
-
-
 def iface_addresses(name):
     return read_json(os.path.join(hdir(name), "ifaces.json"), {})
 
 
-def local_ips(name):
-    info = host_info(name) or {}
-    ips = [info.get("address")]
-    for addrs in iface_addresses(name).values():
-        ips += [a.split("/")[0] for a in addrs]
-    return [ip for ip in ips if ip]
+def local_ips(name=None):
+    """This host's real addresses (`ip -o addr show`, the real binary, not the fake `ip`)."""
+    r = subprocess.run(["/usr/sbin/ip", "-o", "addr", "show"], stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    return [m.group(1) for m in re.finditer(r"\sinet6?\s+([0-9A-Fa-f.:]+)/", r.stdout)]
 
 
 def host_by_address(addr):
+    """The fake host that owns `addr` (its SSH address or a VLAN address its fake ifreload brought up)."""
     for h in hosts():
-        if addr in local_ips(h):
+        info = host_info(h) or {}
+        ips = [info.get("address")] + [a.split("/")[0] for addrs in iface_addresses(h).values() for a in addrs]
+        if addr in ips:
             return h
     return None
 
 
-def reachable(src, dst):
-    """dst can be reached from src over the network (neither is cut off)."""
-    if src == dst:
-        return True
-    return host_info(dst) is not None and not is_down(src) and not is_down(dst)
+def reachable(addr, port=22, timeout=5):
+    """A real TCP connection from this host's network namespace (the API's port 8006 is
+    not served here: sshd's port 22 on the same address stands in for it)."""
+    try:
+        with socket.create_connection((addr, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 def cluster_dir(cid):
@@ -367,62 +376,6 @@ def parse_link(value):
 
 
 # --------------------------------------------------------------------------
-# the votequorum view of one node
-
-
-def view(me):
-    """What corosync/votequorum on `me` would report, or None when not clustered."""
-    rt = runtime(me)
-    cid = rt.get("cluster")
-    if not cid:
-        return None
-    main = read_conf(os.path.join(cluster_dir(cid), "pve"))
-    if main is None:
-        return None
-    nodes = main["nodelist"]["node"]
-    members = []
-    for name in nodes:
-        n = nodes[name]
-        other = runtime(name) if host_info(name) else {}
-        online = bool(other.get("corosync")) and other.get("cluster") == cid and reachable(me, name)
-        members.append({
-            "name": name,
-            "nodeid": int(n.get("nodeid", 0)),
-            "votes": int(n.get("quorum_votes", 1)),
-            "ip": n.get("ring0_addr", ""),
-            "online": online,
-        })
-    members.sort(key=lambda m: m["nodeid"])
-    device = main.get("quorum", {}).get("device")
-    qvotes = int(device.get("votes", 0)) if device else 0
-    qhost = device.get("net", {}).get("host") if device else None
-    registered = bool(device) and bool(rt.get("corosync-qdevice"))
-    qnetd = host_by_address(qhost) if qhost else None
-    signed = qnetd is not None and main["totem"].get("cluster_name") in read_json(
-        os.path.join(hdir(qnetd), "qnetd.json"), {"clusters": []})["clusters"]
-    cast = registered and qnetd is not None and reachable(me, qnetd) and signed
-    expected = sum(m["votes"] for m in members) + qvotes
-    total = sum(m["votes"] for m in members if m["online"]) + (qvotes if cast else 0)
-    quorum = expected // 2 + 1
-    mine = next((m for m in members if m["name"] == me), None)
-    return {
-        "cid": cid,
-        "main": main,
-        "members": members,
-        "online": [m for m in members if m["online"]],
-        "expected": expected,
-        "total": total,
-        "quorum": quorum,
-        "quorate": total >= quorum,
-        "registered": registered,
-        "cast": cast,
-        "qvotes": qvotes,
-        "nodeid": mine["nodeid"] if mine else 0,
-        "corosync": bool(rt.get("corosync")),
-    }
-
-
-# --------------------------------------------------------------------------
 # PVE::Cluster::Setup ssh helpers (Setup.pm setup_rootsshconfig,
 # setup_ssh_keys, ssh_merge_keys; reference §1 "Side effects")
 
@@ -556,10 +509,87 @@ def links_from(opts):
 
 
 # --------------------------------------------------------------------------
+# the cluster as this node's pmxcfs would show it, from the REAL corosync
+
+
+def view(me):
+    """Nodelist of the cluster's corosync.conf with each node's online state as the
+    local corosync's membership has it (pmxcfs .members: PVE::Cluster::get_members),
+    and the quorate flag of the local votequorum; None when not clustered."""
+    cid = runtime(me).get("cluster")
+    if not cid:
+        return None
+    main = read_conf(os.path.join(cluster_dir(cid), "pve"))
+    if main is None:
+        return None
+    ids = services.member_ids()
+    members = []
+    for name, n in main["nodelist"]["node"].items():
+        nodeid = int(n.get("nodeid", 0))
+        members.append({
+            "name": name,
+            "nodeid": nodeid,
+            "votes": int(n.get("quorum_votes", 1)),
+            "ip": n.get("ring0_addr", ""),
+            "online": ids is not None and nodeid in ids,
+        })
+    members.sort(key=lambda m: m["nodeid"])
+    return {
+        "cid": cid,
+        "main": main,
+        "members": members,
+        "quorate": ids is not None and services.quorate(),
+        "corosync": ids is not None,
+    }
+
+
+def pmxcfs_wrote_corosync_conf(cid):
+    """dcdb.c dcdb_sync_corosync_conf for a write of /etc/pve/corosync.conf on this node."""
+    dirs = [corosync_dir_of(h) for h in hosts() if runtime(h).get("cluster") == cid]
+    services.sync_corosync_conf(os.path.join(cluster_dir(cid), "pve", "corosync.conf"), dirs, corosync_dir_of(nodename()))
+
+
+def systemctl_or_die(*args):
+    code, _, err = services.systemctl(list(args))
+    if code:
+        raise Die("command 'systemctl %s' failed: exit code %d\n%s" % (" ".join(args), code, err))
+
+
+def host_key_line():
+    """This host's public host key, as Setup.pm ssh_create_node_known_hosts reads it (there:
+    ssh_host_rsa_key.pub; the fake hosts have an ed25519 key only)."""
+    with open("/etc/ssh/fakehost/ssh_host_ed25519_key.pub") as f:
+        return " ".join(f.read().split()[:2])
+
+
+def ssh_create_node_known_hosts(me):
+    """Setup.pm ssh_create_node_known_hosts: /etc/pve/nodes/<node>/ssh_known_hosts = '<node> <key>'."""
+    d = os.path.join(PVE, "nodes", me)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "ssh_known_hosts"), "w") as f:
+        f.write("%s %s\n" % (me, host_key_line()))
+
+
+def ssh_cluster_cmd(node, ip):
+    """SSHInfo.pm ssh_info_to_command: how one node runs a command on another."""
+    cmd = ["/usr/bin/ssh", "-e", "none", "-o", "BatchMode=yes", "-o", "HostKeyAlias=" + node]
+    kh = "/etc/pve/nodes/%s/ssh_known_hosts" % node
+    if os.path.isfile(kh):
+        cmd += ["-o", "UserKnownHostsFile=" + kh, "-o", "GlobalKnownHostsFile=none"]
+    return cmd + ["root@" + ip]
+
+
+def member_ip(name):
+    """PVE::Cluster::remote_node_ip: the node's address as pmxcfs knows it (its host address)."""
+    return (host_info(name) or {}).get("address")
+
+
+# --------------------------------------------------------------------------
 # pvecm
 
 
 def pvecm_create(pos, opts):
+    """API2/ClusterConfig.pm create (reference §1)."""
     if len(pos) != 1:
         raise Die("400 not enough arguments\npvecm create <clustername> [OPTIONS]\n")
     clustername = pos[0]
@@ -579,10 +609,8 @@ def pvecm_create(pos, opts):
             setup_ssh_keys(PVE)
             if not os.path.isfile(AUTHKEY):
                 os.makedirs("/etc/corosync", exist_ok=True)
-                with open(AUTHKEY, "wb") as f:
-                    f.write(os.urandom(256))
-                os.chmod(AUTHKEY, 0o400)
-            links = links_from(opts) or {"0": {"address": host_info(me)["address"]}}
+                run_cmd(["/usr/sbin/corosync-keygen", "-lk", AUTHKEY])
+            links = links_from(opts) or {"0": {"address": member_ip(me)}}
             node = {"name": me, "nodeid": opts.get("nodeid", "1"), "quorum_votes": opts.get("votes", "1")}
             interface = {}
             for n, link in links.items():
@@ -601,14 +629,17 @@ def pvecm_create(pos, opts):
             out("Writing corosync config to /etc/pve/corosync.conf")
             atomic_write_conf(PVE, main)
             ssh_merge_keys(PVE)
-            shutil.copy(CONF, "/etc/corosync/corosync.conf")
-            out("Restart corosync and cluster filesystem")
+            ssh_create_node_known_hosts(me)
             cid = "%s-%s" % (clustername, uuid.uuid4().hex[:8])
             os.makedirs(cluster_dir(cid))
             shutil.copytree(PVE, os.path.join(cluster_dir(cid), "pve"), symlinks=True)
             shutil.copy(AUTHKEY, os.path.join(cluster_dir(cid), "authkey"))
+            set_runtime(me, cluster=cid)
+            # pmxcfs (local mode) writes /etc/corosync/corosync.conf (dcdb.c)
+            pmxcfs_wrote_corosync_conf(cid)
+            out("Restart corosync and cluster filesystem")
             mount_cluster_fs(cid)
-            set_runtime(me, corosync=True, cluster=cid)
+            systemctl_or_die("restart", "corosync", "pve-cluster")
 
     return run_worker(worker)
 
@@ -622,9 +653,9 @@ def assert_joinable(me, links, force):
         errors += "* cluster config '%s' already exists\n" % CONF
     if guests(PVE):
         errors += "* this host already contains virtual guests\n"
-    if runtime(me).get("corosync"):
+    if services.running():
         errors += "* corosync is already running, is this node already in a cluster?!\n"
-    mine = local_ips(me)
+    mine = local_ips()
     for n in sorted(links):
         ip = links[n]["address"]
         if ip not in mine:
@@ -636,40 +667,48 @@ def assert_joinable(me, links, force):
         out("\nWARNING : detected error but forced to continue!\n")
 
 
-def cluster_addnode(peer, me, links, force, votes, nodeid):
-    """ClusterConfig.pm addnode on the cluster node (reference §2 "Cluster side"); returns an error text or None."""
-    cid = runtime(peer).get("cluster")
-    pve_dir = pve_dir_of(peer)
-    main = read_conf(pve_dir)
+def api_addnode(args):
+    """ClusterConfig.pm addnode, run ON THE CLUSTER NODE (the joiner's API call enters the peer's
+    namespaces: see pvecm_add). Prints one JSON line: {"error": text} or {"cid": id}."""
+    req = json.loads(args[0])
+    me = nodename()
+    cid = runtime(me).get("cluster")
+    main = read_conf(PVE)
     if not cid or main is None:
-        return "Error: Corosync config '/etc/pve/corosync.conf' does not exist - is this node part of a cluster?"
-    fault = take_fault("join-cluster-error")
-    if fault:
-        return fault
-    v = view(peer)
-    if not v["quorate"]:
+        out(json.dumps({"error": "Error: Corosync config '/etc/pve/corosync.conf' does not exist - is this node part of a cluster?"}))
+        return 0
+    if not services.quorate():
         # PVE::Cluster::check_cfs_quorum (Cluster.pm)
-        return "cluster not ready - no quorum?"
-    nodes = main["nodelist"]["node"]
-    if me in nodes and not force:
-        return "can't add existing node '%s'" % me
-    for n in sorted(links):
-        for other in sorted(nodes):
-            if other != me and nodes[other].get("ring%s_addr" % n) == links[n]["address"]:
-                return "corosync: address '%s' already used on link ring%s_addr by node '%s'" % (links[n]["address"], n, other)
-    cluster_links = set(main["totem"]["interface"])
-    for n in sorted(cluster_links - set(links)):
-        return "corosync: link %s exists in cluster config but wasn't specified for new node" % n
-    for n in sorted(set(links) - cluster_links):
-        return "corosync: link %s specified for new node doesn't exist in cluster config" % n
-    used = {int(x.get("nodeid", 0)) for k, x in nodes.items() if k != me}
-    nid = int(nodeid) if nodeid else next(i for i in range(1, 1000) if i not in used)
-    node = {"name": me, "nodeid": str(nid), "quorum_votes": str(votes or 1)}
-    for n in links:
-        node["ring%s_addr" % n] = links[n]["address"]
-    nodes[me] = node
-    atomic_write_conf(pve_dir, main)
-    return None
+        out(json.dumps({"error": "cluster not ready - no quorum?"}))
+        return 0
+    name, links, force = req["node"], req["links"], req["force"]
+    with locked():
+        nodes = main["nodelist"]["node"]
+        if name in nodes and not force:
+            out(json.dumps({"error": "can't add existing node '%s'" % name}))
+            return 0
+        for n in sorted(links):
+            for other in sorted(nodes):
+                if other != name and nodes[other].get("ring%s_addr" % n) == links[n]["address"]:
+                    out(json.dumps({"error": "corosync: address '%s' already used on link ring%s_addr by node '%s'" % (links[n]["address"], n, other)}))
+                    return 0
+        cluster_links = set(main["totem"]["interface"])
+        for n in sorted(cluster_links - set(links)):
+            out(json.dumps({"error": "corosync: link %s exists in cluster config but wasn't specified for new node" % n}))
+            return 0
+        for n in sorted(set(links) - cluster_links):
+            out(json.dumps({"error": "corosync: link %s specified for new node doesn't exist in cluster config" % n}))
+            return 0
+        used = {int(x.get("nodeid", 0)) for k, x in nodes.items() if k != name}
+        nid = int(req["nodeid"]) if req.get("nodeid") else next(i for i in range(1, 1000) if i not in used)
+        node = {"name": name, "nodeid": str(nid), "quorum_votes": str(req.get("votes") or 1)}
+        for n in links:
+            node["ring%s_addr" % n] = links[n]["address"]
+        nodes[name] = node
+        atomic_write_conf(PVE, main)
+        pmxcfs_wrote_corosync_conf(cid)
+    out(json.dumps({"cid": cid}))
+    return 0
 
 
 def pvecm_add(pos, opts):
@@ -698,53 +737,77 @@ def pvecm_add(pos, opts):
             raise Die("EOF while reading password\n")
         password = line.rstrip("\n")
         record_call({"event": "password-read", "passwordSha256": hashlib.sha256(password.encode()).hexdigest()})
+        assert_joinable(me, links, force)
+        setup_rootsshconfig()
+        setup_ssh_keys(PVE)
+        out("Establishing API connection with host '%s'" % host)
+        peer = host_by_address(host) or (host if host_info(host) else None)
+        if peer is None or not host_info(peer).get("pve") or not reachable(host_info(peer)["address"]):
+            raise Die("fake pvecm: no Proxmox VE API answers at %s:8006 (the real error text is not documented)\n" % host)
+        actual = node_fingerprint(pve_dir_of(peer), peer)
+        if fp is None:
+            raise Die("fake pvecm: joining without --fingerprint (interactive confirmation) is not simulated\n")
+        if fp.upper() != actual:
+            # pve-apiclient LWP.pm manual_verify_fingerprint without manual verification
+            raise Die("fingerprint '%s' not verified, abort!\n" % actual)
+        if hashlib.sha256(password.encode()).hexdigest() != host_info(peer).get("rootPasswordSha256"):
+            # pve-apiclient LWP.pm login: raise($response->status_line)
+            raise Die("401 authentication failure\n")
+        out("Login succeeded.")
+        out("check cluster join API version")
+        out("Request addition of this node")
+        fault = take_fault("join-cluster-error")
+        if fault:
+            out("An error occurred on the cluster node: %s" % fault)
+            raise Die("Cluster join aborted!\n")
+        # The API call: the peer's addnode runs in the peer's own namespaces (its corosync, its /etc/pve).
+        req = {"node": me, "links": links, "force": force, "votes": opts.get("votes"), "nodeid": opts.get("nodeid")}
+        r = subprocess.run(["nsenter", "--target", str(host_info(peer)["pid"]), "--net", "--mount", "--uts", "--",
+                            "/usr/local/sbin/pvecm", "__api-addnode", json.dumps(req)],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        try:
+            res = json.loads(r.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            raise Die("fake pvecm: the peer's addnode failed: %s\n" % (r.stderr.strip() or r.stdout.strip()))
+        if res.get("error"):
+            out("An error occurred on the cluster node: %s" % res["error"])
+            raise Die("Cluster join aborted!\n")
+        out("Join request OK, finishing setup locally")
+        # Setup.pm finish_join
+        cid = res["cid"]
+        os.makedirs("/etc/corosync", exist_ok=True)
+        shutil.copy(os.path.join(cluster_dir(cid), "authkey"), AUTHKEY)
+        shutil.copy(os.path.join(cluster_dir(cid), "pve", "corosync.conf"), "/etc/corosync/corosync.conf")
+        out("stopping pve-cluster service")
+        systemctl_or_die("stop", "pve-cluster")
         with locked():
-            assert_joinable(me, links, force)
-            setup_rootsshconfig()
-            setup_ssh_keys(PVE)
-            out("Establishing API connection with host '%s'" % host)
-            peer = host_by_address(host) or (host if host_info(host) else None)
-            if peer is None or not reachable(me, peer) or not host_info(peer).get("pve"):
-                raise Die("fake pvecm: no Proxmox VE API answers at %s:8006 (the real error text is not documented)\n" % host)
-            actual = node_fingerprint(pve_dir_of(peer), peer)
-            if fp is None:
-                raise Die("fake pvecm: joining without --fingerprint (interactive confirmation) is not simulated\n")
-            if fp.upper() != actual:
-                # pve-apiclient LWP.pm manual_verify_fingerprint without manual verification
-                raise Die("fingerprint '%s' not verified, abort!\n" % actual)
-            if hashlib.sha256(password.encode()).hexdigest() != host_info(peer).get("rootPasswordSha256"):
-                # pve-apiclient LWP.pm login: raise($response->status_line)
-                raise Die("401 authentication failure\n")
-            out("Login succeeded.")
-            out("check cluster join API version")
-            out("Request addition of this node")
-            err = cluster_addnode(peer, me, links, force, opts.get("votes"), opts.get("nodeid"))
-            if err:
-                out("An error occurred on the cluster node: %s" % err)
-                raise Die("Cluster join aborted!\n")
-            out("Join request OK, finishing setup locally")
-            # finish_join (Setup.pm; reference §2 API join steps 5-7)
-            cid = runtime(peer)["cluster"]
-            os.makedirs("/etc/corosync", exist_ok=True)
-            shutil.copy(os.path.join(cluster_dir(cid), "authkey"), AUTHKEY)
-            shutil.copy(os.path.join(cluster_dir(cid), "pve", "corosync.conf"), "/etc/corosync/corosync.conf")
-            out("stopping pve-cluster service")
-            mount_cluster_fs(cid)
-            set_runtime(me, corosync=True, cluster=cid)
-            if not view(me)["quorate"]:
-                out("waiting for quorum...")
-                raise Die("fake pvecm: would wait for quorum forever; the fake stops here\n")
-            gen_node_cert(PVE, me)
-            setup_rootsshconfig()
-            setup_ssh_keys(PVE)
+            set_runtime(me, cluster=cid)
+        mount_cluster_fs(cid)
+        systemctl_or_die("start", "corosync", "pve-cluster")
+        # wait for quorum: PVE waits without a limit, so does the fake
+        printqmsg = True
+        while not services.quorate():
+            if printqmsg:
+                sys.stdout.write("waiting for quorum...")
+                sys.stdout.flush()
+                printqmsg = False
+            time.sleep(1)
+        if not printqmsg:
+            out("OK")
+        gen_node_cert(PVE, me)
+        setup_rootsshconfig()
+        setup_ssh_keys(PVE)
+        with locked():
             ssh_merge_keys(PVE)
-            out("generated new node certificate, restart pveproxy and pvedaemon services")
-            out("successfully added node '%s' to cluster." % me)
+        ssh_create_node_known_hosts(me)
+        out("generated new node certificate, restart pveproxy and pvedaemon services")
+        out("successfully added node '%s' to cluster." % me)
 
     return run_worker(worker)
 
 
 def pvecm_status(pos, opts):
+    """pvecm.pm status: the "Cluster information" header, then exec('corosync-quorumtool', '-siH')."""
     if not os.path.isfile(CONF):
         sys.stderr.write("Error: Corosync config '/etc/pve/corosync.conf' does not exist - is this node part of a cluster?\n")
         return STATUS_NO_CONF
@@ -760,63 +823,44 @@ def pvecm_status(pos, opts):
     info("Transport", "transport", "knet")
     info("Secure auth", "secauth", "off")
     out()
-    return quorumtool(["-siH"])
+    sys.stdout.flush()
+    os.execv("/usr/sbin/corosync-quorumtool", ["corosync-quorumtool", "-siH"])
 
 
 def pvecm_nodes(pos, opts):
+    """pvecm.pm nodes: exec('corosync-quorumtool', '-l')."""
     if not os.path.isfile(CONF):
         sys.stderr.write("Error: Corosync config '/etc/pve/corosync.conf' does not exist - is this node part of a cluster?\n")
         return STATUS_NO_CONF
-    return quorumtool(["-l"])
+    sys.stdout.flush()
+    os.execv("/usr/sbin/corosync-quorumtool", ["corosync-quorumtool", "-l"])
 
 
-def certutil_node(corosync_dir, args):
-    """corosync-qdevice-net-certutil on one node's /etc/corosync (only the calls pvecm makes, reference §3)."""
-    nssdb = os.path.join(corosync_dir, "qdevice", "net", "nssdb")
-    pos, opts = [], {}
-    i = 0
-    flags = set()
-    while i < len(args):
-        if args[i] in ("-c", "-n"):
-            opts[args[i]] = args[i + 1]
-            i += 2
-        else:
-            flags.add(args[i])
-            i += 1
-    if "-i" in flags:
-        if os.path.isdir(nssdb):
-            return 1, "Certificate database already exists. Delete it to continue\n"
-        os.makedirs(nssdb)
-        shutil.copy(opts["-c"], os.path.join(nssdb, "qnetd-cacert.crt"))
-        return 0, ""
-    if not os.path.isdir(nssdb):
-        return 1, "Certificate database doesn't exist. Use %s -i to create it\n" % "corosync-qdevice-net-certutil"
-    if "-r" in flags:
-        with open(os.path.join(nssdb, "qdevice-net-node.crq"), "w") as f:
-            f.write("fake certificate request of cluster %s\n" % opts["-n"])
-        return 0, ""
-    if "-M" in flags:
-        with open(opts["-c"]) as src, open(os.path.join(nssdb, "qdevice-net-node.p12"), "w") as f:
-            f.write("fake p12 holding: " + src.read())
-        return 0, ""
-    if "-m" in flags:
-        shutil.copy(opts["-c"], os.path.join(nssdb, "imported.p12"))
-        return 0, ""
-    return 1, "fake corosync-qdevice-net-certutil: call not simulated: %s\n" % " ".join(args)
-
-
-def run_cmd(cmd, noerr=False):
-    """PVE::Tools::run_command: output passed through; dies with its standard message on failure."""
+def run_cmd(cmd, noerr=False, outfunc=None):
+    """PVE::Tools::run_command: output passed through (stdout lines through outfunc); dies with its
+    standard message on failure."""
     r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    sys.stdout.write(r.stdout)
+    for line in r.stdout.splitlines(True):
+        sys.stdout.write(outfunc(line) if outfunc else line)
+    sys.stdout.flush()
     sys.stderr.write(r.stderr)
     if r.returncode != 0 and not noerr:
         raise Die("command '%s' failed: exit code %d\n" % (" ".join(cmd), r.returncode))
     return r.returncode
 
 
+def interrupted_at(fault):
+    """A test-armed interruption of `pvecm qdevice setup` (the process killed at that point)."""
+    if take_fault(fault):
+        sys.stdout.flush()
+        sys.stderr.write("fake pvecm: interrupted (%s, fault injected by the test)\n" % fault)
+        sys.stderr.flush()
+        os._exit(130)
+
+
 def pvecm_qdevice_setup(pos, opts):
-    """pvecm.pm setup_qdevice, step by step as reference §3 "What setup does" lists it. Not a worker: errors exit non-zero."""
+    """pvecm.pm setup_qdevice, step by step (reference §3 "What setup does"), with the real
+    certutils, ssh and scp. Not a worker: errors exit non-zero."""
     if len(pos) != 1:
         raise Die("400 not enough arguments\npvecm qdevice setup <address> [OPTIONS]\n")
     addr = pos[0]
@@ -841,14 +885,10 @@ def pvecm_qdevice_setup(pos, opts):
         else:
             raise Die("Clusters with an odd node count are not officially supported!\n")
     clustername = main["totem"]["cluster_name"]
-    # 4. ssh-copy-id: adds nothing when root key login already works; otherwise it
-    # prompts, which without a terminal fails. The fake checks the precondition with
-    # the real ssh client, the node's real keys and known_hosts.
-    r = subprocess.run(["ssh", "-o", "BatchMode=yes", "-i", "/root/.ssh/id_rsa", "root@" + addr, "true"],
-                       stdin=subprocess.DEVNULL, capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.stderr.write(r.stderr)
-        raise Die("command 'ssh-copy-id -i /root/.ssh/id_rsa root@%s' failed: exit code 1\n" % addr)
+    certutil = "corosync-qdevice-net-certutil"
+    qnetd_certutil = "corosync-qnetd-certutil"
+    # 4.
+    run_cmd(["ssh-copy-id", "-i", "/root/.ssh/id_rsa", "root@" + addr])
     # 5.
     if os.path.isdir(NSSDB):
         if force:
@@ -857,47 +897,39 @@ def pvecm_qdevice_setup(pos, opts):
             raise Die("QDevice certificate store already initialised, set force to delete!\n")
     ssh = ["ssh", "-o", "BatchMode=yes", "-lroot"]
     scp = ["scp", "-o", "BatchMode=yes"]
+
+    def foreach_member(fn):
+        for m in v["members"]:
+            fn(m["name"], member_ip(m["name"]))
+
     # 6.
     out("\nINFO: initializing qnetd server")
-    run_cmd(ssh + [addr, "corosync-qnetd-certutil", "-i"], noerr=True)
+    run_cmd(ssh + [addr, qnetd_certutil, "-i"], noerr=True)
     # 7.
     out("\nINFO: copying CA cert and initializing on all nodes")
     run_cmd(scp + ["root@[%s]:%s/qnetd-cacert.crt" % (addr, QNETD_NSSDB), "/etc/pve/qnetd-cacert.crt"])
-    # PVE runs the per-node steps over its own intra-cluster ssh; the fake applies
-    # them to each member's /etc/corosync in the shared state directly.
-    for m in v["members"]:
-        code, err = certutil_node(corosync_dir_of(m["name"]), ["-i", "-c", "/etc/pve/qnetd-cacert.crt"])
-        if err:
-            out("\nnode '%s': %s" % (m["name"], err.rstrip("\n")))
+    foreach_member(lambda node, ip: run_cmd(ssh_cluster_cmd(node, ip) + ["--", certutil, "-i", "-c", "/etc/pve/qnetd-cacert.crt"],
+                                            noerr=True, outfunc=lambda s, node=node: "\nnode '%s': %s" % (node, s)))
     os.remove("/etc/pve/qnetd-cacert.crt")
-    if take_fault("qdevice-interrupt"):
-        sys.stdout.flush()
-        sys.stderr.write("fake pvecm: interrupted after initialising the certificate store (fault injected by the test)\n")
-        return 130
+    interrupted_at("qdevice-interrupt")
     # 8.
     out("\nINFO: generating cert request")
-    code, err = certutil_node("/etc/corosync", ["-r", "-n", clustername])
-    if code:
-        raise Die(err)
+    run_cmd([certutil, "-r", "-n", clustername])
     out("\nINFO: copying exported cert request to qnetd server")
     run_cmd(scp + [NSSDB + "/qdevice-net-node.crq", "root@[%s]:/tmp" % addr])
     out("\nINFO: sign and export cluster cert")
-    run_cmd(ssh + [addr, "corosync-qnetd-certutil", "-s", "-c", "/tmp/qdevice-net-node.crq", "-n", clustername])
+    run_cmd(ssh + [addr, qnetd_certutil, "-s", "-c", "/tmp/qdevice-net-node.crq", "-n", clustername])
     out("\nINFO: copy exported CRT")
     run_cmd(scp + ["root@[%s]:%s/cluster-%s.crt" % (addr, QNETD_NSSDB, clustername), NSSDB])
     out("\nINFO: import certificate")
-    code, err = certutil_node("/etc/corosync", ["-M", "-c", "%s/cluster-%s.crt" % (NSSDB, clustername)])
-    if code:
-        raise Die(err)
+    run_cmd([certutil, "-M", "-c", "%s/cluster-%s.crt" % (NSSDB, clustername)])
     # 9.
     out("\nINFO: copy and import pk12 cert to all nodes")
-    shutil.copy(NSSDB + "/qdevice-net-node.p12", "/etc/pve/")
-    for m in v["members"]:
-        code, err = certutil_node(corosync_dir_of(m["name"]), ["-m", "-c", "/etc/pve/qdevice-net-node.p12"])
-        if code:
-            raise Die("command 'corosync-qdevice-net-certutil -m -c /etc/pve/qdevice-net-node.p12' failed on node '%s': %s" % (m["name"], err))
+    run_cmd(scp + [NSSDB + "/qdevice-net-node.p12", "/etc/pve/"])
+    foreach_member(lambda node, ip: run_cmd(ssh_cluster_cmd(node, ip) + ["--", certutil, "-m", "-c", "/etc/pve/qdevice-net-node.p12"],
+                                            outfunc=lambda s, node=node: "\nnode '%s': %s" % (node, s)))
     os.remove("/etc/pve/qdevice-net-node.p12")
-    # 10.
+    # 10. (PVE::Cluster::cfs_lock_file('corosync.conf', ...))
     out("\nINFO: add QDevice to cluster configuration")
     with locked():
         main = read_conf(PVE)
@@ -909,11 +941,18 @@ def pvecm_qdevice_setup(pos, opts):
             device["votes"] = "1"
         quorum["device"] = device
         atomic_write_conf(PVE, main)
+        pmxcfs_wrote_corosync_conf(v["cid"])
+    interrupted_at("qdevice-interrupt-after-write")
     # 11.
-    for m in v["members"]:
-        out("\nINFO: start and enable corosync qdevice daemon on node '%s'..." % m["name"])
-        with locked():
-            set_runtime(m["name"], **{"corosync-qdevice": True})
+    def start_enable(node, ip):
+        out("\nINFO: start and enable corosync qdevice daemon on node '%s'..." % node)
+        prefix = lambda s: "\nnode '%s': %s" % (node, s)
+        run_cmd(ssh_cluster_cmd(node, ip) + ["--", "systemctl", "start", "corosync-qdevice"], outfunc=prefix)
+        interrupted_at("qdevice-interrupt-after-start")
+        run_cmd(ssh_cluster_cmd(node, ip) + ["--", "systemctl", "enable", "corosync-qdevice"], outfunc=prefix)
+
+    foreach_member(start_enable)
+    run_cmd(["corosync-cfgtool", "-R"])  # do cluster wide config reload
     return 0
 
 
@@ -921,6 +960,8 @@ def pvecm(args):
     if not args:
         raise Die("ERROR: no command specified\n")
     cmd, rest = args[0], args[1:]
+    if cmd == "__api-addnode":
+        return api_addnode(rest)
     if cmd == "qdevice" and rest[:1] == ["setup"]:
         pos, opts = parse_args(rest[1:])
         return pvecm_qdevice_setup(pos, opts)
@@ -937,100 +978,8 @@ def pvecm(args):
 
 
 # --------------------------------------------------------------------------
-# corosync-quorumtool (reference §1 exit codes, §4 formats; corosync-quorumtool.c)
-
-
-def pad(s):
-    s = str(s)
-    return " " * max(0, 10 - len(s)) + s + " "
-
-
-def quorumtool(args):
-    me = nodename()
-    v = view(me)
-    if v is None or not v["corosync"]:
-        sys.stderr.write("Cannot initialize CMAP service\n")
-        return 1
-    flags = "".join(args).replace("-", "")
-    hexid = "H" in flags
-    by_ip = "i" in flags
-
-    def nid(n):
-        return "0x%08x " % n if hexid else pad(n)
-
-    if "l" in flags:
-        pass
-    elif "s" in flags:
-        out("Quorum information")
-        out("------------------")
-        out("Date:             %s" % time.strftime("%a %b %d %H:%M:%S %Y"))
-        out("Quorum provider:  corosync_votequorum")
-        out("Nodes:            %d" % len(v["online"]))
-        out("Node ID:          " + ("0x%08x" % v["nodeid"] if hexid else str(v["nodeid"])))
-        out("Ring ID:          %x.%x" % (v["online"][0]["nodeid"] if v["online"] else 0, int(v["main"]["totem"].get("config_version", 0))))
-        out("Quorate:          %s" % ("Yes" if v["quorate"] else "No"))
-        out()
-        out("Votequorum information")
-        out("----------------------")
-        out("Expected votes:   %d" % v["expected"])
-        out("Highest expected: %d" % v["expected"])
-        out("Total votes:      %d" % v["total"])
-        out("Quorum:           %d %s" % (v["quorum"], " " if v["quorate"] else "Activity blocked"))
-        out("Flags:            " + ("Quorate " if v["quorate"] else "") + ("Qdevice " if v["registered"] else ""))
-    else:
-        sys.stderr.write("fake corosync-quorumtool: options not simulated: %s\n" % " ".join(args))
-        return 1
-    out()
-    out("Membership information")
-    out("----------------------")
-    out(pad("Nodeid") + pad("Votes") + (pad("Qdevice") if v["registered"] else "") + "Name")
-    for m in v["online"]:
-        line = nid(m["nodeid"]) + pad(m["votes"])
-        if v["registered"]:
-            line += pad("A,V,NMW" if v["cast"] else "NA,NV,NMW")
-        line += m["ip"] if by_ip else m["name"]
-        if m["name"] == me:
-            line += " (local)"
-        out(line)
-    if v["registered"]:
-        line = nid(0) + pad(v["qvotes"] if v["cast"] else 0) + "           Qdevice"
-        if not v["cast"]:
-            line += " (votes %d)" % v["qvotes"]
-        out(line)
-    if "s" in flags:
-        return 0 if v["quorate"] else 2
-    return 0
-
-
-def qdevice_tool(args):
-    """corosync-qdevice-tool -s (reference §3): exit 3 when the daemon's socket is absent."""
-    me = nodename()
-    if "-s" not in args:
-        sys.stderr.write("fake corosync-qdevice-tool: options not simulated: %s\n" % " ".join(args))
-        return 1
-    v = view(me)
-    if v is None or not runtime(me).get("corosync-qdevice") or not v["main"].get("quorum", {}).get("device"):
-        sys.stderr.write("Can't connect to QDevice socket (is QDevice running?)\n")
-        return 3
-    net = v["main"]["quorum"]["device"].get("net", {})
-    out("Qdevice information")
-    out("-------------------")
-    out("Model:                  Net")
-    out("Node ID:                %d" % v["nodeid"])
-    out("Quorate:                %s" % ("Yes" if v["quorate"] else "No"))
-    out()
-    out("Qdevice-net information")
-    out("----------------------")
-    out("Cluster name:           %s" % v["main"]["totem"]["cluster_name"])
-    out("QNetd host:             %s:5403" % net.get("host"))
-    out("Algorithm:              %s" % ("Fifty-Fifty split" if net.get("algorithm") == "ffsplit" else net.get("algorithm")))
-    out("Tie-breaker:            Node with lowest node ID")
-    out("State:                  %s" % ("Connected" if v["cast"] else "Connect failed"))
-    return 0
-
-
-# --------------------------------------------------------------------------
-# pvesh (only GET /cluster/status, reference §1 "JSON via the API")
+# pvesh (only GET /cluster/status, reference §1 "JSON via the API"; online and quorate
+# from the real corosync of this node, as pmxcfs reports them)
 
 
 def pvesh(args):
@@ -1114,39 +1063,6 @@ def pveum(args):
 
 
 # --------------------------------------------------------------------------
-# qnetd host: corosync-qnetd-certutil (only what pvecm calls, reference §3 steps 6 and 8)
-
-
-def qnetd_certutil(args):
-    me = nodename()
-    if args == ["-i"]:
-        if os.path.isdir(QNETD_NSSDB):
-            sys.stderr.write("Certificate database already exists. Delete it to continue\n")
-            return 1
-        os.makedirs(QNETD_NSSDB)
-        with open(QNETD_NSSDB + "/qnetd-cacert.crt", "w") as f:
-            f.write("fake qnetd CA of %s\n" % me)
-        return 0
-    if len(args) == 5 and args[0] == "-s" and args[1] == "-c" and args[3] == "-n":
-        if not os.path.isdir(QNETD_NSSDB):
-            sys.stderr.write("Certificate database doesn't exist. Use corosync-qnetd-certutil -i to create it\n")
-            return 1
-        with open(args[2]) as f:
-            crq = f.read()
-        with open("%s/cluster-%s.crt" % (QNETD_NSSDB, args[4]), "w") as f:
-            f.write("fake cluster certificate signed by %s for: %s" % (me, crq))
-        with locked():
-            path = os.path.join(hdir(me), "qnetd.json")
-            st = read_json(path, {"clusters": []})
-            if args[4] not in st["clusters"]:
-                st["clusters"].append(args[4])
-            write_json(path, st)
-        return 0
-    sys.stderr.write("fake corosync-qnetd-certutil: call not simulated: %s\n" % " ".join(args))
-    return 1
-
-
-# --------------------------------------------------------------------------
 # ifupdown2 `ifreload -a` and iproute2 `ip -o addr show dev X`: stand-ins so the
 # VLAN script can run; they prove nothing about ifupdown2's syntax.
 
@@ -1193,7 +1109,20 @@ def ifreload(args):
         return 1
     me = nodename()
     with locked():
-        write_json(os.path.join(hdir(me), "ifaces.json"), {k: v for k, v in read_stanzas().items() if v})
+        before = iface_addresses(me)
+        now = {k: v for k, v in read_stanzas().items() if v}
+        write_json(os.path.join(hdir(me), "ifaces.json"), now)
+    # The VLAN addresses become real on eno1, the veth into the harness's corosync-link segment
+    # (this kernel has no 8021q), so the real corosync can bind and reach them.
+    if subprocess.run(["/usr/sbin/ip", "link", "show", "eno1"], capture_output=True).returncode == 0:
+        keep = {a for k, v in now.items() if k != "vmbr0" for a in v}
+        gone = {a for k, v in before.items() if k != "vmbr0" for a in v} - keep
+        for a in sorted(gone):
+            subprocess.run(["/usr/sbin/ip", "addr", "del", a, "dev", "eno1"], stderr=subprocess.DEVNULL)
+        have = subprocess.run(["/usr/sbin/ip", "-o", "addr", "show", "dev", "eno1"], capture_output=True, text=True).stdout
+        for a in sorted(keep):
+            if (" %s " % a) not in have:
+                subprocess.run(["/usr/sbin/ip", "addr", "add", a, "dev", "eno1"], check=True)
     return 0
 
 
@@ -1223,30 +1152,31 @@ def ip(args):
 # --------------------------------------------------------------------------
 
 
-def qdevice_net_certutil(args):
-    code, err = certutil_node("/etc/corosync", args)
-    sys.stderr.write(err)
-    return code
-
-
 COMMANDS = {
     "pvecm": pvecm,
     "pvesh": pvesh,
     "pveum": pveum,
-    "corosync-quorumtool": quorumtool,
-    "corosync-qdevice-tool": qdevice_tool,
-    "corosync-qnetd-certutil": qnetd_certutil,
-    "corosync-qdevice-net-certutil": qdevice_net_certutil,
     "ifreload": ifreload,
     "ip": ip,
 }
+
+
+def systemctl(args):
+    code, stdout, stderr = services.systemctl(args)
+    sys.stdout.write(stdout)
+    sys.stderr.write(stderr)
+    return code
+
+
+COMMANDS["systemctl"] = systemctl
 
 
 def main(name):
     if host_info(nodename()) is None:
         sys.stderr.write("fake %s: not inside a fake host of test/harness/hosts.ts (no %s); refusing to run\n" % (name, hdir(nodename())))
         sys.exit(127)
-    record_call()
+    if sys.argv[1:2] != ["__api-addnode"]:
+        record_call()
     try:
         code = COMMANDS[name](sys.argv[1:])
     except Die as e:

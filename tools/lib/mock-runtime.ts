@@ -6,6 +6,7 @@
  * (diffs against real state, provider-side validation, command execution).
  */
 import * as pulumi from "@pulumi/pulumi";
+import { withoutPromiseStacks } from "../../components/promiseStacks";
 
 // Internal SDK helpers (exported at runtime, @internal in the typings).
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -16,39 +17,7 @@ const settings = require("@pulumi/pulumi/runtime/settings") as {
 const rpc = require("@pulumi/pulumi/runtime/rpc") as {
     deserializeProperties(struct: unknown, keepUnknowns?: boolean): Record<string, unknown>;
 };
-const debuggable = require("@pulumi/pulumi/runtime/debuggable") as {
-    debuggablePromise<T>(p: Promise<T>, ctx: unknown): Promise<T>;
-    debugPromiseLeaks: boolean;
-};
 /* eslint-enable @typescript-eslint/no-require-imports */
-
-/**
- * The SDK wraps every promise it makes (four per property of every resource)
- * in `debuggablePromise`, which captures and formats `new Error().stack`, only
- * to print it when PULUMI_DEBUG_PROMISE_LEAKS is set. Under tsx every frame is
- * mapped through source maps: that formatting was most of an evaluation's
- * time, and its garbage made the cost per resource grow with the number of
- * resources (bench/, docs/performance.md). While `evaluate` runs, the capture
- * gets a stack trace limit of 0 (an empty trace); ids, contexts and the leak
- * tracking stay as they are. With PULUMI_DEBUG_PROMISE_LEAKS set nothing changes.
- */
-function withoutPromiseStacks<T>(run: () => Promise<T>): Promise<T> {
-    const original = debuggable.debuggablePromise;
-    if (debuggable.debugPromiseLeaks || (original as { stackless?: boolean }).stackless) return run();
-    const stackless = <P>(p: Promise<P>, ctx: unknown): Promise<P> => {
-        const limit = Error.stackTraceLimit;
-        Error.stackTraceLimit = 0;
-        try {
-            return original(p, ctx);
-        } finally {
-            Error.stackTraceLimit = limit;
-        }
-    };
-    debuggable.debuggablePromise = Object.assign(stackless, { stackless: true });
-    return run().finally(() => {
-        debuggable.debuggablePromise = original;
-    });
-}
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
@@ -125,7 +94,9 @@ interface RegisterRequest {
 
 /**
  * Sets up mocks and config, runs `program`, waits until every registration
- * has been recorded, and returns the records in registration order.
+ * has been recorded, and returns the records in registration order. The SDK's
+ * per-promise stack capture is off meanwhile, as in `pulumi preview` of this
+ * program (components/promiseStacks.ts).
  */
 export function evaluate<T>(program: () => T, o: EvaluateOptions): Promise<Evaluation<T>> {
     return withoutPromiseStacks(() => evaluateRecorded(program, o));

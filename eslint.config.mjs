@@ -32,4 +32,21 @@ export default tseslint.config(
         files: ["**/*.mjs", "**/*.js"],
         languageOptions: { globals: { process: "readonly", console: "readonly" } },
     },
+    {
+        // CommonJS run by plain node (bench/preview-worker.cjs: no tsx, as the Pulumi CLI runs the program).
+        files: ["**/*.cjs"],
+        languageOptions: {
+            sourceType: "commonjs",
+            globals: {
+                require: "readonly",
+                module: "readonly",
+                __dirname: "readonly",
+                process: "readonly",
+                console: "readonly",
+                performance: "readonly",
+                setImmediate: "readonly",
+                globalThis: "readonly",
+            },
+        },
+    },
 );

@@ -22,20 +22,10 @@ import type { RecordedResource } from "../tools/lib/mock-runtime";
 import { readStack, ROOT } from "../tools/lib/stack";
 import { stages } from "../tools/lib/graph";
 import { programConfig, rawFromConfig, withExtraGuest, withExtraNode, withoutSecrets } from "./lib/config";
-import {
-    changedWeight,
-    compareEvaluations,
-    constraintFor,
-    criticalChain,
-    diffByUrn,
-    dropEdge,
-    roleOf,
-    stageCount,
-    stepGraph,
-    type ChainLink,
-    type StepGraph,
-} from "./lib/critical";
+import { chainReport, compareEvaluations, diffByUrn, changedWeight, stageCount, stepGraph, whatIfs } from "./lib/critical";
 import { floorSpec } from "./lib/floor";
+import { formatReport } from "./lib/report";
+import { previewWorker, runtimeOptions, type PreviewResult } from "./lib/preview";
 import { ownedByGuest } from "./lib/ownership";
 import { round, summarize, type Summary } from "./lib/stats";
 import { syntheticRaw, type SiteSize } from "./lib/synthetic";
@@ -45,6 +35,10 @@ const OUT = path.join(ROOT, "bench", "out");
 interface Options {
     runs: number;
     scaleRuns: number;
+    /** Preview-mode runs per size with the SDK's stack capture left on (PULUMI_DEBUG_PROMISE_LEAKS). */
+    sdkRuns: number;
+    /** Pulumi.yaml's runtime options, as the language host applies them. */
+    runtime: ReturnType<typeof runtimeOptions>;
     sizes: SiteSize[];
     out: string;
 }
@@ -53,6 +47,8 @@ function parseArgs(argv: string[]): Options {
     const o: Options = {
         runs: 9,
         scaleRuns: 5,
+        sdkRuns: 1,
+        runtime: runtimeOptions(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")),
         sizes: parseSizes("2x10,2x100,2x1000,32x100"),
         out: path.join(ROOT, "bench", "results.json"),
     };
@@ -65,18 +61,26 @@ function parseArgs(argv: string[]): Options {
         };
         if (a === "--runs") o.runs = positive(next(), a);
         else if (a === "--scale-runs") o.scaleRuns = positive(next(), a);
+        else if (a === "--sdk-runs") o.sdkRuns = count(next(), a);
         else if (a === "--sizes") o.sizes = parseSizes(next());
         else if (a === "--out") o.out = path.resolve(next());
         else if (a === "--quick") {
             o.runs = 3;
             o.scaleRuns = 1;
+            o.sdkRuns = 0;
             o.sizes = parseSizes("2x10,2x100");
         } else
             throw new Error(
-                `unknown argument ${a}; usage: npm run bench -- [--runs N] [--scale-runs N] [--sizes 2x10,…] [--quick] [--out FILE]`,
+                `unknown argument ${a}; usage: npm run bench -- [--runs N] [--scale-runs N] [--sdk-runs N] [--sizes 2x10,…] [--quick] [--out FILE]`,
             );
     }
     return o;
+}
+
+function count(v: string, flag: string): number {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${flag}: a whole number, got ${v}`);
+    return n;
 }
 
 function positive(v: string, flag: string): number {
@@ -214,16 +218,27 @@ async function scaling(o: Options, determinism: Map<string, [RecordedResource[],
         const dumpB = path.join(OUT, "records", `synthetic-${name}.b.json`);
         const program: WorkerResult[] = [];
         const floor: WorkerResult[] = [];
+        const preview: PreviewResult[] = [];
+        const previewJob = { input: configOf(input), warmup: configOf(warmProgram) };
+        const previewFile = path.join(OUT, "preview", `synthetic-${name}.json`);
         program.push(await worker({ mode: "program", input, warmup: warmProgram, dump: dumpA }));
         const spec = writeJson(path.join(OUT, "floor", `synthetic-${name}.json`), floorSpec(readRecords(dumpA)));
         warmFloor ??= spec;
         for (let i = 0; i < o.scaleRuns; i++) {
             if (i > 0) program.push(await worker({ mode: "program", input, warmup: warmProgram, ...(i === 1 ? { dump: dumpB } : {}) }));
             floor.push(await worker({ mode: "floor", input: spec, warmup: warmFloor }));
+            preview.push(await previewWorker(ROOT, previewFile, previewJob, o.runtime));
             log(
-                `scaling ${name} run ${i + 1}/${o.scaleRuns}: program ${program[i]!.evalMs.toFixed(0)} ms, floor ${floor[i]!.evalMs.toFixed(0)} ms (${program[i]!.resources} resources)`,
+                `scaling ${name} run ${i + 1}/${o.scaleRuns}: program ${program[i]!.evalMs.toFixed(0)} ms, floor ${floor[i]!.evalMs.toFixed(0)} ms, preview ${preview[i]!.evalMs.toFixed(0)} ms (${program[i]!.resources} resources)`,
             );
         }
+        // The SDK as it is (stack capture on): PULUMI_DEBUG_PROMISE_LEAKS leaves it on.
+        const sdkAsIs: PreviewResult[] = [];
+        for (let i = 0; i < o.sdkRuns; i++) {
+            sdkAsIs.push(await previewWorker(ROOT, previewFile, previewJob, o.runtime, true));
+            log(`scaling ${name} preview with PULUMI_DEBUG_PROMISE_LEAKS, run ${i + 1}/${o.sdkRuns}: ${sdkAsIs[i]!.evalMs.toFixed(0)} ms`);
+        }
+        checkPreview(name, program[0]!.resources, o.runtime.typescript, preview, sdkAsIs);
         if (o.scaleRuns < 2) await worker({ mode: "program", input, dump: dumpB });
         const recordsA = readRecords(dumpA);
         determinism.set(`synthetic ${name}`, [recordsA, readRecords(dumpB)]);
@@ -232,118 +247,59 @@ async function scaling(o: Options, determinism: Map<string, [RecordedResource[],
             program: side(program),
             floor: side(floor),
             cold: program.map((p) => p.cold!),
+            preview: previewSide(preview),
+            sdkAsIs: sdkAsIs.length ? previewSide(sdkAsIs) : undefined,
             freshStages: stageCount(stepGraph(recordsA)),
         });
     }
     return rows;
 }
 
-let referenceRawCache: Record<string, unknown> | undefined;
-function referenceRaw(): Record<string, unknown> {
-    referenceRawCache ??= withoutSecrets(rawFromConfig(readStack("prod").config));
-    return structuredClone(referenceRawCache);
+/** The text map a preview-mode worker gets for a raw stack file written by stackInput. */
+function configOf(input: string) {
+    return programConfig(JSON.parse(fs.readFileSync(input, "utf8")) as Record<string, unknown>);
 }
 
-// ---------- critical path ----------------------------------------------------
-
-interface ChainReport {
-    stages: number;
-    chain: { stage: number; name: string; role: string; alsoTight: readonly string[]; via: readonly string[] }[];
-    edges: { from: string; to: string; kind: string; why: string }[];
+interface PreviewSide {
+    evalMs: Summary;
+    cpuMs: Summary;
+    loadMs: Summary;
+    maxRssMb: Summary;
+    resources: number;
 }
 
-function chainReport(records: RecordedResource[], graph: StepGraph, weight?: (urn: string) => 0 | 1): ChainReport {
-    const chain: ChainLink[] = criticalChain(records, graph, weight);
-    const byUrn = new Map(records.map((r) => [r.urn, r]));
-    const role = (urn: string) => roleOf(byUrn.get(urn)!);
-    const edges = chain.slice(1).map((to, i) => {
-        const from = chain[i]!;
-        if (to.via.length > 0) {
-            return {
-                from: from.name,
-                to: to.name,
-                kind: "through unchanged",
-                why: `waits through the unchanged ${to.via.join(" ▶ ")}: the engine runs an unchanged resource's (no-op) step after its dependencies' updates`,
-            };
-        }
-        const c = constraintFor(role(from.urn), role(to.urn));
-        return {
-            from: from.name,
-            to: to.name,
-            kind: c?.kind ?? "unknown",
-            why: c?.why ?? `no documented constraint recorded for ${role(from.urn)} ▶ ${role(to.urn)}`,
-        };
-    });
+function previewSide(results: PreviewResult[]): PreviewSide {
     return {
-        stages: stageCount(graph, weight),
-        chain: chain.map((c) => ({ stage: c.stage, name: c.name, role: role(c.urn), alsoTight: c.alsoTight, via: c.via })),
-        edges,
+        evalMs: summarize(results.map((r) => r.evalMs)),
+        cpuMs: summarize(results.map((r) => r.cpuMs)),
+        loadMs: summarize(results.map((r) => r.loadMs)),
+        maxRssMb: summarize(results.map((r) => r.maxRssMb)),
+        resources: results[0]!.resources,
     };
 }
 
 /**
- * What-if analyses of the fresh-site graph: the stage count after moving a
- * step's work into another step or dropping an edge (each applicable change
- * builds on the previous ones; the last two each on the first ones only), with
- * the documented constraint it would break, if any.
+ * A preview-mode figure is only reported for what it claims: the same resources as
+ * the mock mode (plus the root Stack the SDK's runner registers), the SDK runner's
+ * source-map support and TypeScript runner as Pulumi.yaml asks, and the stack capture
+ * off with this project's lever, on without it.
  */
-function whatIfs(records: RecordedResource[]) {
-    const g = stepGraph(records);
-    const all = (re: RegExp) => records.filter((r) => re.test(r.name) && g.has(r.urn)).map((r) => r.urn);
-    const one = (re: RegExp) => all(re)[0];
-    const create = one(/-cluster-create$/);
-    const out: { change: string; stages: number; breaks: string }[] = [];
-    if (!create) return out;
-    // (The read steps between create and join that earlier what-ifs merged into the
-    // create are gone: cluster-create.sh prints the fingerprint, key and token itself.)
-    const merged = g;
-    const ready = [...(merged.get(create) ?? [])].filter((u) => /-ssh-ready$/.test(records.find((r) => r.urn === u)?.name ?? ""));
-    let selfDial = merged;
-    for (const u of ready) selfDial = dropEdge(selfDial, create, u);
-    if (ready.length) {
-        out.push({
-            change: "cluster-create dials with ssh-ready's retry and timeout itself instead of waiting for the first node's ssh-ready",
-            stages: stageCount(selfDial),
-            breaks: "nothing documented (docs/design.md §3 draws ssh-ready first on every host: a design choice, not a Proxmox constraint)",
-        });
+function checkPreview(name: string, mockResources: number, typescript: boolean, lever: PreviewResult[], sdkAsIs: PreviewResult[]): void {
+    for (const [r, capture] of [...lever.map((r) => [r, false] as const), ...sdkAsIs.map((r) => [r, true] as const)]) {
+        const problems = [
+            r.resources !== mockResources + 1 && `${r.resources} registrations, mock mode ${mockResources} + the root Stack`,
+            r.typescriptRunner !== typescript && `TypeScript runner ${r.typescriptRunner}, Pulumi.yaml says ${typescript}`,
+            !r.sourceMapSupport && "no source-map support installed (the SDK's runner installs it)",
+            r.promiseStacks !== capture && `stack capture ${r.promiseStacks ? "on" : "off"}, expected ${capture ? "on" : "off"}`,
+        ].filter(Boolean);
+        if (problems.length) throw new Error(`preview mode ${name}: ${problems.join("; ")}`);
     }
-    const readySteps = all(/-ssh-ready$/);
-    if (readySteps.length) {
-        // Every step that waited for its host's ssh-ready dials with the same poll pattern itself.
-        const noReady: StepGraph = new Map(
-            [...selfDial]
-                .filter(([k]) => !readySteps.includes(k))
-                .map(([k, v]) => [k, new Set([...v].filter((d) => !readySteps.includes(d)))]),
-        );
-        out.push({
-            change: "no ssh-ready stage at all: every host's first steps dial with its poll pattern themselves",
-            stages: stageCount(noReady),
-            breaks: "nothing documented (a docs/design.md §3 drawing); shows whether the ssh-ready stage is what binds",
-        });
-    }
-    const storage = one(/-api-storage$/);
-    const joins = all(/-join$/);
-    if (storage && joins.length) {
-        let g2 = selfDial;
-        for (const j of joins) g2 = dropEdge(g2, storage, j);
-        out.push({
-            change: "storage after the create only, not after the joins",
-            stages: stageCount(g2),
-            breaks: "the quorum window: a storage.cfg write while a node joins fails (pmxcfs is read-only without quorum; docs/proxmox-facts.md §7: add storage once the cluster is formed)",
-        });
-    }
-    const ha = all(/-api-ha-\d+$/);
-    const repl = all(/-api-replication-/);
-    if (ha.length && repl.length) {
-        let g3 = selfDial;
-        for (const h of ha) for (const r of repl) g3 = dropEdge(g3, h, r);
-        out.push({
-            change: "HA resources not waiting for the replication jobs",
-            stages: stageCount(g3),
-            breaks: "docs/design.md §4: HA resources only after the guest's replication job exists",
-        });
-    }
-    return out;
+}
+
+let referenceRawCache: Record<string, unknown> | undefined;
+function referenceRaw(): Record<string, unknown> {
+    referenceRawCache ??= withoutSecrets(rawFromConfig(readStack("prod").config));
+    return structuredClone(referenceRawCache);
 }
 
 // ---------- main --------------------------------------------------------------
@@ -475,13 +431,30 @@ async function main(): Promise<void> {
               }
             : undefined,
         coldOfWarmup: r.cold[0],
+        preview: {
+            resources: r.preview.resources,
+            evalMs: r.preview.evalMs,
+            cpuMs: r.preview.cpuMs,
+            coldLoadMs: r.preview.loadMs,
+            maxRssMb: r.preview.maxRssMb,
+            perResourceMs: round(r.preview.evalMs.median / r.preview.resources, 3),
+            /** Per-resource eval wall time, preview mode over mock mode. */
+            vsMock: round(r.preview.evalMs.median / r.preview.resources / perRes(r.program, "evalMs"), 3),
+        },
+        sdkAsIs: r.sdkAsIs
+            ? {
+                  evalMs: r.sdkAsIs.evalMs,
+                  perResourceMs: round(r.sdkAsIs.evalMs.median / r.sdkAsIs.resources, 3),
+                  vsMock: round(r.sdkAsIs.evalMs.median / r.sdkAsIs.resources / perRes(r.program, "evalMs"), 3),
+              }
+            : undefined,
         freshSiteStages: r.freshStages,
     }));
     const big = scaleRows.find((r) => r.size === "2x1000");
     const small = scaleRows.find((r) => r.size === "2x10");
 
     const results = {
-        issue: 8,
+        issues: [8, 17],
         date: new Date(started).toISOString(),
         durationSeconds: round((Date.now() - started) / 1000, 1),
         environment: {
@@ -490,7 +463,8 @@ async function main(): Promise<void> {
             cpus: os.cpus().length,
             loadAverageAtStart: loadStart.map((x) => round(x)),
             loadAverageAtEnd: os.loadavg().map((x) => round(x)),
-            runner: "tsx under node, --expose-gc, one process per measured evaluation",
+            runner: "mock mode: tsx under node, --expose-gc; preview mode: the SDK's own runner (cmd/run) with Pulumi.yaml's runtime options, a fresh ts-node cache; one process per measured evaluation",
+            runtimeOptions: o.runtime,
             commit: gitDescribe(),
         },
         options: { runs: o.runs, scaleRuns: o.scaleRuns, sizes: o.sizes.map(sizeName) },
@@ -535,6 +509,20 @@ async function main(): Promise<void> {
                       },
                   }
                 : {}),
+            ...(big
+                ? {
+                      previewVsMock: {
+                          target: "preview-mode per-resource cost at 2x1000 ≤ 1.5× mock mode",
+                          value: big.preview.vsMock,
+                          met: big.preview.vsMock <= 1.5,
+                      },
+                      previewEval: {
+                          target: "preview-mode evaluation of 2x1000 ≤ 15000 ms",
+                          value: round(big.preview.evalMs.median),
+                          met: big.preview.evalMs.median <= 15000,
+                      },
+                  }
+                : {}),
             freshStages: { target: "≤ 6", value: fresh.stages, met: fresh.stages <= 6 },
             addGuestOutside: { target: "0 resources outside the guest's own", value: outside.length, met: outside.length === 0 },
             determinism: {
@@ -569,85 +557,6 @@ function gitDescribe(): string {
     } catch {
         return "unknown";
     }
-}
-
-// ---------- table -----------------------------------------------------------
-
-const f = (x: number, d = 0) => x.toFixed(d);
-const mmm = (s: Summary, d = 0) => `${f(s.median, d)} (${f(s.min, d)}–${f(s.max, d)})`;
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function formatReport(r: any): string {
-    const out: string[] = [];
-    const ov = r.overhead;
-    out.push(
-        `Program overhead: reference stack, ${ov.resources} resources (${ov.customResources} custom); median (min–max) of ${r.options.runs} fresh processes`,
-    );
-    out.push(
-        `  ${"".padEnd(10)} ${"eval wall ms".padEnd(20)} ${"eval CPU ms".padEnd(20)} ${"peak RSS MB".padEnd(18)} ${"RSS growth MB".padEnd(16)} load ms (excluded)`,
-    );
-    for (const [label, s] of [
-        ["program", ov.program],
-        ["floor", ov.floor],
-    ] as [string, Side][]) {
-        out.push(
-            `  ${label.padEnd(10)} ${mmm(s.evalMs).padEnd(20)} ${mmm(s.cpuMs).padEnd(20)} ${mmm(s.maxRssMb).padEnd(18)} ${mmm(s.evalRssMb, 1).padEnd(16)} ${mmm(s.loadMs)}`,
-        );
-    }
-    out.push(
-        `  ratio      wall ${ov.ratio.wall}×, CPU ${ov.ratio.cpu}×, peak RSS ${ov.ratio.maxRss}×, RSS growth ${ov.ratio.evalRss}×   (target ≤ 1.5×)`,
-    );
-    out.push(
-        `  floor fidelity: ${ov.floorFidelity.compared - ov.floorFidelity.differing.length}/${ov.floorFidelity.compared} resources with byte-identical recorded inputs`,
-    );
-    out.push("");
-    out.push(`Scaling (warm: one untimed evaluation of the smallest stack first; ${r.options.scaleRuns} run(s) per size, medians)`);
-    out.push(
-        `  ${"size".padEnd(7)} ${"res.".padStart(5)} ${"wall ms".padStart(8)} ${"ms/res".padStart(6)} ${"CPU/res".padStart(7)} ${"×smallest".padStart(9)} ${"marginal".padStart(8)} ${"floor/res".padStart(9)} ${"floor ×".padStart(9)} ${"prog/floor".padStart(10)} ${"peak RSS".padStart(8)} ${"floor RSS".padStart(9)} ${"stages".padStart(6)}`,
-    );
-    for (const s of r.scaling) {
-        out.push(
-            `  ${s.size.padEnd(7)} ${String(s.resources).padStart(5)} ${f(s.program.evalMs.median).padStart(8)} ${f(s.program.perResourceMs, 2).padStart(6)} ${f(s.program.perResourceCpuMs, 2).padStart(7)} ${`${f(s.vsSmallest.wall, 2)}/${f(s.vsSmallest.cpu, 2)}`.padStart(9)} ${(s.marginalMsPerResource === null ? "–" : f(s.marginalMsPerResource, 2)).padStart(8)} ${f(s.floor.perResourceMs, 2).padStart(9)} ${`${f(s.vsSmallest.floorWall, 2)}/${f(s.vsSmallest.floorCpu, 2)}`.padStart(9)} ${f(s.programVsFloor, 2).padStart(10)} ${f(s.program.maxRssMb.median).padStart(8)} ${f(s.floor.maxRssMb.median).padStart(9)} ${String(s.freshSiteStages).padStart(6)}`,
-        );
-    }
-    out.push(
-        "  ms/res: eval wall ms per recorded resource; ×smallest: that per-resource cost over the smallest size's (wall/CPU; target at 2x1000 ≤ 1.2×);",
-        "  marginal: ms per added resource since the previous size; peak RSS in MB; stages: converge stages of that site fresh",
-    );
-    out.push("");
-    const c = r.critical;
-    out.push(`Converge critical path, fresh reference site: ${c.fresh.stages} stages (target ≤ 6)`);
-    for (const l of c.fresh.chain)
-        out.push(`  ${String(l.stage).padStart(2)}. ${l.name}${l.alsoTight.length ? `   (also tight: ${l.alsoTight.join(", ")})` : ""}`);
-    out.push("  edges:");
-    for (const e of c.fresh.edges) out.push(`    ${e.from} ▶ ${e.to}: [${e.kind}] ${e.why}`);
-    out.push("  what if:");
-    for (const w of c.whatIf) out.push(`    ${w.stages} stages: ${w.change} — breaks: ${w.breaks}`);
-    const chainText = (chain: { name: string; via: string[] }[]) =>
-        chain
-            .map((l) => (l.via.length ? `(via unchanged ${l.via.join(", ")}) ▶ ${l.name}` : l.name))
-            .join(" ▶ ")
-            .replace(/▶ \(via/g, "(via");
-    out.push(
-        `Add guest ${c.addGuest.guest}: ${c.addGuest.added.length} new, ${c.addGuest.changed.length} changed, ${c.addGuest.removed.length} removed; outside the guest's own: ${c.addGuest.outsideGuest.length}${c.addGuest.outsideGuest.length ? ` (${c.addGuest.outsideGuest.join(", ")})` : ""}`,
-        `  ${c.addGuest.stages} stages: ${chainText(c.addGuest.chain)}`,
-    );
-    for (const n of c.addNode) {
-        out.push(
-            `Add node, ${n.label}: ${n.added.length} new, ${n.changed.length} changed (${n.changed.join(", ")}), ${n.removed.length} removed${n.removed.length ? ` (${n.removed.join(", ")})` : ""}${n.droppedQdevice ? "; the stack drops the QDevice (odd node count)" : ""}`,
-            `  ${n.stages} stages: ${chainText(n.chain)}`,
-        );
-    }
-    out.push("");
-    out.push(
-        `Determinism: ${r.determinism.map((d: { stack: string; differingInputs: number; resources: number }) => `${d.stack} ${d.differingInputs}/${d.resources} differ`).join("; ")}`,
-    );
-    out.push("");
-    out.push("Targets:");
-    for (const [k, t] of Object.entries(r.targets) as [string, { target: string; value: number; met: boolean }][]) {
-        out.push(`  ${t.met ? "✓" : "✗"} ${k}: ${t.value} (${t.target})`);
-    }
-    return out.join("\n");
 }
 
 if (require.main === module) {

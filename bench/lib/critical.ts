@@ -270,3 +270,105 @@ export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
 export function constraintFor(fromRole: string, toRole: string): Constraint | undefined {
     return CONSTRAINTS[`${fromRole}>${toRole}`] ?? CONSTRAINTS[`${fromRole}>*`];
 }
+
+// ---------- reports of the bench (bench/run.ts) -------------------------------
+
+export interface ChainReport {
+    stages: number;
+    chain: { stage: number; name: string; role: string; alsoTight: readonly string[]; via: readonly string[] }[];
+    edges: { from: string; to: string; kind: string; why: string }[];
+}
+
+export function chainReport(records: RecordedResource[], graph: StepGraph, weight?: (urn: string) => 0 | 1): ChainReport {
+    const chain: ChainLink[] = criticalChain(records, graph, weight);
+    const byUrn = new Map(records.map((r) => [r.urn, r]));
+    const role = (urn: string) => roleOf(byUrn.get(urn)!);
+    const edges = chain.slice(1).map((to, i) => {
+        const from = chain[i]!;
+        if (to.via.length > 0) {
+            return {
+                from: from.name,
+                to: to.name,
+                kind: "through unchanged",
+                why: `waits through the unchanged ${to.via.join(" ▶ ")}: the engine runs an unchanged resource's (no-op) step after its dependencies' updates`,
+            };
+        }
+        const c = constraintFor(role(from.urn), role(to.urn));
+        return {
+            from: from.name,
+            to: to.name,
+            kind: c?.kind ?? "unknown",
+            why: c?.why ?? `no documented constraint recorded for ${role(from.urn)} ▶ ${role(to.urn)}`,
+        };
+    });
+    return {
+        stages: stageCount(graph, weight),
+        chain: chain.map((c) => ({ stage: c.stage, name: c.name, role: role(c.urn), alsoTight: c.alsoTight, via: c.via })),
+        edges,
+    };
+}
+
+/**
+ * What-if analyses of the fresh-site graph: the stage count after moving a
+ * step's work into another step or dropping an edge (each applicable change
+ * builds on the previous ones; the last two each on the first ones only), with
+ * the documented constraint it would break, if any.
+ */
+export function whatIfs(records: RecordedResource[]) {
+    const g = stepGraph(records);
+    const all = (re: RegExp) => records.filter((r) => re.test(r.name) && g.has(r.urn)).map((r) => r.urn);
+    const one = (re: RegExp) => all(re)[0];
+    const create = one(/-cluster-create$/);
+    const out: { change: string; stages: number; breaks: string }[] = [];
+    if (!create) return out;
+    // (The read steps between create and join that earlier what-ifs merged into the
+    // create are gone: cluster-create.sh prints the fingerprint, key and token itself.)
+    const merged = g;
+    const ready = [...(merged.get(create) ?? [])].filter((u) => /-ssh-ready$/.test(records.find((r) => r.urn === u)?.name ?? ""));
+    let selfDial = merged;
+    for (const u of ready) selfDial = dropEdge(selfDial, create, u);
+    if (ready.length) {
+        out.push({
+            change: "cluster-create dials with ssh-ready's retry and timeout itself instead of waiting for the first node's ssh-ready",
+            stages: stageCount(selfDial),
+            breaks: "nothing documented (docs/design.md §3 draws ssh-ready first on every host: a design choice, not a Proxmox constraint)",
+        });
+    }
+    const readySteps = all(/-ssh-ready$/);
+    if (readySteps.length) {
+        // Every step that waited for its host's ssh-ready dials with the same poll pattern itself.
+        const noReady: StepGraph = new Map(
+            [...selfDial]
+                .filter(([k]) => !readySteps.includes(k))
+                .map(([k, v]) => [k, new Set([...v].filter((d) => !readySteps.includes(d)))]),
+        );
+        out.push({
+            change: "no ssh-ready stage at all: every host's first steps dial with its poll pattern themselves",
+            stages: stageCount(noReady),
+            breaks: "nothing documented (a docs/design.md §3 drawing); shows whether the ssh-ready stage is what binds",
+        });
+    }
+    const storage = one(/-api-storage$/);
+    const joins = all(/-join$/);
+    if (storage && joins.length) {
+        let g2 = selfDial;
+        for (const j of joins) g2 = dropEdge(g2, storage, j);
+        out.push({
+            change: "storage after the create only, not after the joins",
+            stages: stageCount(g2),
+            breaks: "the quorum window: a storage.cfg write while a node joins fails (pmxcfs is read-only without quorum; docs/proxmox-facts.md §7: add storage once the cluster is formed)",
+        });
+    }
+    const ha = all(/-api-ha-\d+$/);
+    const repl = all(/-api-replication-/);
+    if (ha.length && repl.length) {
+        let g3 = selfDial;
+        for (const h of ha) for (const r of repl) g3 = dropEdge(g3, h, r);
+        out.push({
+            change: "HA resources not waiting for the replication jobs",
+            stages: stageCount(g3),
+            breaks: "docs/design.md §4: HA resources only after the guest's replication job exists",
+        });
+    }
+    return out;
+}

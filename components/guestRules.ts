@@ -270,7 +270,13 @@ function checkCloudInit(c: z.output<typeof guestSchema>["cloudInit"] & object, n
 }
 
 /** One guest of the built site (called only when validation found no problem). */
-export function buildGuest(g: ParsedGuest, nodeNames: readonly string[], storageId: string): Guest {
+export function buildGuest(
+    g: ParsedGuest,
+    nodeNames: readonly string[],
+    storageId: string,
+    /** Resolved node affinity (components/haplan.ts resolveHaNodes). */
+    haNodes?: Readonly<Record<string, number>>,
+): Guest {
     const replicateTo = g.replicateTo ?? nodeNames.filter((n) => n !== g.node);
     const base = {
         vmid: g.vmid,
@@ -292,7 +298,7 @@ export function buildGuest(g: ParsedGuest, nodeNames: readonly string[], storage
                       maxRestart: g.ha.maxRestart,
                       maxRelocate: g.ha.maxRelocate,
                       failback: g.ha.failback,
-                      nodes: g.ha.nodes ?? Object.fromEntries(nodeNames.map((n) => [n, n === g.node ? 2 : 1])),
+                      nodes: { ...(haNodes ?? g.ha.nodes ?? Object.fromEntries(nodeNames.map((n) => [n, n === g.node ? 2 : 1]))) },
                       strict: g.ha.strict,
                   },
               }

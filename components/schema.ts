@@ -256,7 +256,11 @@ export const haSchema = z.strictObject({
     maxRestart: z.int().min(0).max(10).default(1),
     maxRelocate: z.int().min(0).max(10).default(1),
     failback: z.boolean().default(true),
-    /** Node affinity: node name → priority (higher runs it). Defaults to home node 2, others 1. */
+    /**
+     * Node affinity: node name → priority (higher runs it). Defaults to home
+     * node 2, others 1; for a guest in a haRules rule one priority class
+     * (components/haplan.ts resolveHaNodes).
+     */
     nodes: z.record(hostname, z.int().min(0).max(1000)).optional(),
     /** Strict node affinity: run only on the listed nodes. Defaults to false. */
     strict: z.boolean().default(false),

@@ -10,6 +10,7 @@ import type { Bridge, Cluster, Guest, HaRule, QDevice, Replication, Site, SiteNo
 import { MIN_DISKS, REQUIRED_SECTIONS, SECRET_KEYS, SECTIONS, type ParsedSections, type SectionName } from "./schema";
 import { derivedJobNumber } from "./model";
 import { analyseSchedule, formatMinutes, parseDuration, ScheduleError } from "./schedule";
+import { haRuleProblems, resolveHaNodes } from "./haplan";
 
 export const PROJECT = "proxmox-ha";
 
@@ -646,6 +647,36 @@ class Rules {
                 );
             }
         });
+        // The rules as planned, through Proxmox VE's own rule checks
+        // (components/haplan.ts), once the rules above hold.
+        const wellFormed = rules.every(
+            (r) =>
+                new Set(r.guests).size === r.guests.length &&
+                !(r.affinity === "negative" && r.guests.length > nodeCount) &&
+                r.guests.every((v) => guests.some((g) => g.vmid === v && g.ha)),
+        );
+        if (wellFormed && ids.size === rules.length && nodeCount > 0) this.haRulesAsProxmoxChecks(rules, guests);
+    }
+
+    private haRulesAsProxmoxChecks(rules: ParsedSections["haRules"], guests: ParsedSections["guests"]): void {
+        const names = [...this.nodeNames];
+        const resolved = resolveHaNodes(names, guests, rules);
+        const haGuests = guests.flatMap((g, index) =>
+            g.ha && names.includes(g.node)
+                ? [
+                      {
+                          index,
+                          vmid: g.vmid,
+                          sid: `${g.type}:${g.vmid}`,
+                          node: g.node,
+                          nodes: resolved.get(g.vmid)!,
+                          strict: g.ha.strict,
+                          explicitNodes: g.ha.nodes !== undefined,
+                      },
+                  ]
+                : [],
+        );
+        for (const p of haRuleProblems(names, haGuests, rules)) this.err(keyPath(p.section, p.path), p.message);
     }
 
     /** Rule 11. */
@@ -711,7 +742,8 @@ class Rules {
             worstCaseRpoMinutes: info.worstCaseGapMinutes,
             ...(p.replication.rpoTarget !== undefined ? { rpoTargetMinutes: parseDuration(p.replication.rpoTarget)! / 60 } : {}),
         };
-        const guests: Guest[] = p.guests.map((g) => buildGuest(g, names, storage.id));
+        const haNodes = resolveHaNodes(names, p.guests, p.haRules);
+        const guests: Guest[] = p.guests.map((g) => buildGuest(g, names, storage.id, haNodes.get(g.vmid)));
         const haRules: HaRule[] = p.haRules.map((r) => stripUndefined({ ...r, guests: [...r.guests] }));
         const vlans: Vlan[] = p.network.vlans.map((v) => stripUndefined({ ...v, nodes: v.nodes ?? names }));
         const bridges: Bridge[] = p.network.bridges.map((b) => stripUndefined({ ...b, nodes: b.nodes ?? names }));

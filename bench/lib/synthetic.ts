@@ -46,7 +46,9 @@ export function syntheticRaw(reference: RawConfig, size: SiteSize, clusterName =
         v.addresses = Object.fromEntries(names.map((name, i) => [name, `${prefix}.${11 + i}/24`]));
         delete v.nodes;
     }
-    const guests = Array.from({ length: g }, (_, j) => syntheticGuest(refGuests[0]!, j, names));
+    // Guests 10k and 10k+1 are kept apart by rule apart-k (below).
+    const inRule = (j: number) => j % 10 < 2 && j < 10 * Math.floor(g / 10);
+    const guests = Array.from({ length: g }, (_, j) => syntheticGuest(refGuests[0]!, j, names, inRule(j)));
     const haRules = Array.from({ length: Math.floor(g / 10) }, (_, k) => ({
         id: `apart-${k}`,
         affinity: "negative",
@@ -101,7 +103,7 @@ export function hostKey(i: number): string {
     return `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${body.toString("base64").replace(/=+$/, "")}`;
 }
 
-function syntheticGuest(ref: Record<string, unknown>, j: number, names: readonly string[]): Record<string, unknown> {
+function syntheticGuest(ref: Record<string, unknown>, j: number, names: readonly string[], inRule: boolean): Record<string, unknown> {
     const n = names.length;
     const home = j % n;
     const guest: Record<string, unknown> = {
@@ -115,7 +117,9 @@ function syntheticGuest(ref: Record<string, unknown>, j: number, names: readonly
     if (n > 2) {
         const partner = names[partnerOf(home, n)]!;
         guest.replicateTo = [partner];
-        guest.ha = { ...(guest.ha as object), nodes: { [names[home]!]: 2, [partner]: 1 }, strict: true };
+        // A guest in a resource-affinity rule gets one priority class (Proxmox
+        // refuses two: pve-ha-manager Rules.pm, components/haplan.ts).
+        guest.ha = { ...(guest.ha as object), nodes: { [names[home]!]: inRule ? 1 : 2, [partner]: 1 }, strict: true };
     }
     return guest;
 }

@@ -16,7 +16,7 @@ import { firstNode, guestSid, replicationJobs, type Site } from "../model";
 import { scriptCommand } from "../remote";
 import { childOpts, clusterFormed, defined, isIpv6, type ApiContext } from "./context";
 import { createFirewall, type Firewall } from "./firewall";
-import { createGuests, nodeAffinityRuleId, sid } from "./guests";
+import { createGuests, siteHaPlan } from "./guests";
 import { createHostNetworks, createSdn, type HostNetworks, type Sdn } from "./network";
 
 export interface ApiLayerArgs {
@@ -232,21 +232,11 @@ function summarize(site: Site): ApiSummary {
                 maxRelocate: g.ha!.maxRelocate,
                 failback: g.ha!.failback,
             })),
-            rules: [
-                ...haGuests.map((g) => ({
-                    id: nodeAffinityRuleId(g.vmid),
-                    type: "node-affinity" as const,
-                    resources: [guestSid(g)],
-                    nodes: { ...g.ha!.nodes },
-                    strict: g.ha!.strict,
-                })),
-                ...site.haRules.map((r) => ({
-                    id: r.id,
-                    type: "resource-affinity" as const,
-                    resources: r.guests.map((vmid) => sid(site, vmid)),
-                    affinity: r.affinity,
-                })),
-            ],
+            rules: siteHaPlan(site).map((r) =>
+                r.type === "node-affinity"
+                    ? { id: r.id, type: r.type, resources: [...r.resources], nodes: { ...r.nodes }, strict: r.strict }
+                    : { id: r.id, type: r.type, resources: [...r.resources], affinity: r.affinity },
+            ),
         },
     };
 }

@@ -4,7 +4,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as proxmox from "@muhlba91/pulumi-proxmoxve";
-import { guestMedia, guestSid, replicationJobs, type Guest, type Site } from "../model";
+import { planHaRules, type PlannedRule } from "../haplan";
+import { guestMedia, guestSid, replicationJobs, type Site } from "../model";
 import { containerArgs } from "./container";
 import { childOpts, defined, membership, type ApiContext } from "./context";
 import { createMedia, mediaKey } from "./media";
@@ -19,7 +20,7 @@ export interface Guests {
     /** Key: job id `<vmid>-<n>` (model.ts replicationJobs). */
     readonly replications: ReadonlyMap<string, proxmox.Replication>;
     readonly haResources: ReadonlyMap<number, proxmox.Haresource>;
-    /** Key: rule id (`ha-guest-<vmid>` for node affinity, the stack's id for resource affinity). */
+    /** Key: rule id (`ha-guest-<vmid>` for node affinity, of the lowest vmid of guests kept together; the stack's id for resource affinity). */
     readonly haRules: ReadonlyMap<string, proxmox.Harule>;
 }
 
@@ -28,7 +29,14 @@ export function sid(site: Pick<Site, "guests">, vmid: number): string {
     const g = site.guests.find((x) => x.vmid === vmid);
     return guestSid(g ?? { type: "vm", vmid });
 }
-export const nodeAffinityRuleId = (vmid: number) => `ha-guest-${vmid}`;
+
+/** The site's HA rules as the API layer declares them (components/haplan.ts). */
+export function siteHaPlan(site: Site): PlannedRule[] {
+    const haGuests = site.guests.flatMap((g) =>
+        g.ha ? [{ vmid: g.vmid, sid: guestSid(g), node: g.node, nodes: g.ha.nodes, strict: g.ha.strict }] : [],
+    );
+    return planHaRules(haGuests, site.haRules);
+}
 
 export function createGuests(ctx: ApiContext, storage: pulumi.Resource, networks: HostNetworks, sdn: Sdn | undefined): Guests {
     const { site, name } = ctx;
@@ -118,48 +126,41 @@ export function createGuests(ctx: ApiContext, storage: pulumi.Resource, networks
                 childOpts(ctx, [vm, ...jobs, ...haPrerequisites], { protect: g.protect }),
             );
             haResources.set(g.vmid, ha);
-            const ruleId = nodeAffinityRuleId(g.vmid);
-            haRules.set(
-                ruleId,
-                new proxmox.Harule(
-                    `${name}-harule-${ruleId}`,
-                    {
-                        rule: ruleId,
-                        type: "node-affinity",
-                        resources: [guestSid(g)],
-                        nodes: { ...g.ha.nodes },
-                        strict: g.ha.strict,
-                        comment: `home ${g.node} (proxmox-ha)`,
-                    },
-                    // "cannot use unmanaged resource(s)": the HA resource first.
-                    childOpts(ctx, [ha], { protect: g.protect }),
-                ),
-            );
         }
     }
 
-    for (const rule of site.haRules) {
-        const members = rule.guests.map((vmid) => {
+    // HA rules in shapes Proxmox VE accepts (components/haplan.ts). Proxmox
+    // checks a rule against the rules that exist when it is created
+    // (pve-ha-manager API2/HA/Rules.pm $assert_feasibility): node-affinity
+    // rules first, then each resource-affinity rule once the node-affinity
+    // rules of its guests exist, so every set Proxmox sees on the way is part
+    // of the final one and passes too.
+    const nodeRuleOf = new Map<number, proxmox.Harule>();
+    for (const r of siteHaPlan(site)) {
+        // "cannot use unmanaged resource(s)": the HA resources first.
+        const members = r.vmids.map((vmid) => {
             const ha = haResources.get(vmid);
-            if (!ha) throw new Error(`API layer: HA rule ${rule.id} lists guest ${vmid}, which is not an HA guest`);
+            if (!ha) throw new Error(`API layer: HA rule ${r.id} lists guest ${vmid}, which is not an HA guest`);
             return ha;
         });
-        const guests = rule.guests.map((vmid) => site.guests.find((g) => g.vmid === vmid)).filter((g): g is Guest => g !== undefined);
-        haRules.set(
-            rule.id,
-            new proxmox.Harule(
-                `${name}-harule-${rule.id}`,
-                defined({
-                    rule: rule.id,
-                    type: "resource-affinity",
-                    affinity: rule.affinity,
-                    resources: rule.guests.map((vmid) => sid(site, vmid)),
-                    comment: rule.comment,
-                }),
-                // Protected while any of its guests is.
-                childOpts(ctx, members, { protect: guests.some((g) => g.protect) }),
-            ),
+        const after = r.type === "node-affinity" ? members : [...new Set([...members, ...r.vmids.map((v) => nodeRuleOf.get(v))])];
+        const rule = new proxmox.Harule(
+            `${name}-harule-${r.id}`,
+            r.type === "node-affinity"
+                ? defined({
+                      rule: r.id,
+                      type: r.type,
+                      resources: [...r.resources],
+                      nodes: { ...r.nodes },
+                      strict: r.strict,
+                      comment: r.comment,
+                  })
+                : defined({ rule: r.id, type: r.type, affinity: r.affinity, resources: [...r.resources], comment: r.comment }),
+            // Protected while any of its guests is.
+            childOpts(ctx, after, { protect: r.vmids.some((v) => site.guests.find((x) => x.vmid === v)?.protect === true) }),
         );
+        haRules.set(r.id, rule);
+        if (r.type === "node-affinity") for (const v of r.vmids) nodeRuleOf.set(v, rule);
     }
     return { vms, containers, media, replications, haResources, haRules };
 }

@@ -347,8 +347,8 @@ describe("lab (Pulumi.lab.yaml): dataset storage, 15-minute schedule, both direc
             "lab-api-replication-202-702180": replication("202-702180", "lab1", "*/15"),
             "lab-api-ha-201": haresource(201),
             "lab-api-ha-202": haresource(202),
-            "lab-api-harule-ha-guest-201": nodeRule(201, "lab1", { lab1: 2, lab2: 1 }),
-            "lab-api-harule-ha-guest-202": nodeRule(202, "lab2", { lab1: 1, lab2: 2 }),
+            "lab-api-harule-ha-guest-201": nodeRule(201, "lab1", { lab1: 1 }),
+            "lab-api-harule-ha-guest-202": nodeRule(202, "lab2", { lab2: 1 }),
             "lab-api-harule-dns-apart": {
                 type: T.harule,
                 protect: true,
@@ -489,8 +489,8 @@ describe("dc2 (Pulumi.dc2.yaml): two datacentres, VLANs at MTU 1400, VXLAN guest
             "dc2-api-replication-112-2948": replication("112-2948", "dca-pve1", "*/5", 50),
             "dc2-api-ha-111": haresource(111),
             "dc2-api-ha-112": haresource(112),
-            "dc2-api-harule-ha-guest-111": nodeRule(111, "dca-pve1", { "dca-pve1": 2, "dcb-pve1": 1 }),
-            "dc2-api-harule-ha-guest-112": nodeRule(112, "dcb-pve1", { "dca-pve1": 1, "dcb-pve1": 2 }),
+            "dc2-api-harule-ha-guest-111": nodeRule(111, "dca-pve1", { "dca-pve1": 1 }),
+            "dc2-api-harule-ha-guest-112": nodeRule(112, "dcb-pve1", { "dcb-pve1": 1 }),
             "dc2-api-harule-fw-apart": {
                 type: T.harule,
                 protect: true,

@@ -241,12 +241,14 @@ describe("variant B: three IPv6 nodes, no QDevice, firewall off, strict affinity
                     vmid: 101,
                     name: "app",
                     node: "n2",
-                    ha: { state: "stopped", maxRelocate: 2, failback: false, nodes: { n2: 3, n1: 1 }, strict: true },
+                    ha: { state: "stopped", maxRelocate: 2, failback: false, nodes: { n2: 1, n1: 1 }, strict: true },
                 },
                 { vmid: 102, name: "scratch", node: "n1", replicateTo: [] },
-                { vmid: 103, name: "web", node: "n3", replicateTo: ["n1"], ha: { nodes: { n3: 2, n1: 1 }, strict: true } },
+                { vmid: 103, name: "web", node: "n3", replicateTo: ["n1"], ha: { nodes: { n3: 1, n1: 1 }, strict: true } },
             ],
-            haRules: [{ id: "app-web-together", affinity: "positive", guests: [101, 103] }],
+            // One priority class each: both are in a resource-affinity rule
+            // (pve-ha-manager Rules.pm check_single_priority_node_affinity_in_resource_affinity_rules).
+            haRules: [{ id: "app-web-apart", affinity: "negative", guests: [101, 103] }],
             apiInsecure: true,
         });
     });
@@ -262,7 +264,7 @@ describe("variant B: three IPv6 nodes, no QDevice, firewall off, strict affinity
             "proxmoxve:cluster/options:Options edge-api-cluster-options",
             "proxmoxve:index/haresource:Haresource edge-api-ha-101",
             "proxmoxve:index/haresource:Haresource edge-api-ha-103",
-            "proxmoxve:index/harule:Harule edge-api-harule-app-web-together",
+            "proxmoxve:index/harule:Harule edge-api-harule-app-web-apart",
             "proxmoxve:index/harule:Harule edge-api-harule-ha-guest-101",
             "proxmoxve:index/harule:Harule edge-api-harule-ha-guest-103",
             "proxmoxve:index/replication:Replication edge-api-replication-101-844130",
@@ -339,7 +341,7 @@ describe("variant B: three IPv6 nodes, no QDevice, firewall off, strict affinity
             rule: "ha-guest-101",
             type: "node-affinity",
             resources: ["vm:101"],
-            nodes: { n2: 3, n1: 1 },
+            nodes: { n2: 1, n1: 1 },
             strict: true,
             comment: "home n2 (proxmox-ha)",
         });
@@ -347,14 +349,14 @@ describe("variant B: three IPv6 nodes, no QDevice, firewall off, strict affinity
             rule: "ha-guest-103",
             type: "node-affinity",
             resources: ["vm:103"],
-            nodes: { n3: 2, n1: 1 },
+            nodes: { n3: 1, n1: 1 },
             strict: true,
             comment: "home n3 (proxmox-ha)",
         });
-        assert.deepEqual(m.get("edge-api-harule-app-web-together")!.inputs, {
-            rule: "app-web-together",
+        assert.deepEqual(m.get("edge-api-harule-app-web-apart")!.inputs, {
+            rule: "app-web-apart",
             type: "resource-affinity",
-            affinity: "positive",
+            affinity: "negative",
             resources: ["vm:101", "vm:103"],
         });
         assert.deepEqual(run.layer.summary.replicationJobs, [

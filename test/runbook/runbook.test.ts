@@ -125,8 +125,13 @@ for (const stack of stacks) {
                 assert.ok(md.includes(`zpool replace ${n.zfs.pool} <failed disk> /dev/disk/by-id/<new disk>`));
                 assert.ok(md.includes(`grep WATCHDOG_MODULE /etc/default/pve-ha-manager   # WATCHDOG_MODULE=${n.watchdog}`));
             }
+            // A guest a negative rule pins to its node gets no migrate line (test/runbook/shapes.test.ts).
             for (const g of s.guests.filter((x) => x.ha))
-                assert.ok(md.includes(`ha-manager migrate vm:${g.vmid} `), `migrate vm:${g.vmid}`);
+                assert.ok(
+                    md.includes(`ha-manager migrate vm:${g.vmid} `) ||
+                        md.includes(`# vm ${g.vmid} (${g.name}) cannot move: a rule keeps it off `),
+                    `migrate vm:${g.vmid}`,
+                );
             if (s.qdevice) {
                 assert.ok(md.includes("\n### Re-adding the QDevice\n"));
                 assert.ok(md.includes(`pvecm qdevice setup ${s.qdevice.address}`));

@@ -43,6 +43,10 @@ function list(items: readonly string[]): string {
     return `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
 }
 
+/** Where a guest's configuration lives on a node, and the command that starts it. */
+const confDir = (g: Guest) => (g.type === "ct" ? "lxc" : "qemu-server");
+const startCmd = (g: Guest) => `${g.type === "ct" ? "pct" : "qm"} start ${g.vmid}`;
+
 const vm = (g: Guest) => `${g.type === "ct" ? "ct" : "vm"} ${g.vmid} (${g.name})`;
 const sid = (g: Guest) => guestSid(g);
 
@@ -162,6 +166,7 @@ class Runbook {
         this.replaceNode();
         this.replaceDisk();
         this.lostPool();
+        this.lostNode();
         if (this.site.qdevice) this.readdQdevice();
         this.replicationErrors();
         return `${this.out
@@ -322,6 +327,17 @@ class Runbook {
             "",
         );
         const first = haGuests(s)[0];
+        if (!first) {
+            // No HA resource: every LRM stays idle and holds no watchdog, so losing quorum resets nothing.
+            this.p(
+                "This site has no HA guests, so nothing is tested here: every node's HA LRM stays `idle` and holds no watchdog, and a node that loses quorum is **not** reset (docs/proxmox-facts.md §5). Its guests stop being manageable until quorum returns, and those of a dead node come back only by hand: [Recovering guests of a lost node](" +
+                    anchor("Recovering guests of a lost node") +
+                    "). Check that the LRMs are idle:",
+                "",
+            );
+            this.code("sh", [ssh(s.nodes[0]!), `ha-manager status   # ${s.nodes.map((n) => `lrm ${n.name} (idle, …)`).join(", ")}`]);
+            return;
+        }
         for (const n of s.nodes) {
             const m = this.others(n)[0];
             const guests = this.guestsOn(n);
@@ -336,10 +352,6 @@ class Runbook {
             else if (first)
                 this.p(
                     `2. No HA guest lives on ${n.name}: move one there first, e.g. \`ha-manager migrate ${sid(first)} ${n.name}\`, and wait until \`ha-manager status\` shows it started on ${n.name}.`,
-                );
-            else
-                this.p(
-                    `2. This site has no HA guests: no LRM holds a watchdog, so a node that loses quorum is not reset. Nothing to test until HA guests exist.`,
                 );
             if (plain.length) this.p(`   Guests without HA on ${n.name} go down with it: ${list(plain.map(vm))}.`);
             this.p(`3. On ${n.name}, check the watchdog:`, "");
@@ -383,7 +395,7 @@ class Runbook {
         const s = this.site;
         this.p("### Planned maintenance and migration", "");
         this.p(
-            `Takes one node out of service without downtime for HA guests. The other node${s.nodes.length > 2 ? "s" : ""}${s.qdevice ? " and the QDevice" : ""} keep quorum meanwhile (${this.q.expectedVotes - 1} of ${this.q.expectedVotes} votes, ${this.q.quorum} needed), so check the site is healthy before you start. A changed watchdog module also takes effect this way (it needs a reboot).`,
+            `Takes one node out of service. HA live-migrates the HA guests that may run elsewhere, without downtime; a guest that a rule or its replicas keep on the node stops with it (each node's step 3 names them). The other node${s.nodes.length > 2 ? "s" : ""}${s.qdevice ? " and the QDevice" : ""} keep quorum meanwhile (${this.q.expectedVotes - 1} of ${this.q.expectedVotes} votes, ${this.q.quorum} needed), so check the site is healthy before you start. A changed watchdog module also takes effect this way (it needs a reboot).`,
             "",
         );
         for (const n of s.nodes) {
@@ -409,7 +421,7 @@ class Runbook {
                 `ha-manager status   # lrm ${n.name} (maintenance mode, …) and no 'service … (${n.name}, …)' line`,
             ]);
             if (ha.length && m) {
-                const jobs = ha.flatMap((g) => replicationJobs(s, g).map((j) => j.id));
+                const jobs = ha.filter((g) => !this.stuck(g, n.name)).flatMap((g) => replicationJobs(s, g).map((j) => j.id));
                 if (jobs.length)
                     this.p(
                         `   Replication follows the guests: after the migration, \`pvesr status\` on ${m.name} lists ${list(jobs.map((j) => `\`${j}\``))} with target \`local/${n.name}\` (docs/proxmox-facts.md §6: the job direction flips with the migration).`,
@@ -425,12 +437,17 @@ class Runbook {
                 `pvecm status | grep -E 'Total votes|Flags'   # Total votes: ${this.q.expectedVotes}, Flags: Quorate${s.qdevice ? " Qdevice" : ""}`,
                 `ha-manager crm-command node-maintenance disable ${n.name}`,
             ]);
-            const back = ha.filter((g) => this.preferred(g) === n.name);
+            const kept = ha.filter((g) => this.stuck(g, n.name));
+            const back = ha.filter((g) => this.preferred(g) === n.name && !kept.includes(g));
+            if (kept.length)
+                this.p(
+                    `6. ${list(kept.map(vm))} never left ${n.name} (nowhere ${kept.length > 1 ? "they" : "it"} may run) and ${kept.length > 1 ? "were" : "was"} down during the maintenance; HA starts ${kept.length > 1 ? "them" : "it"} again on ${n.name} when the maintenance ends.`,
+                );
             if (back.length) {
                 this.p(
                     `6. HA moves ${list(back.map(vm))} back to ${n.name} once the maintenance ends; if \`ha-manager status\` still shows ${back.length > 1 ? "them" : "it"} elsewhere after a few minutes: ${back.map((g) => `\`ha-manager migrate ${sid(g)} ${n.name}\``).join(", ")}.`,
                 );
-            } else {
+            } else if (!kept.length) {
                 this.p(`6. No HA guest prefers ${n.name}: nothing moves back.`);
             }
             if (plain.length)
@@ -445,7 +462,11 @@ class Runbook {
             this.p("Moving a single guest: HA guests only through HA, never with `qm migrate` (HA would move it back or fence it):", "");
             this.code(
                 "sh",
-                haGuests(s).map((g) => `ha-manager migrate ${sid(g)} ${this.fallback(g, g.node) ?? to ?? g.node}   # ${vm(g)}, online`),
+                haGuests(s).map((g) =>
+                    this.stuck(g, g.node)
+                        ? `# ${vm(g)} cannot move: ${this.fallback(g, g.node) ? `a rule keeps it off ${this.fallback(g, g.node)!}` : "no other node holds its replica"}`
+                        : `ha-manager migrate ${sid(g)} ${this.fallback(g, g.node) ?? to ?? g.node}   # ${vm(g)}, online`,
+                ),
             );
         }
     }
@@ -453,10 +474,18 @@ class Runbook {
     private failoverDrill(): void {
         const s = this.site;
         this.p("### Failover drill", "");
-        this.p(
-            `Proves that HA restarts the guests of a node that loses power, and measures the recovery time. Expect about 3 minutes (60 s fencing + HA recovery + guest boot) and up to ${this.rpo} of lost writes. Cut the power (BMC or PDU): a clean shutdown is handled by the HA shutdown policy (\`${s.cluster.haShutdownPolicy}\`) and is no failover test.`,
-            "",
-        );
+        if (!haGuests(s).length)
+            this.p(
+                "This site has no HA guests: nothing restarts by itself. The drill shows that the rest of the site keeps quorum; the lost node's guests come back when it returns, or by hand from their replicas ([Recovering guests of a lost node](" +
+                    anchor("Recovering guests of a lost node") +
+                    ")).",
+                "",
+            );
+        else
+            this.p(
+                `Proves that HA restarts the guests of a node that loses power, and measures the recovery time. Expect about 3 minutes (60 s fencing + HA recovery + guest boot) and up to ${this.rpo} of lost writes. Cut the power (BMC or PDU): a clean shutdown is handled by the HA shutdown policy (\`${s.cluster.haShutdownPolicy}\`) and is no failover test.`,
+                "",
+            );
         const cases = failureCases(s);
         for (const n of s.nodes) {
             const m = this.others(n)[0];
@@ -679,18 +708,58 @@ class Runbook {
                 }
                 if (g.ha) lines.push(`ha-manager set ${sid(g)} --state ignored   # HA lets go of ${vm(g)}`);
                 lines.push(
-                    `qm stop ${g.vmid}`,
-                    `mv /etc/pve/nodes/${n.name}/qemu-server/${g.vmid}.conf /etc/pve/nodes/${to}/qemu-server/${g.vmid}.conf`,
+                    `${g.type === "ct" ? "pct" : "qm"} stop ${g.vmid}`,
+                    `mv /etc/pve/nodes/${n.name}/${confDir(g)}/${g.vmid}.conf /etc/pve/nodes/${to}/${confDir(g)}/${g.vmid}.conf`,
                 );
                 lines.push(
                     g.ha
                         ? `ha-manager set ${sid(g)} --state ${g.ha.state}   # HA starts it on ${to}`
-                        : `${ssh(s.nodes.find((x) => x.name === to)!)} qm start ${g.vmid}`,
+                        : `${ssh(s.nodes.find((x) => x.name === to)!)} ${startCmd(g)}`,
                 );
             }
             this.code("sh", lines);
             this.p(
                 `Then repair the pool ([Replacing a disk](${anchor("Replacing a disk")})) and let the replicas flow back ([Failback](${anchor("Failback")})).`,
+                "",
+            );
+        }
+    }
+
+    /**
+     * A node that is dead for good: its guests without HA (or all guests, on a
+     * site without HA) are started by hand on a node that holds their replica,
+     * by moving the configuration (pve-docs, storage replication, "Migrating a
+     * guest in case of Error"). Needs quorum on the survivors.
+     */
+    private lostNode(): void {
+        const s = this.site;
+        const manual = s.guests.filter((g) => !g.ha);
+        if (!manual.length) return;
+        this.p("### Recovering guests of a lost node", "");
+        this.p(
+            `HA restarts only HA guests. When a node is dead and will not come back soon, start its other guests from their replicas on a surviving node. Only when the node is really off (powered down or fenced): a guest started twice on the same replica corrupts it. The survivors must be quorate (\`pvecm status\`: Quorate Yes). Writes since the replica's LastSync (at most ${this.rpo}) are lost.`,
+            "",
+        );
+        for (const n of s.nodes) {
+            const guests = manual.filter((g) => g.node === n.name);
+            if (!guests.length) continue;
+            this.p(`#### ${n.name} lost`, "");
+            for (const g of guests) {
+                const to = g.replicateTo.find((t) => t !== n.name);
+                if (!to) {
+                    this.p(`${vm(g)} has no replica: restore it from backup.`, "");
+                    continue;
+                }
+                const target = s.nodes.find((x) => x.name === to)!;
+                this.p(`${vm(g)}, from its replica on ${to}:`, "");
+                this.code("sh", [
+                    ssh(target),
+                    `mv /etc/pve/nodes/${n.name}/${confDir(g)}/${g.vmid}.conf /etc/pve/nodes/${to}/${confDir(g)}/${g.vmid}.conf`,
+                    startCmd(g),
+                ]);
+            }
+            this.p(
+                `When ${n.name} returns, it must not start these guests again: their configurations now live on the other node, so it will not. Bring them back with [Failback](${anchor("Failback")}), or replace the node ([Replacing a node](${anchor("Replacing a node")})).`,
                 "",
             );
         }

@@ -12,6 +12,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { cliStackSite } from "../health/load";
+import { screenshot } from "./browser";
+import { renderRunbookHtml } from "./html";
 import { renderRunbook } from "./render";
 
 export const RUNBOOK_HELP = `usage: npm run runbook -- (--stack NAME | --file PATH) [--out FILE]
@@ -23,6 +25,9 @@ and addresses.
   --stack NAME   the stack file Pulumi.NAME.yaml next to Pulumi.yaml
   --file PATH    a stack file kept elsewhere (the stack is the NAME of Pulumi.NAME.yaml)
   --out FILE     write to FILE (missing directories are created) instead of stdout
+  --html FILE    also (or only) write a self-contained HTML page with the diagram drawn;
+                 it loads nothing from the network: open it in any browser
+  --screenshot PNG  with --html: a picture of the page's top (needs Debian's chromium)
   --help         this text
 
 Exit codes: 0 written; 2 bad input (unknown stack, a file that is not YAML, a
@@ -38,6 +43,8 @@ export function main(argv: string[]): { code: number; stdout: string; stderr: st
                 stack: { type: "string" },
                 file: { type: "string" },
                 out: { type: "string" },
+                html: { type: "string" },
+                screenshot: { type: "string" },
                 help: { type: "boolean", default: false },
             },
             strict: true,
@@ -48,6 +55,26 @@ export function main(argv: string[]): { code: number; stdout: string; stderr: st
     if (args.help) return { code: 0, stdout: RUNBOOK_HELP, stderr: "" };
     const target = cliStackSite("runbook", args);
     if ("code" in target) return { code: target.code, stdout: "", stderr: target.stderr };
+    if (args.screenshot && !args.html) return { code: 2, stdout: "", stderr: "runbook: --screenshot needs --html FILE\n" };
+    if (args.html) {
+        try {
+            makeParents(args.html);
+            fs.writeFileSync(args.html, renderRunbookHtml(target.stack, target.site));
+        } catch (e) {
+            return { code: 2, stdout: "", stderr: `runbook: cannot write ${args.html}: ${(e as Error).message}\n` };
+        }
+        let note = `runbook: wrote ${args.html}\n`;
+        if (args.screenshot) {
+            try {
+                makeParents(args.screenshot);
+                screenshot(args.html, args.screenshot);
+            } catch (e) {
+                return { code: 2, stdout: "", stderr: `${note}runbook: no screenshot: ${(e as Error).message}\n` };
+            }
+            note += `runbook: wrote ${args.screenshot}\n`;
+        }
+        if (!args.out) return { code: 0, stdout: "", stderr: note };
+    }
     const text = renderRunbook(target.stack, target.site);
     if (!args.out) return { code: 0, stdout: text, stderr: "" };
     try {

@@ -9,16 +9,19 @@
  *   zpool(node), watchdog(node), corosync-vlan(node, tag)   parallel across nodes
  *   cluster-create(nodes[0])  ◀─ its corosync VLANs; dials with ssh-ready's
  *     │                          retry itself (a first step, not a wait)
- *     │  prints fingerprint, public key and (when the stack has no apiToken)
- *     │  the bootstrapped API token: no read step between create and join
+ *     │  prints public key and (when the stack has no apiToken) the
+ *     │  bootstrapped API token
  *     ├▶ join(nodes[1]) ─▶ join(nodes[2]) …   one at a time (PVE locks joins);
- *     │    each also after the joiner's ssh-ready and corosync VLANs
+ *     │    each also after the joiner's ssh-ready and corosync VLANs, and after
+ *     │    its join-check(nodes[0]): read-only, polls like the create (no edge
+ *     │    to ssh-ready or the create, so no extra stage): the fingerprint as it
+ *     │    is now, and the refusal of a join while a QDevice is configured
  *     └▶ qnetd-authorize(qnetd) ◀─ packages(qnetd)
  *   qdevice-setup(nodes[0]) ◀─ all joins, all nodes' packages, qnetd-authorize
  *
  * Values read from one command's stdout (`key=value` lines: fingerprint,
  * public key, token) feed later commands through `apply`; fingerprint and
- * public key are not secrets. The root password reaches `pvecm add` only on
+ * public key are not secrets (join-check's stdout carries no secret at all). The root password reaches `pvecm add` only on
  * stdin; the bootstrapped token only in secret, unlogged outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -166,12 +169,11 @@ export class HostBootstrap extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: vlans.get(first.name)!, customTimeouts: POLL_TIMEOUTS },
         );
-        // The fingerprint (of a certificate every client of the API sees) and the
-        // public key are not secrets, and they become argument text of the joins
-        // and of qnetd-authorize: unsecret them, or those whole command texts would
-        // turn secret (hidden in previews and diffs) because the create's stdout
-        // also carries the token.
-        const fingerprint = pulumi.unsecret(create.stdout.apply((out) => stdoutValue(out, "fingerprint")));
+        // The public key is not a secret, and it becomes argument text of
+        // qnetd-authorize: unsecret it, or that whole command text would turn
+        // secret (hidden in previews and diffs) because the create's stdout also
+        // carries the token. (The joins take the fingerprint from their own
+        // join-check, read right before each join.)
         const pubkey = pulumi.unsecret(create.stdout.apply((out) => stdoutValue(out, "pubkey", true)));
         this.apiToken = secrets.apiToken ?? pulumi.secret(create.stdout.apply((out) => stdoutValue(out, "token", true)));
 
@@ -181,9 +183,29 @@ export class HostBootstrap extends pulumi.ComponentResource {
             const passwordLine = pulumi.secret(secrets.rootPassword!.apply((p) => `${p}\n`));
             for (const n of site.nodes.slice(1)) {
                 const previous = cluster[cluster.length - 1]!;
+                // Read-only, on the first node, for this join only: the fingerprint as it is
+                // now (pveupdate renews pve-ssl.pem, so the create's value goes stale for a
+                // node joining months later; re-reading never re-runs the create, which
+                // would rotate the token) and the QDevice refusal (pvecm.adoc: remove the
+                // QDevice before adding nodes). The joiner's identity and links are its
+                // triggers, so a replaced node gets a fresh read. Not after ssh-ready and
+                // not after the create (the create keeps the certificate): it polls like
+                // the create, so the join's stage is unchanged.
+                const check = scriptCommand(
+                    `${name}-${n.name}-join-check`,
+                    {
+                        host: first,
+                        privateKey,
+                        script: "join-check",
+                        args: [site.cluster.name, n.name],
+                        triggers: [n.address, n.sshHostKey, ...links(n)],
+                        connection: POLL_CONNECTION,
+                    },
+                    { parent: this, customTimeouts: POLL_TIMEOUTS },
+                );
                 cluster.push(
-                    step(`${n.name}-join`, n, "cluster-join", [create, previous, ...vlans.get(n.name)!], {
-                        args: [site.cluster.name, first.address, fingerprint, ...links(n)],
+                    step(`${n.name}-join`, n, "cluster-join", [create, check, previous, ...vlans.get(n.name)!], {
+                        args: [site.cluster.name, first.address, check.stdout.apply((out) => stdoutValue(out, "fingerprint")), ...links(n)],
                         stdin: passwordLine,
                     }),
                 );

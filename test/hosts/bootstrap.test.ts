@@ -50,6 +50,8 @@ const BOOT_TOKEN = `root@pam!pulumi=${BOOT_SECRET}`;
 const SECRETS = [SSH_KEY, "SSHKEY-c0ffee", ROOT_PW, "ROOTPW", API_TOKEN, "STACKTOKEN", BOOT_SECRET, "BOOTTOKEN"];
 
 const FP = Array.from({ length: 32 }, (_, i) => (i * 7 + 16).toString(16).toUpperCase().padStart(2, "0")).join(":");
+/** The fingerprint join-check reads right before a join: pveupdate renewed the certificate since the create printed FP. */
+const FP_NOW = Array.from({ length: 32 }, (_, i) => (i * 5 + 32).toString(16).toUpperCase().padStart(2, "0")).join(":");
 const PUBKEY = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAACAQC7f2K9xq+root/key== root@prox1";
 const CMD = "command:remote:Command";
 
@@ -105,6 +107,7 @@ function stdoutFor(v: Variant) {
             const yes = v.rebootNodes?.includes(node);
             return { stdout: `module=softdog active=${yes ? "none" : "softdog"} reboot-required=${yes ? "yes" : "no"}\n`, stderr: "" };
         }
+        if (name.endsWith("-join-check")) return { stdout: `fingerprint=${FP_NOW} cluster=x member=no qdevice=none\n`, stderr: "" };
         if (name.endsWith("-cluster-create")) {
             // As cluster-create.sh prints it: the token line only when the command asks for one.
             const cluster = name.replace(/-hosts-cluster-create$/, "");
@@ -192,6 +195,7 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
             "prox1-watchdog",
             "prox1-zpool",
             "prox2-join",
+            "prox2-join-check",
             "prox2-packages",
             "prox2-ssh-ready",
             "prox2-watchdog",
@@ -219,7 +223,12 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
             "qnetd-packages": ["packages", ["corosync-qnetd"]],
             // "-": the stack gives apiToken, so no token is created.
             "cluster-create": ["cluster-create", ["prod", "-", "address=10.10.10.11,priority=20", "address=10.0.0.11,priority=10"]],
-            "prox2-join": ["cluster-join", ["prod", "10.0.0.11", FP, "address=10.10.10.12,priority=20", "address=10.0.0.12,priority=10"]],
+            // The fingerprint read right before the join (join-check), not the one the create printed.
+            "prox2-join-check": ["join-check", ["prod", "prox2"]],
+            "prox2-join": [
+                "cluster-join",
+                ["prod", "10.0.0.11", FP_NOW, "address=10.10.10.12,priority=20", "address=10.0.0.12,priority=10"],
+            ],
             "qnetd-authorize": ["qnetd-authorize", [PUBKEY]],
             "qdevice-setup": [
                 "qdevice-setup",
@@ -235,7 +244,7 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
         }
     });
 
-    it("pins host keys, uses root with the secret key, and polls only in ssh-ready and cluster-create", async () => {
+    it("pins host keys, uses root with the secret key, and polls only in ssh-ready, cluster-create and join-check", async () => {
         const run = await build(v);
         const stackNodes = JSON.parse(readStack("prod").config["proxmox-ha:nodes"]!) as {
             name: string;
@@ -245,6 +254,7 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
         const q = JSON.parse(readStack("prod").config["proxmox-ha:qdevice"]!) as { address: string; sshHostKey: string };
         const hostOf = (role: string) => {
             if (role.startsWith("qnetd-")) return { name: "qnetd", address: q.address, sshHostKey: q.sshHostKey };
+            if (role.endsWith("-join-check")) return stackNodes[0]!;
             const n = stackNodes.find((x) => role.startsWith(`${x.name}-`)) ?? stackNodes[0]!;
             return n;
         };
@@ -262,7 +272,7 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
                 [h.name, h.address, h.sshHostKey],
                 `${role}: triggers carry the host identity`,
             );
-            if (role.endsWith("ssh-ready") || role === "cluster-create") {
+            if (role.endsWith("ssh-ready") || role === "cluster-create" || role.endsWith("-join-check")) {
                 assert.equal(conn.dialErrorLimit, -1, role);
                 assert.deepEqual(r.customTimeouts, { create: "10m", update: "10m" }, role);
             } else {
@@ -271,6 +281,24 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
             }
             assert.equal(r.retainOnDelete, role.endsWith("-zpool"), `${role}: retainOnDelete only (and always) on zpool`);
         }
+    });
+
+    it("join-check (issue #11 points 8, 12): read-only, on the first node, re-read when the joiner changes, never after the create", async () => {
+        const run = await build(v);
+        const check = get(run, "prox2-join-check");
+        assert.equal((check.inputs.connection as Record<string, unknown>).host, "10.0.0.11", "runs on the first node");
+        const prox2 = JSON.parse(readStack("prod").config["proxmox-ha:nodes"]!)[1] as { address: string; sshHostKey: string };
+        assert.deepEqual((check.inputs.triggers as string[]).slice(3), [
+            prox2.address,
+            prox2.sshHostKey,
+            "address=10.10.10.12,priority=20",
+            "address=10.0.0.12,priority=10",
+        ]);
+        assert.equal(check.inputs.stdin, undefined);
+        assert.equal(check.inputs.logging, "stderr", "no secret in its output");
+        // Before this step the join took the fingerprint the create printed at create time.
+        assert.ok(createText(run, "prox2-join").includes(`'${FP_NOW}'`));
+        assert.ok(!createText(run, "prox2-join").includes(FP));
     });
 
     it("passes the root password only on stdin, and hides every secret-carrying output", async () => {
@@ -302,10 +330,10 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
                 assert.deepEqual(get(run, role).dependsOn, [], `${role} waits for nothing`);
                 continue;
             }
-            if (role === "cluster-create") {
+            if (role === "cluster-create" || role.endsWith("-join-check")) {
                 // It dials with ssh-ready's poll pattern itself; without corosync VLANs it waits for nothing.
-                assert.deepEqual(get(run, role).dependsOn, [], "cluster-create waits for nothing");
-                assert.ok(!waits(run, role, "prox1-ssh-ready"), "cluster-create does not wait for prox1-ssh-ready");
+                assert.deepEqual(get(run, role).dependsOn, [], `${role} waits for nothing`);
+                assert.ok(!waits(run, role, "prox1-ssh-ready"), `${role} does not wait for prox1-ssh-ready`);
                 continue;
             }
             const host = role.startsWith("qnetd-") ? "qnetd" : role.startsWith("prox2-") ? "prox2" : "prox1";
@@ -317,7 +345,9 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
                 assert.ok(!waits(run, "prox2-join", `${n}-${s}`), `join does not wait for ${n}-${s}`);
             }
         }
-        assert.ok(waits(run, "prox2-join", "cluster-create"), "the join needs the cluster and its fingerprint");
+        assert.ok(waits(run, "prox2-join", "cluster-create"), "the join needs the cluster");
+        assert.ok(waits(run, "prox2-join", "prox2-join-check"), "the join needs the fingerprint read right before it");
+        assert.ok(!waits(run, "prox2-join-check", "cluster-create"), "the read needs no create (the create keeps the certificate)");
         assert.ok(waits(run, "qnetd-authorize", "qnetd-packages"));
         assert.ok(waits(run, "qnetd-authorize", "cluster-create"), "the key to authorize is printed by cluster-create");
         assert.ok(!waits(run, "qnetd-authorize", "prox2-join"), "authorizing the key does not wait for joins");
@@ -424,7 +454,7 @@ describe("lab: no apiToken in the stack, dataset below the pool", () => {
         const run = await build(v);
         const join = get(run, "lab2-join");
         const authorize = get(run, "qnetd-authorize");
-        assert.equal(join.inputs.create, scriptInvocation("cluster-join", ["lab", "192.168.122.11", FP, "192.168.122.12"]));
+        assert.equal(join.inputs.create, scriptInvocation("cluster-join", ["lab", "192.168.122.11", FP_NOW, "192.168.122.12"]));
         assert.equal(authorize.inputs.create, scriptInvocation("qnetd-authorize", [PUBKEY]));
         for (const r of [join, authorize]) {
             for (const f of ["create", "update"]) assert.ok(!r.secretInputs.includes(f), `${r.name}.${f} is not secret`);
@@ -496,7 +526,7 @@ describe("dc2: corosync on a VLAN that must exist before the cluster", () => {
         );
         assert.equal(
             createText(run, "dcb-pve1-join"),
-            scriptInvocation("cluster-join", ["dc2", "172.16.1.11", FP, "172.31.1.12"]),
+            scriptInvocation("cluster-join", ["dc2", "172.16.1.11", FP_NOW, "172.31.1.12"]),
             "the peer is the first node's management address; links are the joiner's",
         );
     });
@@ -546,10 +576,12 @@ describe("variants", () => {
             "prox1-watchdog",
             "prox1-zpool",
             "prox2-join",
+            "prox2-join-check",
             "prox2-ssh-ready",
             "prox2-watchdog",
             "prox2-zpool",
             "prox3-join",
+            "prox3-join-check",
             "prox3-ssh-ready",
             "prox3-watchdog",
             "prox3-zpool",

@@ -68,6 +68,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { WATCHDOG_MUX_STANDIN } from "../scripts/watchdog-fakes";
 import { sh, stopChildren } from "./processes";
 
 export const FAKES_DIR = path.join(__dirname, "..", "fakes", "sbin");
@@ -143,9 +144,9 @@ export interface Hosts {
     replay(host: string, tool: string, args: string, answer: RunResult): void;
     /** Every replayed call on that host so far, "<tool> <args>". */
     replayCalls(host: string): string[];
-    /** Forgets the host's replay answers and calls. */
+    /** Forgets the host's replay answers and calls, and removes its replayed tools (the real ones are seen again). */
     resetReplay(host: string): void;
-    /** Lays out the host's /sys/class/watchdog and /sys/module as softdog in use. */
+    /** Lays out the host's /sys/class/watchdog and /sys/module as softdog in use, with a stand-in watchdog-mux holding its /dev/watchdog. */
     softdogInUse(host: string): void;
     /** Every fake command run on the host so far. */
     calls(host: string): FakeCall[];
@@ -201,6 +202,15 @@ mount -o remount,bind,ro /usr/local/sbin
 mount --bind "$H/replay" /usr/local/bin
 mount --bind "$H/sys-class-watchdog" /sys/class/watchdog
 mount --bind "$H/sys-module" /sys/module
+# A private /dev (the machine's own devices stay out, /dev/shm of libqb's IPC is per host):
+# the usual character devices, and /dev/watchdog as a regular file (never a real watchdog)
+# for the stand-in watchdog-mux of softdogInUse().
+mount -t tmpfs -o mode=755 fakedev /dev
+mknod -m 666 /dev/null c 1 3; mknod -m 666 /dev/zero c 1 5; mknod -m 666 /dev/full c 1 7
+mknod -m 666 /dev/random c 1 8; mknod -m 666 /dev/urandom c 1 9; mknod -m 666 /dev/tty c 5 0
+ln -s /proc/self/fd /dev/fd; ln -s /proc/self/fd/0 /dev/stdin; ln -s /proc/self/fd/1 /dev/stdout; ln -s /proc/self/fd/2 /dev/stderr
+mkdir -m 1777 /dev/shm; mount -t tmpfs -o mode=1777 fakeshm /dev/shm
+: >/dev/watchdog
 cp "$H/sshd/"* /etc/ssh/fakehost/
 : >"$H/ns-ready"
 # The harness now plugs the veths in and addresses them (see startHosts).
@@ -670,6 +680,9 @@ export async function startHosts(label: string, specs: readonly HostSpec[]): Pro
             },
             resetReplay: (name) => {
                 const dir = replayDir(name);
+                for (const e of fs.readdirSync(dir)) {
+                    if (fs.lstatSync(path.join(dir, e)).isSymbolicLink()) fs.rmSync(path.join(dir, e));
+                }
                 fs.rmSync(path.join(dir, "answers"), { recursive: true, force: true });
                 fs.mkdirSync(path.join(dir, "answers"));
                 fs.rmSync(path.join(dir, "calls.log"), { force: true });
@@ -678,6 +691,12 @@ export async function startHosts(label: string, specs: readonly HostSpec[]): Pro
                 const dir = get(name).dir;
                 write(path.join(dir, "sys-module", "softdog", "initstate"), "live\n");
                 write(path.join(dir, "sys-class-watchdog", "watchdog0", "identity"), "Software Watchdog\n");
+                fs.writeFileSync(path.join(dir, "tmp", "watchdog-mux"), WATCHDOG_MUX_STANDIN, { mode: 0o755 });
+                const r = exec(
+                    name,
+                    "setsid -f /tmp/watchdog-mux /tmp/watchdog-mux.ready </dev/null >/dev/null 2>&1; while [ ! -e /tmp/watchdog-mux.ready ]; do sleep 0.05; done",
+                );
+                if (r.code !== 0) throw new Error(`watchdog-mux stand-in on ${name}: ${r.stderr}`);
             },
             calls: (name) => {
                 const f = path.join(hostState(name), "calls.jsonl");

@@ -253,6 +253,8 @@ export interface Site {
     readonly alerts: Readonly<{ email?: string; from?: string }>;
     readonly zrepl: Zrepl;
     readonly apiInsecure: boolean;
+    /** Resource name → provider import id of an existing object to adopt (stack key `import`). */
+    readonly imports: Readonly<Record<string, string>>;
     /** Things that are allowed but deserve the operator's attention. */
     readonly warnings: readonly string[];
 }

@@ -2,10 +2,29 @@
  * The program: load and validate the stack, build the site, return outputs.
  * `index.ts` calls it; tests, the offline plan and the benchmark call it under mocks.
  */
+import type * as pulumi from "@pulumi/pulumi";
 import { loadSite } from "./config";
 import { hostKeyProblems, type HostKeyProbe } from "./hostkeys";
 import { SiteValidationError } from "./validate";
 import { ProxmoxSite } from "./site";
+import { keyPath, SiteValidationError } from "./validate";
+
+/**
+ * Adoption of existing objects (stack key `import`, written by `npm run adopt`):
+ * Pulumi's `import` resource option on each named provider resource. The engine
+ * imports a resource that is not in the stack's state yet, reading it by that
+ * id, and ignores the option once the resource is in the state (pulumi/pulumi
+ * developer-docs/architecture/import.md), so the key may stay in the stack.
+ * Scoped to this site's resources (a component transformation, not a global one).
+ */
+function importTransformation(imports: Readonly<Record<string, string>>, used: Set<string>): pulumi.ResourceTransformation {
+    return (args) => {
+        const id = imports[args.name];
+        if (id === undefined || !args.type.startsWith("proxmoxve:") || args.type.startsWith("pulumi:providers:")) return undefined;
+        used.add(args.name);
+        return { props: args.props, opts: { ...args.opts, import: id } };
+    };
+}
 
 export interface MainOptions {
     /** Where the stack's warnings go; the offline plan prints them in its own section instead. */
@@ -16,7 +35,19 @@ export function main(opts: MainOptions = {}) {
     const { site, secrets } = loadSite();
     const warn = opts.warn ?? ((w: string) => console.warn(`warning: ${w}`));
     for (const w of site.warnings) warn(w);
-    const built = new ProxmoxSite(site.cluster.name, { site, secrets });
+    const used = new Set<string>();
+    const transformations = Object.keys(site.imports).length ? [importTransformation(site.imports, used)] : [];
+    const built = new ProxmoxSite(site.cluster.name, { site, secrets }, { transformations });
+    const unknown = Object.keys(site.imports).filter((k) => !used.has(k));
+    if (unknown.length) {
+        throw new SiteValidationError(
+            unknown.map((k) => ({
+                path: keyPath("import", [k]),
+                message:
+                    "names no Proxmox resource this stack declares; remove it, or re-run `npm run adopt` to regenerate the import list",
+            })),
+        );
+    }
     return { site, component: built, outputs: { summary: built.summary } };
 }
 

@@ -640,6 +640,17 @@ export const SECTIONS = {
     }),
     /** Skip TLS verification of the Proxmox API (self-signed certificates). Defaults to false. */
     apiInsecure: z.boolean().default(false),
+    /**
+     * Existing Proxmox objects to adopt: resource name → import id as the provider
+     * documents it (e.g. prod-api-vm-101: prox1/101). `npm run adopt` writes it; the
+     * program sets Pulumi's `import` resource option from it. Defaults to none.
+     */
+    import: z
+        .record(
+            z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, "must be a resource name of this program, e.g. prod-api-vm-101"),
+            z.string().min(1, "must be the provider's import id, e.g. prox1/101"),
+        )
+        .default({}),
 } as const;
 
 export type SectionName = keyof typeof SECTIONS;

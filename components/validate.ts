@@ -778,6 +778,7 @@ class Rules {
             alerts: stripUndefined({ ...p.alerts }),
             zrepl,
             apiInsecure: p.apiInsecure,
+            imports: { ...p.import },
             warnings: [...warnings],
         };
     }

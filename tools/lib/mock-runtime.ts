@@ -43,6 +43,8 @@ export interface RecordedResource {
     readonly customTimeouts?: { create?: string; update?: string; delete?: string };
     /** The `replacementTrigger` option: the engine replaces the resource when this value changes. */
     readonly replacementTrigger?: unknown;
+    /** The `import` option: the provider id of an existing object the engine adopts. */
+    readonly importId?: string;
 }
 
 export type OutputsFn = (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown>;
@@ -90,6 +92,7 @@ interface RegisterRequest {
     getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
     hasReplacementTrigger(): boolean;
     getReplacementTrigger(): { toJavaScript(): unknown } | undefined;
+    getImportid(): string;
 }
 
 /**
@@ -158,6 +161,7 @@ async function evaluateRecorded<T>(program: () => T, o: EvaluateOptions): Promis
                     ...(req.getDeletedwith() ? { deletedWith: req.getDeletedwith() } : {}),
                     ...(timeouts && Object.keys(timeouts).length ? { customTimeouts: timeouts } : {}),
                     ...(req.hasReplacementTrigger() ? { replacementTrigger: req.getReplacementTrigger()?.toJavaScript() } : {}),
+                    ...(req.getImportid() ? { importId: req.getImportid() } : {}),
                 });
             }
             cb(err, res);

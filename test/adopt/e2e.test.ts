@@ -3,9 +3,12 @@
  * a prod-like site built by hand the way operators build it — `pvecm create`,
  * `pvecm add` with the certificate fingerprint and the root password,
  * ssh-copy-id of the node's key to the qnetd host and `pvecm qdevice setup`
- * (the fakes' pvecm, a port of pve-cluster), then the pool, the storage, the
+ * (the fakes' pvecm, a port of pve-cluster, with the real corosync, qdevice and
+ * qnetd daemons), then the pool (`zpool`/`zfs` replayed in OpenZFS's output
+ * format: no ZFS runs inside the fake hosts), the storage, the
  * guest, its replication job `101-0` and its HA resource and rule in the
  * formats their tools write (handbuilt.ts) — is adopted by `npm run adopt`:
+ * run as its own process in the hosts' network (the harness's switch namespace),
  * an unpinned host key stops it (exit 2, fingerprint shown, nothing written);
  * with the keys pinned it reads the site with read-only commands only (no
  * fake command that changes state runs), writes a stack that validates, whose
@@ -17,17 +20,20 @@
  */
 import { after, before, describe, it } from "node:test";
 import * as assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { validateSite } from "../../components/validate";
-import { main as adopt } from "../../tools/adopt/cli";
 import { loadStackSite } from "../../tools/health/load";
+import { ROOT } from "../../tools/lib/stack";
 import { startHosts, type Hosts } from "../harness/hosts";
 import { runRaw } from "../api/harness";
 import { handBuilt } from "./handbuilt";
 
 const NET = "127.0.61";
+const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
+const CLI = path.join(ROOT, "tools", "adopt", "cli.ts");
 const PASSWORD = "adopt-root-password-61";
 
 describe("adopt over SSH, a site built by hand", () => {
@@ -36,7 +42,22 @@ describe("adopt over SSH, a site built by hand", () => {
     let keyFile: string;
     const out = () => path.join(dir, "Pulumi.prod.yaml");
     const pins = () => ["prox1", "prox2", "qnetd"].flatMap((h) => ["--host-key", `${site.host(h).address}=${site.host(h).hostKey}`]);
-    const ports = () => ["prox1", "prox2", "qnetd"].flatMap((h) => ["--port", `${site.host(h).address}=${site.host(h).port}`]);
+    const ports = (): string[] => [];
+    /** `npm run adopt` as a separate process, inside the switch namespace where the hosts' addresses are reachable. */
+    const adopt = (args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+        new Promise((resolve, reject) => {
+            const env = { ...process.env };
+            delete env.SSH_AUTH_SOCK;
+            delete env.PROXMOX_HA_SSH_KEY;
+            const [cmd, ...pre] = site.switchPrefix;
+            const p = spawn(cmd!, [...pre, TSX, CLI, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+            let stdout = "";
+            let stderr = "";
+            p.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+            p.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+            p.once("error", reject);
+            p.once("close", (code) => resolve({ code, stdout, stderr }));
+        });
 
     before(async () => {
         site = await startHosts("adopt", [
@@ -45,7 +66,7 @@ describe("adopt over SSH, a site built by hand", () => {
             { name: "qnetd", address: `${NET}.20`, pve: false },
         ]);
         dir = fs.mkdtempSync(path.join(site.root, "out-"));
-        keyFile = path.join(site.root, "client", "id_ed25519");
+        keyFile = site.clientKeyFile;
         const must = async (host: string, cmd: string, stdin?: string) => {
             const r = await site.run(host, cmd, stdin);
             assert.equal(r.code, 0, `${host}: ${cmd}: ${r.stderr}${r.stdout}`);
@@ -84,11 +105,10 @@ describe("adopt over SSH, a site built by hand", () => {
         }
         for (const n of hb.nodes) {
             fs.writeFileSync(path.join(site.host(n.name).dir, "network", "interfaces"), n.interfaces);
-            const replay = path.join(site.stateDir, "hosts", n.name, "replay");
-            fs.mkdirSync(replay, { recursive: true });
-            fs.writeFileSync(path.join(replay, "zpool status -P pool1"), n.zpoolStatus);
-            fs.writeFileSync(path.join(replay, "zpool get -H -p -o value ashift pool1"), n.ashift);
-            fs.writeFileSync(path.join(replay, "zfs get -H -o value compression pool1"), n.compression);
+            // The node's pool as OpenZFS prints it (no ZFS runs inside the fake hosts).
+            site.replay(n.name, "zpool", "status -P pool1", { code: 0, stdout: n.zpoolStatus, stderr: "" });
+            site.replay(n.name, "zpool", "get -H -p -o value ashift pool1", { code: 0, stdout: n.ashift, stderr: "" });
+            site.replay(n.name, "zfs", "get -H -o value compression pool1", { code: 0, stdout: n.compression, stderr: "" });
         }
     });
     after(async () => site?.close());
@@ -125,8 +145,15 @@ describe("adopt over SSH, a site built by hand", () => {
         ]);
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stdout, /wrote .*Pulumi\.prod\.yaml: 8 existing objects to import/);
-        // Only the replay fakes ran (status and file reads); no pvecm/pvesh/pveum/ip/ifreload call.
-        for (const h of ["prox1", "prox2"]) assert.deepEqual(site.calls(h).slice(before[h]), [], `${h}: no stateful fake ran`);
+        // Only the replayed status commands and file reads ran; no pvecm/pvesh/pveum/ip/ifreload call.
+        for (const h of ["prox1", "prox2"]) {
+            assert.deepEqual(site.calls(h).slice(before[h]), [], `${h}: no stateful fake ran`);
+            assert.deepEqual(site.replayCalls(h).sort(), [
+                "zfs get -H -o value compression pool1",
+                "zpool get -H -p -o value ashift pool1",
+                "zpool status -P pool1",
+            ]);
+        }
         const doc = parse(fs.readFileSync(out(), "utf8")) as { config: Record<string, unknown> };
         const raw = Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k.replace(/^proxmox-ha:/, ""), v]));
         const v = validateSite(raw);

@@ -103,6 +103,7 @@ const mac = (vmid: number, i: number) =>
 /** `qm create` as an operator runs it for the guest, then the config it leaves. */
 export function qemuConfOf(site: Site, vmid: number): string {
     const g = site.guests.find((x) => x.vmid === vmid)!;
+    if (g.type !== "vm") throw new Error(`guest ${vmid} is a container`);
     const conf: Record<string, string> = {
         agent: g.agent ? "1" : "0",
         boot: `order=${[...g.disks.map((d) => d.slot), ...(g.cdrom ? ["ide2"] : []), ...g.nics.map((_, i) => `net${i}`)].join(";")}`,
@@ -294,7 +295,8 @@ export function handBuilt(
             .join("");
     const vx = site.network.vxlan;
     const guestConfigs: Record<string, string> = {};
-    for (const g of site.guests) guestConfigs[`${g.node}/qemu-server/${g.vmid}.conf`] = qemuConfOf(site, g.vmid);
+    for (const g of site.guests.filter((x) => x.type === "vm"))
+        guestConfigs[`${g.node}/qemu-server/${g.vmid}.conf`] = qemuConfOf(site, g.vmid);
     const nodes: NodeRead[] = site.nodes.map((n) => {
         const address = opts.addresses?.[n.name] ?? n.address;
         return {

@@ -5,7 +5,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { loadSite } from "./config";
 import { hostKeyProblems, type HostKeyProbe } from "./hostkeys";
-import { SiteValidationError } from "./validate";
 import { ProxmoxSite } from "./site";
 import { keyPath, SiteValidationError } from "./validate";
 

@@ -236,6 +236,8 @@ export interface Zrepl {
     readonly rootFs: string;
     readonly keep: number;
     readonly repairInterval: string;
+    /** Where the repair tool moves copies without a common snapshot (opt-in). */
+    readonly attic?: string;
     readonly apt: Readonly<{ url: string; keyUrl: string; fingerprint: string }>;
 }
 

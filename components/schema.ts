@@ -583,6 +583,12 @@ export const zreplSchema = z.strictObject({
     keep: z.int().min(1).max(10_000).default(24),
     /** How often the repair tool runs. Defaults to 15m. */
     repairInterval: duration.default("15m"),
+    /**
+     * Where the repair tool moves a copy that has no snapshot in common with its sender
+     * (renamed, never deleted): a dataset in the storage pool outside rootFs. Unset: the
+     * tool refuses and reports, and the operator moves the copy by hand.
+     */
+    attic: datasetPathWithPool().optional(),
     /** zrepl's APT repository and its signing key. */
     apt: z
         .strictObject({

@@ -705,6 +705,24 @@ class Rules {
                 `${root} lies inside the guest storage ${guestRoot}; zrepl copies would be served again. Use e.g. ${s.pool}/zrepl`,
             );
         }
+        if (zr.attic) {
+            if (zr.attic.split("/")[0] !== s.pool) {
+                this.err(
+                    keyPath("zrepl", ["attic"]),
+                    `must be inside the pool ${s.pool} (a copy is renamed there, and ZFS renames only within a pool), e.g. ${s.pool}/zrepl-attic`,
+                );
+            } else if (zr.attic === root || zr.attic.startsWith(`${root}/`) || root.startsWith(`${zr.attic}/`)) {
+                this.err(
+                    keyPath("zrepl", ["attic"]),
+                    `must lie outside ${root} (zrepl's receive root) and not contain it, e.g. ${s.pool}/zrepl-attic`,
+                );
+            } else if (zr.attic === guestRoot || (zr.attic.startsWith(`${guestRoot}/`) && s.dataset !== undefined)) {
+                this.err(
+                    keyPath("zrepl", ["attic"]),
+                    `${zr.attic} lies inside the guest storage ${guestRoot}; use e.g. ${s.pool}/zrepl-attic`,
+                );
+            }
+        }
         if (this.p.nodes && this.p.nodes.length < 2)
             this.err(keyPath("zrepl", ["enabled"]), "zrepl needs at least two nodes to copy between");
     }

@@ -1,51 +1,68 @@
 #!/usr/bin/env python3
-"""zrepl-repair: repair broken snapshot chains of zrepl pull jobs.
+"""zrepl-repair: unblock zrepl pull jobs without ever destroying a copy's data.
 
-Usage: zrepl-repair --job <pull-job> --root-fs <root_fs> [--job … --root-fs …] [--dry-run]
+Usage: zrepl-repair --job <pull-job> --root-fs <root_fs> [--job … --root-fs …]
+                    [--attic <dataset>] [--dry-run]
 
-Reads `zrepl status --mode raw` (JSON; zrepl v0.7.0 daemon.Status, see
-docs/proxmox-facts.md §8) once and, for each job given, looks at the last
-replication attempt of that pull job: Jobs[<job>].pull.Replication.Attempts[-1].Filesystems[]. A
-filesystem whose State is "planning-error" or "step-error" is repaired when
-its PlanError.Err / StepError.Err says the chain is broken:
+zrepl never resolves a broken chain by itself (v0.7.0: only an empty receiver,
+replication/logic tryAutoresolveConflict); its maintainers advise renaming the
+receiver (zrepl issues #80, #627) and destroying only receiver-only snapshots
+of a diverged copy (#543). This tool does exactly that much, and less where
+it cannot be sure. It reads `zrepl status --mode raw` (daemon.Status as JSON),
+looks at the last attempt of each pull job given (Jobs[<job>].pull.Replication
+.Attempts[-1].Filesystems[]), and for a filesystem in "planning-error" or
+"step-error" whose error is one of these:
 
+  "the receiver's latest snapshot is not present on sender" (diverged;
+      replication/logic/diff/diff.go ConflictDiverged: "last common: …",
+      "receiver-only: …")
+      The copy <root_fs>/<name> is rolled back to the last common snapshot
+      (`zfs rollback -r`) only when every snapshot the receiver has after it
+      is one zrepl (zrepl_…) or pvesr (__replicate_…) made, and those are
+      exactly the receiver-only ones the error names (by name, then by GUID
+      between planning and acting). Anything else there (vzdump, an
+      operator's snapshot): refused, reported, nothing changed.
   "no common snapshot or suitable bookmark between sender and receiver"
-  "the receiver's latest snapshot is not present on sender"
-      The copy can no longer be continued incrementally. Its receiver dataset
-      <root_fs>/<filesystem name> (pull jobs receive to $root_fs/$source_path)
-      is destroyed, after releasing zrepl's holds on its snapshots (a held
-      snapshot makes `zfs destroy` fail with "dataset is busy"); zrepl then
-      replicates it afresh.
-  "cannot restore to <dataset>@<snapshot>: destination already exists"
-      (zfs receive, reported as the step error) The named snapshot on the
-      receiver is in the way: its zrepl holds are released and it is destroyed.
+      (diff.go ConflictNoCommonAncestor: a VM deleted and its vmid reused,
+      qmrestore --force, a rollback or failback on the sender…)
+      Nothing is ever deleted. With --attic (opt-in per stack), zrepl's holds
+      on the copy are released and the copy is renamed to
+      <attic>/<job>/<name, '/' written '--'>-<UTC time>: outside root_fs, in
+      the same pool, with every snapshot. zrepl then replicates afresh into
+      the old place. Reported on stderr and by exit status 3.
+      Without --attic: refused with the commands to do it by hand (exit 1).
+  "cannot restore to <ds>@<snap>: destination already exists" (zfs receive)
+      The old snapshot of that name is renamed to displaced_<UTC>_<snap>
+      (a name zrepl's pruning never matches), not destroyed.
+  "resume token `toguid` = … not found on sender" (replication_logic.go:
+      the snapshot an interrupted step was receiving has since gone, e.g.
+      pruned by pvesr)
+      The partial receive is aborted (`zfs receive -A <copy>`): the partial
+      state is no snapshot and holds nothing that is not already lost.
   "dataset does not exist"
-      Something the step needed is gone (typically a snapshot pruned or
-      rolled away on the sender); zrepl re-plans from what exists, so the job
-      is only woken up; nothing is destroyed.
+      Only the job is woken up; nothing is changed.
 
-Then the job is woken up once (`zrepl signal wakeup <job>`) when anything was
-done. Only zrepl's own holds (tags starting with "zrepl_") are released; a
-dataset or snapshot still held by anything else is left alone and reported.
+Fresh decisions: the status is read twice (plan, then confirm) and the
+receiver's snapshots (name, GUID, createtxg) are listed for each; an item is
+acted on only when both readings agree, so a state that changed meanwhile is
+left for the next run. After any change the job is woken up once
+(`zrepl signal wakeup <job>`). Only zrepl's own holds (tags zrepl_…) are
+released; anything still held otherwise is left alone and reported.
 
-Safety:
-  - Nothing outside <root_fs> is ever touched, and never <root_fs> itself: a
-    status that names such a path (a name with empty, "." or ".." components,
-    or a "destination already exists" snapshot outside <root_fs>) is refused.
-    When any item of a job is refused, nothing of that job is changed.
-  - A broken dataset with child datasets is refused (only the broken dataset
-    itself would be destroyed; never `zfs destroy -R`, so clones block it too).
-  - Work already done (dataset or snapshot already gone) is skipped, so a
-    second run over the same status changes nothing and sends no signal.
-  - --dry-run prints the plan and changes nothing.
+Safety: nothing outside <root_fs> is touched except the attic (renames into
+it), never <root_fs> itself; a status naming a path outside it, an empty, "."
+or ".." component is refused, and then nothing of that job is changed.
+--dry-run prints the plan and changes nothing.
 
-Exit status (the worst over all jobs; every job is attempted): 0 when
-nothing is broken or every repair succeeded (with --dry-run: when the plan
-has no refusal); 1 when a repair was refused or failed (reason on stderr); 2
-on a usage error, when the status cannot be read or lacks the job. Output goes to the journal when run by zrepl-repair.service.
+Exit status (the worst over all jobs; every job is attempted): 0 nothing
+broken or all repaired; 3 repaired, and a copy was moved aside to the attic
+(look at it); 1 a repair was refused or failed (reason on stderr); 2 usage
+error, status unreadable or without the job. Output goes to the journal when
+run by zrepl-repair.service.
 """
 
 import argparse
+import datetime
 import fcntl
 import json
 import os
@@ -57,8 +74,12 @@ NAME_COMPONENT = re.compile(r"^[A-Za-z0-9_.:-]+$")
 NO_COMMON = "no common snapshot or suitable bookmark between sender and receiver"
 DIVERGED = "the receiver's latest snapshot is not present on sender"
 DEST_EXISTS = re.compile(r"cannot restore to (\S+): destination already exists")
+RESUME_GONE = re.compile(r"resume token `toguid` = \d+ not found on sender")
 MISSING = "dataset does not exist"
 ZREPL_TAG = re.compile(r"^zrepl_")
+# Snapshots zrepl (its snapshot prefix) or pvesr (PVE::Replication, __replicate_<job>_<time>__) make.
+MACHINE_SNAPSHOT = re.compile(r"^(zrepl_|__replicate_)")
+MOVED_ASIDE = 3
 
 
 class Refused(Exception):
@@ -81,8 +102,7 @@ def run(argv, check=True):
 
 
 def valid_dataset(path):
-    parts = path.split("/")
-    return all(NAME_COMPONENT.match(c) and c not in (".", "..") for c in parts)
+    return all(NAME_COMPONENT.match(c) and c not in (".", "..") for c in path.split("/"))
 
 
 def inside(root, path):
@@ -90,7 +110,15 @@ def inside(root, path):
     return valid_dataset(path) and path.startswith(root + "/")
 
 
+def utc_stamp():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
 # ---------------------------------------------------------------- status
+
+
+def read_status():
+    return json.loads(run(["zrepl", "status", "--mode", "raw"]).stdout)
 
 
 def last_attempt(status, job):
@@ -107,48 +135,60 @@ def last_attempt(status, job):
 
 
 def fs_error(fs):
-    state = fs.get("State")
-    key = {"planning-error": "PlanError", "step-error": "StepError"}.get(state)
+    key = {"planning-error": "PlanError", "step-error": "StepError"}.get(fs.get("State"))
     err = (fs.get(key) or {}).get("Err") if key else None
     return err if isinstance(err, str) else None
 
 
+def rel_names(block):
+    """Snapshot names ("@x" lines) of one indented list in a diff.go conflict text."""
+    return [m.group(1) for m in re.finditer(r"^\s+@(\S+)\s*$", block, re.M)]
+
+
 def classify(err):
-    """(kind, snapshot named by the error or None, the line that says so)."""
+    """(kind, details) for an error this tool handles, else (None, None)."""
     m = DEST_EXISTS.search(err)
     if m:
-        return "dest-exists", m.group(1), m.group(0)
-    for kind, text in (("no-common", NO_COMMON), ("diverged", DIVERGED), ("missing", MISSING)):
-        if text in err:
-            line = next(l for l in err.splitlines() if text in l)
-            return kind, None, line.strip()
-    return None, None, None
+        return "dest-exists", {"snapshot": m.group(1), "line": m.group(0)}
+    if DIVERGED in err:
+        common = re.search(r"^\s*last common: ([@#])(\S+)\s*$", err, re.M)
+        parts = re.split(r"^\s*receiver-only:\s*$", err, maxsplit=1, flags=re.M)
+        if not common or len(parts) != 2:
+            return "unparsed", {"line": DIVERGED}
+        return "diverged", {"common": common.group(2), "receiver_only": rel_names(parts[1]), "line": DIVERGED}
+    if NO_COMMON in err:
+        return "no-common", {"line": NO_COMMON}
+    m = RESUME_GONE.search(err)
+    if m:
+        return "resume-gone", {"line": m.group(0)}
+    if MISSING in err:
+        return "missing", {"line": MISSING}
+    return None, None
 
 
 def plan(status, job, root):
-    """Items to repair, in status order; raises Refused listing every refusal."""
+    """Items of one job, in status order; raises Refused listing every path refusal."""
     attempt = last_attempt(status, job)
     items, refusals = [], []
     for fs in (attempt or {}).get("Filesystems") or []:
         err = fs_error(fs)
         if err is None:
             continue
-        kind, snap, reason = classify(err)
+        kind, details = classify(err)
         if kind is None:
             continue
         name = str(((fs.get("Info") or {}).get("Name")) or "")
         receiver = root + "/" + name if name else root
         if kind == "dest-exists":
-            ds, _, snapname = snap.partition("@")
+            ds, _, snapname = details["snapshot"].partition("@")
             if not snapname or not NAME_COMPONENT.match(snapname) or not inside(root, ds):
-                refusals.append("%s: snapshot %s is not below %s; refusing to touch it" % (name or "?", snap, root))
+                refusals.append("%s: snapshot %s is not below %s; refusing to touch it" % (name or "?", details["snapshot"], root))
                 continue
-            items.append({"fs": name, "kind": kind, "target": snap, "error": reason})
-        else:
-            if not inside(root, receiver):
-                refusals.append("%s: receiver dataset %s is not below %s; refusing to touch it" % (name or "?", receiver, root))
-                continue
-            items.append({"fs": name, "kind": kind, "target": receiver, "error": reason})
+            receiver = ds
+        elif not inside(root, receiver):
+            refusals.append("%s: receiver dataset %s is not below %s; refusing to touch it" % (name or "?", receiver, root))
+            continue
+        items.append(dict(details, fs=name, kind=kind, target=receiver, error=err))
     if refusals:
         raise Refused("; ".join(refusals))
     return items
@@ -161,13 +201,33 @@ def exists(name):
     return run(["zfs", "list", "-H", "-o", "name", name], check=False).returncode == 0
 
 
+def snapshots(dataset):
+    """[(name after '@', guid, createtxg)] of the dataset's own snapshots, oldest first."""
+    out = run(["zfs", "get", "-Hp", "-r", "-o", "name,property,value", "guid,createtxg", dataset]).stdout
+    props = {}
+    for line in out.splitlines():
+        fields = line.split("\t")
+        if len(fields) == 3 and fields[0].startswith(dataset + "@"):
+            props.setdefault(fields[0][len(dataset) + 1 :], {})[fields[1]] = fields[2]
+    snaps = [(n, p.get("guid", ""), int(p.get("createtxg", "0") or 0)) for n, p in props.items()]
+    return sorted(snaps, key=lambda s: (s[2], s[0]))
+
+
+def facts(item):
+    """What the receiver looks like now, as far as the item's decision depends on it."""
+    if item["kind"] in ("diverged", "no-common") and exists(item["target"]):
+        return snapshots(item["target"])
+    if item["kind"] == "dest-exists":
+        return exists(item["target"] + "@" + item["snapshot"].partition("@")[2])
+    return exists(item["target"])
+
+
 def held_snapshots(target):
-    """(snapshot, userrefs) for every held snapshot of a dataset, or of one snapshot."""
+    """(snapshot, userrefs) for every held snapshot of a dataset tree, or of one snapshot."""
     argv = ["zfs", "list", "-H", "-o", "name,userrefs", "-t", "snapshot"]
     argv += [target] if "@" in target else ["-r", target]
-    out = run(argv).stdout
     held = []
-    for line in out.splitlines():
+    for line in run(argv).stdout.splitlines():
         fields = line.split("\t")
         if len(fields) == 2 and fields[1].strip().isdigit() and int(fields[1]) > 0:
             held.append((fields[0], int(fields[1])))
@@ -176,7 +236,7 @@ def held_snapshots(target):
 
 def zrepl_tags(snapshot, job):
     """zrepl's hold tags on a snapshot: listed by `zfs holds` where it works, plus
-    the tags this job itself places (released only if present)."""
+    the tag this job itself places (released only if present)."""
     tags = {"zrepl_last_received_J_" + job: True}
     p = run(["zfs", "holds", "-H", snapshot], check=False)
     if p.returncode == 0:
@@ -187,9 +247,9 @@ def zrepl_tags(snapshot, job):
     return tags
 
 
-def release_zrepl_holds(target, job, dry_run):
-    done = 0
-    for snapshot, _ in held_snapshots(target):
+def release_zrepl_holds(snaps, job, dry_run):
+    """Releases zrepl's holds on the given snapshots; fails when other holds remain."""
+    for snapshot in snaps:
         for tag, maybe in sorted(zrepl_tags(snapshot, job).items()):
             if dry_run:
                 say("plan: zfs release %s %s%s" % (tag, snapshot, " (if held)" if maybe else ""))
@@ -197,69 +257,161 @@ def release_zrepl_holds(target, job, dry_run):
             p = run(["zfs", "release", tag, snapshot], check=False)
             if p.returncode == 0:
                 say("released %s %s" % (tag, snapshot))
-                done += 1
             elif not (maybe and "no such tag" in p.stderr):
                 raise RuntimeError("cannot release %s from %s: %s" % (tag, snapshot, p.stderr.strip()))
     if not dry_run:
-        still = held_snapshots(target)
+        still = [h for s in snaps for h in held_snapshots(s)]
         if still:
-            raise RuntimeError(
-                "%s still has holds that are not zrepl's (%s); not destroying it"
-                % (target, ", ".join("%s: %d" % s for s in still))
-            )
-    return done
+            raise RuntimeError("holds that are not zrepl's remain (%s)" % ", ".join("%s: %d" % s for s in still))
 
 
-def repair(item, job, dry_run):
-    """Returns True when something was (or, dry, would be) changed."""
-    target = item["target"]
-    if item["kind"] == "missing":
-        say("%s: %s: nothing to destroy; waking the job re-plans it" % (item["fs"], item["error"]))
-        return True
-    if not exists(target):
-        return False  # already repaired
-    if item["kind"] == "dest-exists":
-        say("%s: %s" % (item["fs"], item["error"]))
-        release_zrepl_holds(target, job, dry_run)
-        if dry_run:
-            say("plan: zfs destroy %s" % target)
-        else:
-            run(["zfs", "destroy", target])
-            say("destroyed %s" % target)
-        return True
-    children = [n for n in run(["zfs", "list", "-H", "-o", "name", "-r", "-t", "filesystem,volume", target]).stdout.splitlines() if n != target]
-    if children:
-        raise RuntimeError("%s has child datasets (%s); only a leaf dataset is destroyed" % (target, ", ".join(children)))
-    say("%s: %s" % (item["fs"], item["error"]))
-    release_zrepl_holds(target, job, dry_run)
+# ---------------------------------------------------------------- repairs
+
+
+def rollback_diverged(item, job, dry_run):
+    target, common = item["target"], item["common"]
+    snaps = snapshots(target)
+    names = [s[0] for s in snaps]
+    if common not in names:
+        raise Refused("the last common snapshot @%s named by zrepl is not on %s" % (common, target))
+    txg = next(s[2] for s in snaps if s[0] == common)
+    newer = [s[0] for s in snaps if s[2] > txg]
+    foreign = [n for n in newer if not MACHINE_SNAPSHOT.match(n)]
+    if foreign:
+        raise Refused(
+            "%s has snapshots after @%s that neither zrepl nor pvesr made (%s); a rollback would destroy them. "
+            "Keep them elsewhere (zfs send), or rename the copy aside, then wake the job"
+            % (target, common, ", ".join("@" + n for n in foreign))
+        )
+    if sorted(newer) != sorted(item["receiver_only"]):
+        raise Refused(
+            "zrepl's receiver-only list (%s) is not what %s has after @%s (%s); the status is stale, next run"
+            % (", ".join(item["receiver_only"]) or "none", target, common, ", ".join(newer) or "none")
+        )
+    say("%s: %s (last common @%s; rolling back over %s)" % (item["fs"], item["line"], common, ", ".join("@" + n for n in newer)))
+    release_zrepl_holds(["%s@%s" % (target, n) for n in newer], job, dry_run)
     if dry_run:
-        say("plan: zfs destroy -r %s" % target)
+        say("plan: zfs rollback -r %s@%s" % (target, common))
     else:
-        run(["zfs", "destroy", "-r", target])
-        say("destroyed %s" % target)
-    return True
+        run(["zfs", "rollback", "-r", "%s@%s" % (target, common)])
+        say("rolled back %s to @%s" % (target, common))
+    return 0
+
+
+def move_aside(item, job, attic, dry_run):
+    target = item["target"]
+    if not attic:
+        raise Refused(
+            "no common snapshot: %s cannot be continued and is kept. Move it aside by hand "
+            "(zfs release the zrepl_ holds, then `zfs rename %s <a dataset outside the root_fs>`), "
+            "or set zrepl.attic in the stack so this tool does it" % (target, target)
+        )
+    dest = "%s/%s/%s-%s" % (attic, job, item["fs"].replace("/", "--"), utc_stamp())
+    say("%s: %s" % (item["fs"], item["line"]))
+    release_zrepl_holds([s for s, _ in held_snapshots(target)], job, dry_run)
+    parent = dest.rsplit("/", 1)[0]
+    if dry_run:
+        say("plan: zfs create -p -o mountpoint=none %s" % parent)
+        say("plan: zfs rename %s %s" % (target, dest))
+        return 0
+    if not exists(parent):
+        run(["zfs", "create", "-p", "-o", "mountpoint=none", parent])
+    run(["zfs", "rename", target, dest])
+    say("moved %s aside to %s" % (target, dest))
+    warn("WARNING: %s had no snapshot in common with its sender; the old copy is kept at %s until you remove it" % (target, dest))
+    return MOVED_ASIDE
+
+
+def rename_existing(item, dry_run):
+    ds, _, snap = item["snapshot"].partition("@")
+    new = "displaced_%s_%s" % (utc_stamp(), snap)
+    say("%s: %s" % (item["fs"], item["line"]))
+    if dry_run:
+        say("plan: zfs rename %s@%s %s@%s" % (ds, snap, ds, new))
+    else:
+        run(["zfs", "rename", "%s@%s" % (ds, snap), "%s@%s" % (ds, new)])
+        say("renamed %s@%s to @%s" % (ds, snap, new))
+    return 0
+
+
+def abort_partial(item, dry_run):
+    target = item["target"]
+    p = run(["zfs", "get", "-H", "-o", "value", "receive_resume_token", target], check=False)
+    if p.returncode != 0:
+        raise Refused("this ZFS has no resumable receive (receive_resume_token: %s); nothing to abort" % (p.stderr.strip().splitlines() or ["?"])[0])
+    if p.stdout.strip() in ("", "-"):
+        return None  # nothing partial (any more)
+    say("%s: %s" % (item["fs"], item["line"]))
+    if dry_run:
+        say("plan: zfs receive -A %s" % target)
+    else:
+        run(["zfs", "receive", "-A", target])
+        say("aborted the partial receive into %s" % target)
+    return 0
+
+
+def repair(item, job, attic, dry_run):
+    """None when nothing was (or, dry, would be) changed, else 0 or MOVED_ASIDE."""
+    kind = item["kind"]
+    if kind == "unparsed":
+        raise Refused("%s: cannot read zrepl's conflict text; nothing changed" % item["line"])
+    if kind == "missing":
+        say("%s: %s: nothing to change; waking the job re-plans it" % (item["fs"], item["line"]))
+        return 0
+    if kind == "dest-exists":
+        return rename_existing(item, dry_run) if facts(item) else None
+    if not exists(item["target"]):
+        return None
+    if kind == "diverged":
+        return rollback_diverged(item, job, dry_run)
+    if kind == "no-common":
+        return move_aside(item, job, attic, dry_run)
+    return abort_partial(item, dry_run)
 
 
 # ---------------------------------------------------------------- main
 
 
-def repair_job(status, job, root, dry_run):
+def confirmed(job, root, items):
+    """The items a second, fresh reading of status and receiver agrees on."""
+    again = {(i["fs"], i["kind"], i["error"]): i for i in plan(read_status(), job, root)}
+    keep = []
+    for item in items:
+        other = again.get((item["fs"], item["kind"], item["error"]))
+        if other is None or facts(other) != item["facts"]:
+            say("%s: changed since it was read; left for the next run" % item["fs"])
+            continue
+        keep.append(item)
+    return keep
+
+
+def repair_job(status, job, root, attic, dry_run):
     """Repairs one pull job; returns its exit status."""
     try:
         items = plan(status, job, root)
+        for item in items:
+            item["facts"] = facts(item)
+        if items and not dry_run:
+            items = confirmed(job, root, items)
     except Refused as e:
         warn("%s: refused, nothing changed: %s" % (job, e))
         return 1
     except LookupError as e:
         warn("cannot read zrepl status: %s" % e)
         return 2
+    except (RuntimeError, ValueError, OSError, subprocess.SubprocessError) as e:
+        warn("%s: cannot read the current state: %s" % (job, e))
+        return 1
 
-    changed, failures = False, []
+    results, failures = [], []
     for item in items:
         try:
-            changed = repair(item, job, dry_run) or changed
+            results.append(repair(item, job, attic, dry_run))
+        except Refused as e:
+            failures.append("%s: refused: %s" % (item["fs"], e))
         except (RuntimeError, OSError, subprocess.SubprocessError) as e:
             failures.append("%s: %s" % (item["fs"], e))
+    changed = [r for r in results if r is not None]
     if changed:
         if dry_run:
             say("plan: zrepl signal wakeup %s" % job)
@@ -270,18 +422,19 @@ def repair_job(status, job, root, dry_run):
             except (RuntimeError, OSError, subprocess.SubprocessError) as e:
                 failures.append("wakeup: %s" % e)
     if failures:
-        warn("%s: repair failed: %s" % (job, "; ".join(failures)))
+        warn("%s: %s" % (job, "; ".join(failures)))
         return 1
-    return 0
+    return max(changed, default=0)
 
 
 def main(argv):
     ap = argparse.ArgumentParser(
         prog="zrepl-repair",
-        description="Repair broken snapshot chains of zrepl pull jobs. Give --job and --root-fs once per job, in pairs.",
+        description="Unblock zrepl pull jobs without destroying a copy. Give --job and --root-fs once per job, in pairs.",
     )
     ap.add_argument("--job", action="append", required=True, help="name of a pull job")
     ap.add_argument("--root-fs", action="append", required=True, help="that job's root_fs")
+    ap.add_argument("--attic", help="dataset outside every root_fs, same pool, where copies without a common snapshot are moved")
     ap.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     args = ap.parse_args(argv)
     if len(args.job) != len(args.root_fs):
@@ -297,6 +450,15 @@ def main(argv):
             warn("invalid --job %r" % job)
             return 2
         pairs.append((job, root))
+    attic = args.attic.strip("/") if args.attic else None
+    if attic is not None:
+        bad = not valid_dataset(attic) or "/" not in attic
+        for _, root in pairs:
+            bad = bad or attic == root or attic.startswith(root + "/") or root.startswith(attic + "/")
+            bad = bad or attic.split("/")[0] != root.split("/")[0]
+        if bad:
+            warn("invalid --attic %r: a dataset in the pool of every root_fs, neither inside nor above one" % args.attic)
+            return 2
 
     # One run at a time (the timer and an operator's manual run must not race over a dataset).
     lock_dir = next((d for d in ("/run/lock", "/var/lock") if os.path.isdir(d)), None)
@@ -305,12 +467,13 @@ def main(argv):
         fcntl.flock(lock, fcntl.LOCK_EX)
 
     try:
-        status = json.loads(run(["zrepl", "status", "--mode", "raw"]).stdout)
+        status = read_status()
     except (RuntimeError, ValueError, OSError, subprocess.SubprocessError) as e:
         warn("cannot read zrepl status: %s" % e)
         return 2
-    # Every job is attempted even when an earlier one fails; the worst status wins.
-    return max(repair_job(status, job, root, args.dry_run) for job, root in pairs)
+    codes = [repair_job(status, job, root, attic, args.dry_run) for job, root in pairs]
+    # 1 and 2 (something wrong) outrank 3 (repaired, with a copy moved aside).
+    return max((c for c in codes if c != MOVED_ASIDE), default=0) or (MOVED_ASIDE if MOVED_ASIDE in codes else 0)
 
 
 if __name__ == "__main__":

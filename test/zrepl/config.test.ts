@@ -27,6 +27,7 @@ import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { parse } from "yaml";
 import { nodeOf, prodSite } from "./site";
+import { validateSite } from "../../components/validate";
 import { repairUnits, zreplConfigYaml, zreplPorts, type KeepRule } from "../../components/zrepl/config";
 
 const node = nodeOf;
@@ -266,6 +267,36 @@ describe("keep rules", () => {
         assert.ok(k.has(zrepl(29)) && !k.has(zrepl(5)));
         assert.ok(k.has(PVE.replace("1700000000", "1800000000")));
         assert.ok(kept(receiver, [{ name: PVE, replicated: true }]).has(PVE));
+    });
+});
+
+describe("the attic (zrepl.attic)", () => {
+    const problems = (attic: string) => {
+        let raw: Record<string, any> = {};
+        prodSite((r) => (raw = structuredClone(r)));
+        raw.zrepl = { enabled: true, attic };
+        return validateSite(raw).problems.map((p) => `${p.path}: ${p.message}`);
+    };
+
+    it("is passed to the repair tool when set, and absent otherwise", () => {
+        const withAttic = repairUnits(
+            prodSite((raw) => (raw.zrepl = { enabled: true, attic: "pool1/zrepl-attic" })),
+            node(prodSite(), "prox1"),
+        );
+        assert.match(withAttic.service, /^ExecStart=.* --job pve_pull_prox2 --root-fs pool1\/zrepl\/prox2 --attic pool1\/zrepl-attic$/m);
+        assert.doesNotMatch(repairUnits(prodSite(), node(prodSite(), "prox1")).service, /--attic/);
+    });
+
+    it("must be in the storage pool, outside zrepl's receive root and not above it", () => {
+        assert.deepEqual(problems("pool1/zrepl-attic"), []);
+        assert.deepEqual(problems("tank/attic"), [
+            "proxmox-ha:zrepl.attic: must be inside the pool pool1 (a copy is renamed there, and ZFS renames only within a pool), e.g. pool1/zrepl-attic",
+        ]);
+        for (const bad of ["pool1/zrepl/attic", "pool1/zrepl"]) {
+            assert.deepEqual(problems(bad), [
+                "proxmox-ha:zrepl.attic: must lie outside pool1/zrepl (zrepl's receive root) and not contain it, e.g. pool1/zrepl-attic",
+            ]);
+        }
     });
 });
 

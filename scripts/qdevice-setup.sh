@@ -9,10 +9,19 @@
 #
 # `pvecm qdevice setup` is not idempotent, so:
 # 1. corosync.conf is read first. A `device {` block inside `quorum {` whose
-#    `host:` is this address means it is configured: no setup, only the checks
-#    of step 5 (action=present). A device for another host is an error that
-#    names that host; changing the qnetd host needs `pvecm qdevice remove`
-#    first, which this script never runs.
+#    `host:` is this address means it is configured: no `pvecm qdevice setup`
+#    (it would refuse: "QDevice already configured!"), but its last steps are
+#    finished when an earlier run was interrupted after writing that block
+#    (pve-cluster src/PVE/CLI/pvecm.pm setup_qdevice writes the block, THEN
+#    starts and enables corosync-qdevice on each node over SSH, THEN runs
+#    `corosync-cfgtool -R`): on every node, over the cluster's own SSH as
+#    pvecm does it (src/PVE/SSHInfo.pm ssh_info_to_command), corosync-qdevice
+#    is started when it is not active and enabled when it is not enabled, and
+#    after any start `corosync-cfgtool -R` runs; then the checks of step 5
+#    (action=configured when something was started, else present). The nodes
+#    and their addresses come from `pvesh get /cluster/status`. A device for
+#    another host is an error that names that host; changing the qnetd host
+#    needs `pvecm qdevice remove` first, which this script never runs.
 # 2. The qnetd host key is added to /root/.ssh/known_hosts (appended once, as
 #    `<address> <type> <base64>`; a different key of the same type for that
 #    address is an error, never replaced), so pvecm's ssh-copy-id, ssh and scp
@@ -40,7 +49,8 @@
 #    `Expected votes:` equals <expected-votes>, and the Qdevice membership line
 #    shows it casting its vote (not "(votes N)").
 #
-# Stdout: qdevice=<address> action=configured|present
+# Stdout: qdevice=<address> action=configured|present (configured: this run
+# ran the setup or finished an interrupted one)
 set -euo pipefail
 
 me=${0##*/}
@@ -133,13 +143,62 @@ wait_verified() {
     return 1
 }
 
+# "<name> <ip>" per cluster node, from the API's view (the address pmxcfs knows for each node).
+cluster_nodes() {
+    local json
+    json=$(pvesh get /cluster/status --output-format json 2>/dev/null) || return 1
+    perl -MJSON::PP -e '
+        my $d = eval { JSON::PP->new->decode(join("", <STDIN>)) };
+        exit 1 if ref($d) ne "ARRAY";
+        for my $n (grep { ($_->{type} // "") eq "node" } @$d) {
+            exit 1 if ($n->{name} // "") !~ /^[A-Za-z0-9.-]+$/ || ($n->{ip} // "") !~ /^[0-9A-Fa-f.:]+$/;
+            print "$n->{name} $n->{ip}\n";
+        }
+    ' <<<"$json"
+}
+
+# Runs a command on a cluster node as pvecm does (SSHInfo.pm ssh_info_to_command).
+on_node() {
+    local name=$1 ip=$2
+    shift 2
+    local cmd=(ssh -e none -o BatchMode=yes -o "HostKeyAlias=$name")
+    if [[ -f /etc/pve/nodes/$name/ssh_known_hosts ]]; then
+        cmd+=(-o "UserKnownHostsFile=/etc/pve/nodes/$name/ssh_known_hosts" -o GlobalKnownHostsFile=none)
+    fi
+    "${cmd[@]}" "root@$ip" -- "$@" </dev/null
+}
+
+# pvecm's steps after the device block (start + enable on every node, reload), where missing.
+# Prints "started" when it started a daemon anywhere.
+finish_setup() {
+    local nodes name ip state out started=no
+    nodes=$(cluster_nodes) || die "cannot list the cluster's nodes (pvesh get /cluster/status failed)"
+    [[ -n $nodes ]] || die "pvesh get /cluster/status lists no nodes"
+    while read -r name ip; do
+        state=$(on_node "$name" "$ip" systemctl is-active corosync-qdevice 2>/dev/null) || true
+        if [[ $state != active ]]; then
+            out=$(on_node "$name" "$ip" systemctl start corosync-qdevice 2>&1) ||
+                die "QDevice $addr is configured but corosync-qdevice does not start on $name: $(oneline "$out") (was the setup interrupted before the certificates were imported? then 'pvecm qdevice remove' and re-run)"
+            started=yes
+        fi
+        if ! on_node "$name" "$ip" systemctl is-enabled --quiet corosync-qdevice >/dev/null 2>&1; then
+            out=$(on_node "$name" "$ip" systemctl enable corosync-qdevice 2>&1) || die "cannot enable corosync-qdevice on $name: $(oneline "$out")"
+        fi
+    done <<<"$nodes"
+    if [[ $started == yes ]]; then
+        out=$(corosync-cfgtool -R 2>&1) || die "corosync-cfgtool -R failed: $(oneline "$out")"
+        printf 'started\n'
+    fi
+}
+
 device=$(configured_device)
 if [[ $device != none ]]; then
     host=${device#device }
     [[ $host == "$addr" ]] || die "the cluster already has a QDevice on '$host', not '$addr'; remove it with 'pvecm qdevice remove' first (this script never removes one)"
     ensure_known_host
+    finished=$(finish_setup)
     wait_verified || die "QDevice $addr is configured but the cluster does not show it voting: $(status_summary) (expected votes $expected; is corosync-qdevice running on every node and corosync-qnetd on $addr?)"
-    printf 'qdevice=%s action=present\n' "$addr"
+    printf 'qdevice=%s action=%s\n' "$addr" "$([[ $finished == started ]] && echo configured || echo present)"
     exit 0
 fi
 

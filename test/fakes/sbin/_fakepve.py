@@ -979,7 +979,8 @@ def pvecm(args):
 
 # --------------------------------------------------------------------------
 # pvesh (only GET /cluster/status, reference §1 "JSON via the API"; online and quorate
-# from the real corosync of this node, as pmxcfs reports them)
+# from the real corosync of this node, as pmxcfs reports them; "ip" is the node's own
+# address, which each pmxcfs announces for its node: src/pmxcfs/status.c iphash)
 
 
 def pvesh(args):
@@ -997,7 +998,7 @@ def pvesh(args):
                 "version": int(v["main"]["totem"].get("config_version", 0))}]
         for m in v["members"]:
             res.append({"type": "node", "id": "node/" + m["name"], "name": m["name"], "nodeid": m["nodeid"],
-                        "ip": m["ip"], "online": 1 if m["online"] else 0, "local": 1 if m["name"] == me else 0, "level": ""})
+                        "ip": member_ip(m["name"]), "online": 1 if m["online"] else 0, "local": 1 if m["name"] == me else 0, "level": ""})
     out(json.dumps(res))
     return 0
 

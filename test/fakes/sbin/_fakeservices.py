@@ -178,6 +178,7 @@ def _enabled_file(unit):
 
 
 def systemctl(args):
+    quiet = any(a in ("-q", "--quiet") for a in args)
     args = [a for a in args if a not in ("-q", "--quiet", "--no-block")]
     if not args:
         return 1, "fake systemctl: no command\n", ""
@@ -215,7 +216,7 @@ def systemctl(args):
             out += ("active" if active else "inactive") + "\n"
             if not active:
                 code = 3
-        return code, out, ""
+        return code, "" if quiet else out, ""
     if cmd == "is-enabled":
         code = 0
         for u in units:
@@ -223,7 +224,7 @@ def systemctl(args):
             out += ("enabled" if en else "disabled") + "\n"
             if not en:
                 code = 1
-        return code, out, ""
+        return code, "" if quiet else out, ""
     return 1, "", "fake systemctl: '%s' is not simulated\n" % " ".join(args)
 
 

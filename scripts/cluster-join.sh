@@ -1,6 +1,22 @@
 #!/usr/bin/env bash
-# cluster-join.sh <cluster-name> <peer-address> <fingerprint> <link0> [<link1> …]
+# cluster-join.sh [--timeout <seconds>] [--peer-link <address>]… <cluster-name> <peer-address> <fingerprint> <link0> [<link1> …]
 # stdin, first line: the root password of the peer (an existing member).
+#
+# --peer-link   the peer's corosync link addresses, in link order (link0 first):
+#               before pvecm runs, this node must reach each of them from its own
+#               address on the same link (`ping -I <own> <peer>`), else nothing is
+#               done. A wrong link address, a link VLAN that is down, or a path
+#               that drops ICMP is caught here; UDP 5405-5412 blocked or an MTU
+#               too small is not (ping cannot see it): the time bound catches it.
+# --timeout     bound of `pvecm add`, default 300 s. Once the peer has added
+#               this node (pve-cluster API2/ClusterConfig.pm addnode), pvecm
+#               waits for quorum without limit (Setup.pm finish_join "waiting
+#               for quorum..."); when corosync traffic cannot pass, it never
+#               comes, the peer counts a vote that never arrives and is
+#               inquorate (its /etc/pve read-only). On the bound, pvecm is
+#               stopped and the recovery is printed (see `recovery` below):
+#               `pvecm delnode` needs quorum (ClusterConfig.pm delnode calls
+#               check_cfs_quorum first), so `pvecm expected 1` comes first.
 #
 # Joins this node to the cluster through the peer (`pvecm add`), or confirms it
 # is already a member. Nodes join one at a time (the component serializes them).
@@ -56,7 +72,25 @@ oneline() { tr -s '\n\t ' '   ' <<<"$1" | sed 's/^ //; s/ $//'; }
 password=''
 IFS= read -r password || true
 
-(($# >= 4)) || die "usage: cluster-join.sh <cluster-name> <peer-address> <fingerprint> <link0> [<link1> …] (root password on stdin)"
+usage="usage: cluster-join.sh [--timeout <seconds>] [--peer-link <address>]… <cluster-name> <peer-address> <fingerprint> <link0> [<link1> …] (root password on stdin)"
+join_timeout=300
+peer_links=()
+while [[ ${1:-} == --* ]]; do
+    (($# >= 2)) || die "$usage"
+    case $1 in
+        --timeout)
+            if ! [[ $2 =~ ^[0-9]{1,5}$ ]] || ((10#$2 < 1)); then die "invalid --timeout '$2' (seconds, at least 1)"; fi
+            join_timeout=$((10#$2))
+            ;;
+        --peer-link)
+            [[ $2 =~ ^[0-9A-Fa-f.:]+$ ]] || die "invalid --peer-link '$2' (an IP address)"
+            peer_links+=("$2")
+            ;;
+        *) die "$usage" ;;
+    esac
+    shift 2
+done
+(($# >= 4)) || die "$usage"
 cluster=$1 peer=$2 fingerprint=$3
 shift 3
 [[ $cluster =~ ^[A-Za-z0-9]([A-Za-z0-9-]{0,13}[A-Za-z0-9])?$ ]] || die "invalid cluster name '$cluster'"
@@ -64,12 +98,15 @@ shift 3
 [[ $fingerprint =~ ^([A-Fa-f0-9]{2}:){31}[A-Fa-f0-9]{2}$ ]] || die "invalid fingerprint '$fingerprint' (SHA-256, AA:BB:… as cluster-create.sh prints it)"
 (($# <= 8)) || die "at most 8 corosync links (link0…link7), got $#"
 link_args=()
+own_links=()
 n=0
 for link in "$@"; do
-    [[ $link =~ ^(address=)?[0-9A-Fa-f.:]+(,priority=[0-9]{1,3})?$ ]] || die "invalid link '$link' (expected an IP or address=<ip>,priority=<n>)"
+    [[ $link =~ ^(address=)?([0-9A-Fa-f.:]+)(,priority=[0-9]{1,3})?$ ]] || die "invalid link '$link' (expected an IP or address=<ip>,priority=<n>)"
+    own_links+=("${BASH_REMATCH[2]}")
     link_args+=("--link$n" "$link")
     n=$((n + 1))
 done
+((${#peer_links[@]} == 0 || ${#peer_links[@]} == n)) || die "got ${#peer_links[@]} --peer-link addresses for $n links; give one per link, in link order"
 
 conf=/etc/pve/corosync.conf
 node=$(uname -n)
@@ -119,6 +156,13 @@ member_summary() {
         "$(oneline "$(grep -E '^(Quorate|Total votes|Expected votes|Quorum):' <<<"$status" | tr -s ' ' | sed 's/ *$//' | awk 'NR > 1 { printf ", " } { printf "%s", $0 }')")"
 }
 
+# What brings both sides back after a join that the peer accepted but that
+# never became quorate (pvecm.adoc "Separate a Node Without Reinstalling";
+# addnode and delnode both need quorum: ClusterConfig.pm check_cfs_quorum).
+recovery() {
+    printf '%s' "recovery: on $node separate it: systemctl stop pve-cluster corosync; pmxcfs -l; rm -f /etc/pve/corosync.conf; rm -rf /etc/corosync/*; killall pmxcfs; systemctl start pve-cluster; rm -f /var/lib/corosync/*. On $peer (the first node) restore quorum, then remove $node: pvecm expected 1; pvecm delnode $node (delnode and any new join need quorum). Then fix the corosync path between $node and $peer (link addresses, VLAN, UDP 5405-5412, MTU) and re-run pulumi up"
+}
+
 if [[ -f $conf ]]; then
     existing=$(conf_cluster_name)
     [[ $existing == "$cluster" ]] || die "node $node is already in cluster '${existing:-<unnamed>}', not '$cluster'; refusing to join"
@@ -139,16 +183,33 @@ fi
 
 [[ -n $password ]] || die "no root password for $peer on stdin (first line)"
 
+# The corosync links must pass before the peer counts this node's vote.
+if ((${#peer_links[@]})); then
+    command -v ping >/dev/null 2>&1 || die "ping not found (package iputils-ping): cannot check the corosync links to $peer before joining"
+    for ((i = 0; i < n; i++)); do
+        if ! msg=$(ping -n -q -c 2 -W 2 -I "${own_links[i]}" "${peer_links[i]}" 2>&1); then
+            die "node $node cannot reach the first node's link$i address ${peer_links[i]} from its own ${own_links[i]} ($(oneline "$(grep -E 'packet loss|unreachable|Cannot|bind' <<<"$msg" | head -n 1)")): corosync could not pass, the join would hang and leave $peer without quorum; fix the link (address, VLAN, cabling, firewall) and re-run; nothing was changed"
+        fi
+    done
+fi
+
 errfile=$(mktemp)
 trap 'rm -f "$errfile"' EXIT
 rc=0
-output=$(printf '%s\n' "$password" | pvecm add "$peer" --fingerprint "$fingerprint" "${link_args[@]}" 2>"$errfile") || rc=$?
+# Bounded: timeout signals pvecm's whole process group (its task worker too).
+output=$(printf '%s\n' "$password" | timeout --kill-after=10 "$join_timeout" pvecm add "$peer" --fingerprint "$fingerprint" "${link_args[@]}" 2>"$errfile") || rc=$?
 password=''
 err=$(<"$errfile")
 
 if is_member; then
     printf 'node=%s action=joined\n' "$node"
     exit 0
+fi
+if ((rc == 124 || rc == 137)); then
+    if [[ -f /etc/corosync/corosync.conf || -f $conf ]]; then
+        die "pvecm add did not finish within ${join_timeout}s: $peer added $node, but the cluster never became quorate with it (pvecm waits for quorum without limit), so corosync traffic between $node and $peer does not pass and $peer is inquorate with /etc/pve read-only; $(recovery)"
+    fi
+    die "pvecm add did not finish within ${join_timeout}s and $node was not added (last output: $(oneline "$(tail -n 2 <<<"$output")")); check that $peer answers on port 8006 and re-run"
 fi
 
 # The task's error text: pvecm's stderr (the worker's final error), the "* …"
@@ -165,7 +226,10 @@ if grep -qE "cluster config '/etc/pve/corosync.conf' already exists|authenticati
     die "node $node is (or was partly) set up for a cluster already; pvecm refused: $reason"
 fi
 if grep -q "can't add existing node" <<<"$all"; then
-    die "cluster '$cluster' already lists a node named '$node' (an earlier join half-done, or a reinstalled node): run 'pvecm delnode $node' on a member, then re-run; pvecm: $reason"
+    die "cluster '$cluster' already lists a node named '$node' (an earlier join half-done, or a reinstalled node): run 'pvecm delnode $node' on a member (if it answers 'cluster not ready - no quorum?', run 'pvecm expected 1' there first), then re-run; pvecm: $reason"
+fi
+if grep -q "cluster not ready - no quorum?" <<<"$all"; then
+    die "$peer is not quorate, so it adds no node (addnode checks quorum first); if an earlier join of $node timed out, $(recovery); otherwise bring the missing members back first; pvecm: $reason"
 fi
 if [[ -f $conf ]]; then
     wait_member && {

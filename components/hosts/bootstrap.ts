@@ -205,7 +205,16 @@ export class HostBootstrap extends pulumi.ComponentResource {
                 );
                 cluster.push(
                     step(`${n.name}-join`, n, "cluster-join", [create, check, previous, ...vlans.get(n.name)!], {
-                        args: [site.cluster.name, first.address, check.stdout.apply((out) => stdoutValue(out, "fingerprint")), ...links(n)],
+                        args: [
+                            // The joiner must reach the first node on every link before pvecm runs
+                            // (a join whose corosync traffic cannot pass hangs and leaves the first
+                            // node inquorate); the script also bounds pvecm add in time.
+                            ...first.links.flatMap((l) => ["--peer-link", l.address]),
+                            site.cluster.name,
+                            first.address,
+                            check.stdout.apply((out) => stdoutValue(out, "fingerprint")),
+                            ...links(n),
+                        ],
                         stdin: passwordLine,
                     }),
                 );

@@ -227,7 +227,17 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
             "prox2-join-check": ["join-check", ["prod", "prox2"]],
             "prox2-join": [
                 "cluster-join",
-                ["prod", "10.0.0.11", FP_NOW, "address=10.10.10.12,priority=20", "address=10.0.0.12,priority=10"],
+                [
+                    "--peer-link",
+                    "10.10.10.11",
+                    "--peer-link",
+                    "10.0.0.11",
+                    "prod",
+                    "10.0.0.11",
+                    FP_NOW,
+                    "address=10.10.10.12,priority=20",
+                    "address=10.0.0.12,priority=10",
+                ],
             ],
             "qnetd-authorize": ["qnetd-authorize", [PUBKEY]],
             "qdevice-setup": [
@@ -454,7 +464,10 @@ describe("lab: no apiToken in the stack, dataset below the pool", () => {
         const run = await build(v);
         const join = get(run, "lab2-join");
         const authorize = get(run, "qnetd-authorize");
-        assert.equal(join.inputs.create, scriptInvocation("cluster-join", ["lab", "192.168.122.11", FP_NOW, "192.168.122.12"]));
+        assert.equal(
+            join.inputs.create,
+            scriptInvocation("cluster-join", ["--peer-link", "192.168.122.11", "lab", "192.168.122.11", FP_NOW, "192.168.122.12"]),
+        );
         assert.equal(authorize.inputs.create, scriptInvocation("qnetd-authorize", [PUBKEY]));
         for (const r of [join, authorize]) {
             for (const f of ["create", "update"]) assert.ok(!r.secretInputs.includes(f), `${r.name}.${f} is not secret`);
@@ -526,7 +539,7 @@ describe("dc2: corosync on a VLAN that must exist before the cluster", () => {
         );
         assert.equal(
             createText(run, "dcb-pve1-join"),
-            scriptInvocation("cluster-join", ["dc2", "172.16.1.11", FP_NOW, "172.31.1.12"]),
+            scriptInvocation("cluster-join", ["--peer-link", "172.31.1.11", "dc2", "172.16.1.11", FP_NOW, "172.31.1.12"]),
             "the peer is the first node's management address; links are the joiner's",
         );
     });

@@ -152,6 +152,35 @@ for (const stack of stacks) {
             assert.deepEqual(placeholders.sort(), ["<AA:BB:… from above>", "<failed disk>", "<new disk>"]);
         });
 
+        it("replacing a node (issue #11 points 7, 13): links checked, join bounded, quorum restored before delnode, corosync-qdevice before the QDevice", () => {
+            const section = md.slice(md.indexOf("### Replacing a node"), md.indexOf("### Replacing a disk"));
+            for (const n of s.nodes) {
+                const m = s.nodes.find((x) => x.name !== n.name)!;
+                const part = section.slice(section.indexOf(`#### Replacing ${n.name}`));
+                const at = (needle: string) => {
+                    const i = part.indexOf(needle);
+                    assert.ok(i >= 0, `${n.name}: "${needle}" missing`);
+                    return i;
+                };
+                n.links.forEach((l, i) => assert.ok(at(`ping -c 2 -I ${l.address} ${m.links[i]!.address}`) < at("timeout 300 pvecm add")));
+                // delnode needs quorum (pve-cluster API2/ClusterConfig.pm delnode: check_cfs_quorum).
+                const recovery = part.slice(at("# separate the new node"), at("Fix the corosync path"));
+                const exp = recovery.indexOf("pvecm expected 1");
+                assert.ok(
+                    exp > 0 && recovery.indexOf(`pvecm delnode ${n.name}`) > exp,
+                    `${n.name}: expected 1 before delnode in the recovery`,
+                );
+                assert.ok(!recovery.slice(0, exp).includes("pvecm delnode"), `${n.name}: no delnode before quorum is back`);
+                if (s.qdevice) {
+                    // pvecm qdevice setup runs the certutil on every node: corosync-qdevice must be there first.
+                    assert.ok(
+                        at("apt-get install -y corosync-qdevice") < at("Set the QDevice up again"),
+                        `${n.name}: install before setup`,
+                    );
+                }
+            }
+        });
+
         it("the Mermaid block parses as a flowchart and draws nodes, qnetd, replication and rules", async () => {
             const block = mermaidBlock(md);
             assert.equal((await mermaid.parse(block)).diagramType, "flowchart-v2");

@@ -626,11 +626,37 @@ class Runbook {
             this.code("sh", [
                 `${ssh(m)} openssl x509 -noout -fingerprint -sha256 -in /etc/pve/nodes/${m.name}/pve-ssl.pem   # sha256 Fingerprint=AA:BB:…`,
                 ssh(n),
-                `pvecm add ${m.address} ${n.links.map((l, i) => `--link${i} ${l.address}`).join(" ")} --fingerprint <AA:BB:… from above>   # asks for ${m.name}'s root password`,
+                ...n.links.map(
+                    (l, i) => `ping -c 2 -I ${l.address} ${m.links[i]?.address ?? m.address}   # link${i}: must answer before the join`,
+                ),
+                `timeout 300 pvecm add ${m.address} ${n.links.map((l, i) => `--link${i} ${l.address}`).join(" ")} --fingerprint <AA:BB:… from above>   # asks for ${m.name}'s root password`,
                 `pvecm status | grep -E 'Expected votes|Total votes'   # Expected votes: ${this.q.nodeVotes}, Total votes: ${this.q.nodeVotes}`,
             ]);
-            if (qd)
+            this.p(
+                `   If \`pvecm add\` stays at \`waiting for quorum...\` (the \`timeout\` ends it after 5 minutes), ${m.name} has added ${n.name} but corosync traffic between them does not pass (link addresses, VLAN, UDP 5405–5412, MTU): ${m.name} now counts a vote that never comes, is inquorate, its \`/etc/pve\` is read-only${this.site.guests.some((g) => g.ha) ? ", and with HA active its watchdog resets it about a minute later" : ""}. Recover at once — \`pvecm delnode\` needs quorum, so \`pvecm expected 1\` comes first:`,
+                "",
+            );
+            this.code("sh", [
+                `${ssh(n)}   # separate the new node (pvecm.adoc, Separate a Node Without Reinstalling)`,
+                "systemctl stop pve-cluster corosync; pmxcfs -l; rm -f /etc/pve/corosync.conf; rm -rf /etc/corosync/*",
+                "killall pmxcfs; systemctl start pve-cluster; rm -f /var/lib/corosync/*",
+                ssh(m),
+                `pvecm expected 1      # quorum back on ${m.name}`,
+                `pvecm delnode ${n.name}`,
+            ]);
+            this.p(`   Fix the corosync path, then join again.`, "");
+            if (qd) {
+                this.p(
+                    `${step++}. Install the QDevice client on the new ${n.name} (\`pvecm qdevice setup\` initialises its certificate store on every node and starts corosync-qdevice there):`,
+                    "",
+                );
+                this.code("sh", [
+                    ssh(n),
+                    "apt-get update   # without a subscription key the enterprise entries answer 401: harmless here, the package is Debian's",
+                    "apt-get install -y corosync-qdevice",
+                ]);
                 this.p(`${step++}. Set the QDevice up again: [Re-adding the QDevice](${anchor("Re-adding the QDevice")}), steps 3 to 6.`);
+            }
             this.p(
                 `${step++}. \`pulumi up --stack ${this.stack}\`: every step pinned to ${n.name}'s host key runs again on the new machine (pool ${n.zfs.pool} on the empty disks${s.storage.dataset ? ` with dataset ${s.storage.zfsPath}` : ""}, watchdog ${n.watchdog}, packages); the cluster and QDevice steps find their work done. Replication jobs towards ${n.name} send the full disks at their next run.`,
                 `${step++}. \`npm run health -- --stack ${this.stack}\` exits 0; then [Failback](${anchor("Failback")}).`,

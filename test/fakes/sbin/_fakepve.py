@@ -956,6 +956,43 @@ def pvecm_qdevice_setup(pos, opts):
     return 0
 
 
+def pvecm_expected(pos, opts):
+    """pve-cluster CLI/pvecm.pm expected: exec('corosync-quorumtool', '-e', <expected>)."""
+    if len(pos) != 1:
+        raise Die("400 not enough arguments\npvecm expected <expected>\n")
+    sys.stdout.flush()
+    os.execv("/usr/sbin/corosync-quorumtool", ["corosync-quorumtool", "-e", pos[0]])
+
+
+def pvecm_delnode(pos, opts):
+    """pve-cluster API2/ClusterConfig.pm delnode (a plain CLI call, no task worker): refuses
+    this node, checks quorum first (check_cfs_quorum), finds the node by name or ring0/ring1
+    address, drops it from the nodelist (corosync-cfgtool -k, allowed to fail) and writes
+    corosync.conf (update_nodelist), which pmxcfs syncs to every member."""
+    if len(pos) != 1:
+        raise Die("400 not enough arguments\npvecm delnode <node>\n")
+    me = nodename()
+    if pos[0] == me:
+        raise Die("Cannot delete myself from cluster!\n")
+    if not services.quorate():
+        raise Die("cluster not ready - no quorum?\n")
+    cid = runtime(me).get("cluster")
+    with locked():
+        main = read_conf(PVE)
+        nodes = main["nodelist"]["node"]
+        found = next((k for k, d in sorted(nodes.items())
+                      if pos[0] in (k, d.get("ring0_addr"), d.get("ring1_addr"))), None)
+        if found is None:
+            raise Die("Node/IP: %s is not a known host of the cluster.\n" % pos[0])
+        nodeid = nodes[found].get("nodeid")
+        del nodes[found]
+        if nodeid:
+            run_cmd(["corosync-cfgtool", "-k", str(nodeid)], noerr=True)
+        atomic_write_conf(PVE, main)
+        pmxcfs_wrote_corosync_conf(cid)
+    return 0
+
+
 def pvecm(args):
     if not args:
         raise Die("ERROR: no command specified\n")
@@ -974,6 +1011,10 @@ def pvecm(args):
         return pvecm_status(pos, opts)
     if cmd == "nodes":
         return pvecm_nodes(pos, opts)
+    if cmd == "expected":
+        return pvecm_expected(pos, opts)
+    if cmd == "delnode":
+        return pvecm_delnode(pos, opts)
     raise Die("fake pvecm: '%s' is not simulated\n" % " ".join(args))
 
 

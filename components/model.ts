@@ -235,6 +235,10 @@ export interface Zrepl {
     readonly port: number;
     readonly rootFs: string;
     readonly keep: number;
+    /** zrepl snapshots kept on the sender (the cap while a peer is away). */
+    readonly senderKeep: number;
+    /** Bandwidth limit of each pull job, MiB/s. */
+    readonly rateMBps?: number;
     readonly repairInterval: string;
     /** Where the repair tool moves copies without a common snapshot (opt-in). */
     readonly attic?: string;

@@ -581,6 +581,13 @@ export const zreplSchema = z.strictObject({
     rootFs: datasetPathWithPool().optional(),
     /** zrepl snapshots kept on the receiver. Defaults to 24. */
     keep: z.int().min(1).max(10_000).default(24),
+    /**
+     * zrepl snapshots kept on the sender, replicated or not: the cap while a peer is
+     * away. Defaults to 144 (a day at the default 10-minute interval).
+     */
+    senderKeep: z.int().min(1).max(10_000).default(144),
+    /** Bandwidth limit of each pull job in MiB/s (as pvesr's rateMBps). Unset: unlimited. */
+    rateMBps: z.number().positive().max(100_000).optional(),
     /** How often the repair tool runs. Defaults to 15m. */
     repairInterval: duration.default("15m"),
     /**
@@ -637,6 +644,7 @@ export const SECTIONS = {
         interval: "10m",
         port: 8888,
         keep: 24,
+        senderKeep: 144,
         repairInterval: "15m",
         apt: {
             url: "https://zrepl.cschwarz.com/apt/debian",

@@ -74,7 +74,7 @@ export interface PullJob {
     connect: { type: "tcp"; address: string };
     root_fs: string;
     interval: string;
-    recv: { placeholder: { encryption: "inherit" } };
+    recv: { placeholder: { encryption: "inherit" }; bandwidth_limit?: { max: string } };
     replication: { protection: { initial: string; incremental: string } };
     pruning: { keep_sender: KeepRule[]; keep_receiver: KeepRule[] };
 }
@@ -175,13 +175,20 @@ export function sourceFilesystems(site: Site, node: SiteNode): Record<string, bo
 // ---------- pruning --------------------------------------------------------------
 
 /**
- * Sender: keep every snapshot zrepl did not make (Proxmox's
+ * Sender (the snap job's pruning): every snapshot zrepl did not make (Proxmox's
  * `__replicate_*__` base snapshots above all: destroying one breaks pvesr with
- * "No common base snapshot"), and every zrepl snapshot not yet replicated.
- * Replicated zrepl snapshots go (the cursor bookmark keeps the chain).
+ * "No common base snapshot"), and the newest `cap` zrepl snapshots, replicated or
+ * not. No `not_replicated`: uncapped, it keeps every snapshot while a peer is away
+ * (zrepl prune.rst), a normal state for a two-node HA site. Past the cap the
+ * oldest unreplicated zrepl snapshots go; replication then resumes incrementally
+ * from the pull job's cursor bookmark (guarantee_incremental keeps it), and the
+ * copy lacks only those intermediate points in time.
  */
-export function keepSender(): KeepRule[] {
-    return [{ type: "not_replicated" }, { type: "regex", regex: ZREPL_SNAPSHOTS, negate: true }];
+export function keepSender(cap: number): KeepRule[] {
+    return [
+        { type: "regex", regex: ZREPL_SNAPSHOTS, negate: true },
+        { type: "last_n", count: cap, regex: ZREPL_SNAPSHOTS },
+    ];
 }
 
 /**
@@ -217,21 +224,23 @@ export function zreplConfig(site: Site, node: SiteNode): ZreplConfigDoc {
     const listen = (receiver: SiteNode) => hostPort(zreplAddress(site, node), sourcePort(site, receiver));
     const periodic: Snapshotting = { type: "periodic", prefix: SNAPSHOT_PREFIX, interval: site.zrepl.interval };
 
+    // A local snap job snapshots and prunes the sender on every site: pruning by a pull
+    // job runs only when that job runs (zrepl prune.rst: keep rules are evaluated on the
+    // active side after replication), so with the peer away nothing would prune, and
+    // `not_replicated` would keep every snapshot once it is back. The snap job keeps
+    // every snapshot zrepl did not make and the newest `senderKeep` of its own,
+    // replicated or not; the pull jobs' keep_sender keeps everything (zrepl's fan-out
+    // pattern, docs/quickstart/fan_out_replication.rst).
+    const snap: SnapJob = {
+        name: SNAP_JOB,
+        type: "snap",
+        filesystems: { ...filesystems },
+        snapshotting: { ...periodic },
+        pruning: { keep: keepSender(site.zrepl.senderKeep) },
+    };
     const serving: Job[] = fanOut
         ? [
-              {
-                  name: SNAP_JOB,
-                  type: "snap",
-                  filesystems: { ...filesystems },
-                  snapshotting: { ...periodic },
-                  // The snap job prunes the sender for all receivers: never a non-zrepl snapshot.
-                  pruning: {
-                      keep: [
-                          { type: "regex", regex: ZREPL_SNAPSHOTS, negate: true },
-                          { type: "last_n", count: site.zrepl.keep, regex: ZREPL_SNAPSHOTS },
-                      ],
-                  },
-              },
+              snap,
               ...peers.map((p): SourceJob => ({
                   name: sourceJobFor(p.name),
                   type: "source",
@@ -241,6 +250,7 @@ export function zreplConfig(site: Site, node: SiteNode): ZreplConfigDoc {
               })),
           ]
         : [
+              snap,
               {
                   name: SOURCE_JOB,
                   type: "source",
@@ -251,8 +261,8 @@ export function zreplConfig(site: Site, node: SiteNode): ZreplConfigDoc {
                       listen_freebind: true,
                       clients: Object.fromEntries(peers.map((p) => [zreplAddress(site, p), p.name])),
                   },
-                  filesystems,
-                  snapshotting: periodic,
+                  filesystems: { ...filesystems },
+                  snapshotting: { type: "manual" },
               },
           ];
 
@@ -266,13 +276,19 @@ export function zreplConfig(site: Site, node: SiteNode): ZreplConfigDoc {
         // for the gaps in the hierarchy (the pool's root dataset) inherit root_fs's encryption,
         // so an encrypted rootFs encrypts the copies on receive and a plain one keeps them plain.
         // The default ("unspecified") refuses to create placeholders below an encrypted root_fs.
-        recv: { placeholder: { encryption: "inherit" } },
+        recv: {
+            placeholder: { encryption: "inherit" },
+            // Beside pvesr's rate limit on the same replication link (zrepl sendrecvoptions.rst
+            // "Bandwidth Limit": per job, payload only; pvesr's rateMBps is MiB/s too).
+            ...(site.zrepl.rateMBps !== undefined ? { bandwidth_limit: { max: `${site.zrepl.rateMBps} MiB` } } : {}),
+        },
         // No step holds on the sender's guest disks: a held snapshot makes PVE's own
         // `zfs destroy` (disk removal, migration cleanup) fail with "dataset is busy".
         // Incremental replication stays guaranteed by zrepl's cursor bookmarks.
         replication: { protection: { initial: "guarantee_incremental", incremental: "guarantee_incremental" } },
         pruning: {
-            keep_sender: fanOut ? [{ type: "regex", regex: ".*" }] : keepSender(),
+            // The snap job prunes the sender; a pull job keeps all there.
+            keep_sender: [{ type: "regex", regex: ".*" }],
             keep_receiver: keepReceiver(site.zrepl.keep),
         },
     }));

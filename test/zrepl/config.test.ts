@@ -32,7 +32,11 @@ import { repairUnits, zreplConfigYaml, zreplPorts, type KeepRule } from "../../c
 
 const node = nodeOf;
 
-const KEEP_SENDER = [{ type: "not_replicated" }, { type: "regex", regex: "^zrepl_", negate: true }];
+// The snap job prunes the sender: every snapshot zrepl did not make, and its newest senderKeep (144).
+const KEEP_SENDER = [
+    { type: "regex", regex: "^zrepl_", negate: true },
+    { type: "last_n", count: 144, regex: "^zrepl_" },
+];
 const KEEP_RECEIVER = [
     { type: "regex", regex: "^(zrepl_|__replicate_)", negate: true },
     { type: "last_n", count: 24, regex: "^zrepl_" },
@@ -43,10 +47,17 @@ const PULL_COMMON = {
     interval: "10m",
     recv: { placeholder: { encryption: "inherit" } },
     replication: { protection: { initial: "guarantee_incremental", incremental: "guarantee_incremental" } },
-    pruning: { keep_sender: KEEP_SENDER, keep_receiver: KEEP_RECEIVER },
+    pruning: { keep_sender: [{ type: "regex", regex: ".*" }], keep_receiver: KEEP_RECEIVER },
 };
 const GLOBAL = { logging: [{ type: "syslog", format: "human", level: "warn" }] };
 const SNAPSHOTTING = { type: "periodic", prefix: "zrepl_", interval: "10m" };
+const snapJob = (filesystems: Record<string, boolean>) => ({
+    name: "pve_snap",
+    type: "snap",
+    filesystems,
+    snapshotting: SNAPSHOTTING,
+    pruning: { keep: KEEP_SENDER },
+});
 
 describe("zrepl config for the reference stack", () => {
     const site = prodSite();
@@ -55,12 +66,13 @@ describe("zrepl config for the reference stack", () => {
         assert.deepEqual(parse(zreplConfigYaml(site, node(site, "prox1"))), {
             global: GLOBAL,
             jobs: [
+                snapJob({ "pool1<": true, pool1: false, "pool1/zrepl<": false }),
                 {
                     name: "pve_source",
                     type: "source",
                     serve: { type: "tcp", listen: "10.0.20.11:8888", listen_freebind: true, clients: { "10.0.20.12": "prox2" } },
                     filesystems: { "pool1<": true, pool1: false, "pool1/zrepl<": false },
-                    snapshotting: SNAPSHOTTING,
+                    snapshotting: { type: "manual" },
                 },
                 {
                     name: "pve_pull_prox2",
@@ -76,12 +88,13 @@ describe("zrepl config for the reference stack", () => {
         assert.deepEqual(parse(zreplConfigYaml(site, node(site, "prox2"))), {
             global: GLOBAL,
             jobs: [
+                snapJob({ "pool1<": true, pool1: false, "pool1/zrepl<": false, "pool1/vm-101-disk-0": false }),
                 {
                     name: "pve_source",
                     type: "source",
                     serve: { type: "tcp", listen: "10.0.20.12:8888", listen_freebind: true, clients: { "10.0.20.11": "prox1" } },
                     filesystems: { "pool1<": true, pool1: false, "pool1/zrepl<": false, "pool1/vm-101-disk-0": false },
-                    snapshotting: SNAPSHOTTING,
+                    snapshotting: { type: "manual" },
                 },
                 {
                     name: "pve_pull_prox1",
@@ -102,15 +115,19 @@ describe("zrepl config for the reference stack", () => {
 });
 
 describe("zrepl config variants", () => {
-    it("uses node addresses without a replication VLAN, brackets IPv6, and honours port, interval, keep, rootFs and a storage dataset", () => {
+    it("uses node addresses without a replication VLAN, brackets IPv6, and honours port, interval, keep, senderKeep, rateMBps, rootFs and a storage dataset", () => {
         const site = prodSite((raw) => {
             raw.network = { vlans: [] };
             raw.nodes[1].address = "fd00::12";
             raw.storage = { id: "vmstore", pool: "pool1", dataset: "vmstore" };
             raw.guests[0].disks = [{ sizeGb: 32 }, { sizeGb: 8 }, { sizeGb: 8, storage: "local-zfs" }];
-            raw.zrepl = { enabled: true, port: 9000, interval: "15m", keep: 5, rootFs: "pool1/copies" };
+            raw.zrepl = { enabled: true, port: 9000, interval: "15m", keep: 5, senderKeep: 12, rateMBps: 40.5, rootFs: "pool1/copies" };
         });
         const prox2 = parse(zreplConfigYaml(site, node(site, "prox2")));
+        assert.deepEqual(prox2.jobs[0].snapshotting, { type: "periodic", prefix: "zrepl_", interval: "15m" });
+        assert.deepEqual(prox2.jobs[0].pruning.keep[1], { type: "last_n", count: 12, regex: "^zrepl_" });
+        prox2.jobs.shift();
+        assert.deepEqual(prox2.jobs[1].recv, { placeholder: { encryption: "inherit" }, bandwidth_limit: { max: "40.5 MiB" } });
         assert.deepEqual(prox2.jobs[0].serve, {
             type: "tcp",
             listen: "[fd00::12]:9000",
@@ -124,11 +141,12 @@ describe("zrepl config variants", () => {
             "pool1/vmstore/vm-101-disk-0": false,
             "pool1/vmstore/vm-101-disk-1": false,
         });
-        assert.deepEqual(prox2.jobs[0].snapshotting, { type: "periodic", prefix: "zrepl_", interval: "15m" });
+        assert.deepEqual(prox2.jobs[0].snapshotting, { type: "manual" });
         assert.equal(prox2.jobs[1].interval, "15m");
         assert.equal(prox2.jobs[1].root_fs, "pool1/copies/prox1");
         assert.deepEqual(prox2.jobs[1].pruning.keep_receiver[1], { type: "last_n", count: 5, regex: "^zrepl_" });
         const prox1 = parse(zreplConfigYaml(site, node(site, "prox1")));
+        prox1.jobs.shift();
         assert.deepEqual(prox1.jobs[1].connect, { type: "tcp", address: "[fd00::12]:9000" });
         assert.deepEqual(prox1.jobs[0].serve.clients, { "fd00::12": "prox2" });
     });
@@ -168,12 +186,7 @@ describe("zrepl config variants", () => {
             type: "snap",
             filesystems: fsFilter,
             snapshotting: SNAPSHOTTING,
-            pruning: {
-                keep: [
-                    { type: "regex", regex: "^zrepl_", negate: true },
-                    { type: "last_n", count: 24, regex: "^zrepl_" },
-                ],
-            },
+            pruning: { keep: KEEP_SENDER },
         });
         assert.deepEqual(cfg.jobs[1], {
             name: "pve_source_prox1",
@@ -223,8 +236,10 @@ function kept(rules: readonly KeepRule[], snaps: readonly Snap[]): Set<string> {
 describe("keep rules", () => {
     const site = prodSite();
     const cfg = parse(zreplConfigYaml(site, node(site, "prox1")));
-    const sender: KeepRule[] = cfg.jobs[1].pruning.keep_sender;
-    const receiver: KeepRule[] = cfg.jobs[1].pruning.keep_receiver;
+    const sender: KeepRule[] = cfg.jobs[0].pruning.keep;
+    const receiver: KeepRule[] = cfg.jobs[2].pruning.keep_receiver;
+    assert.equal(cfg.jobs[0].name, "pve_snap");
+    assert.deepEqual(cfg.jobs[2].pruning.keep_sender, [{ type: "regex", regex: ".*" }], "the pull job leaves the sender to the snap job");
     const PVE = "__replicate_101-0_1700000000__";
     const zrepl = (i: number) => `zrepl_20260101_${String(100000 + i * 1000)}_000`;
 
@@ -239,18 +254,19 @@ describe("keep rules", () => {
         }
     });
 
-    it("the sender keeps unreplicated zrepl snapshots and the cursor, drops replicated ones, keeps vzdump's and users'", () => {
-        const snaps: Snap[] = [
-            { name: zrepl(1), replicated: true },
+    it("the sender keeps vzdump's and users' snapshots and the newest 144 zrepl ones, replicated or not: a capped pile while a peer is away", () => {
+        // A peer away for two days at the 10-minute interval: 288 unreplicated zrepl snapshots.
+        const away: Snap[] = [
             { name: "vzdump", replicated: true },
-            { name: zrepl(2), replicated: true },
             { name: PVE, replicated: true },
-            { name: zrepl(3), replicated: false },
+            ...Array.from({ length: 288 }, (_, i) => ({ name: zrepl(i), replicated: false })),
         ];
-        // The cursor (newest replicated) is PVE's snapshot here; zrepl(1) and zrepl(2) are replicated and go.
-        assert.deepEqual([...kept(sender, snaps)].sort(), [PVE, "vzdump", zrepl(3)].sort());
-        const cursorIsZrepl = snaps.filter((s) => s.name !== PVE);
-        assert.deepEqual([...kept(sender, cursorIsZrepl)].sort(), ["vzdump", zrepl(2), zrepl(3)].sort());
+        const k = kept(sender, away);
+        assert.equal([...k].filter((n) => n.startsWith("zrepl_")).length, 144);
+        assert.ok(k.has("vzdump") && k.has(PVE) && k.has(zrepl(287)) && !k.has(zrepl(143)));
+        // Before the cap: nothing the peer has not received is pruned.
+        const brief: Snap[] = away.slice(0, 2 + 100);
+        assert.equal([...kept(sender, brief)].filter((n) => n.startsWith("zrepl_")).length, 100);
     });
 
     it("the receiver keeps the newest 24 zrepl and 24 pvesr snapshots and every other one", () => {

@@ -13,7 +13,10 @@
  * with zrepl's message; an accepted one creates <rootFs> (mountpoint=none) and
  * <rootFs>/<peer>, installs the file with mode 0600, enables and restarts
  * zrepl; a re-run with the same text restarts nothing (unless zrepl is not
- * running); an existing rootFs is left as it is.
+ * running); while a pull job's last attempt is still running (zrepl v0.7.0
+ * internal/replication/report AttemptState "planning"/"fan-out-filesystems")
+ * the restart is deferred to a transient unit whose waiter restarts zrepl once
+ * the attempt has ended; an existing rootFs is left as it is.
  * Proves (zrepl-repair-install.sh): tool and units are written (modes 0755 /
  * 0644), systemd reloaded and the timer enabled and started; a re-run changes
  * nothing; a tool that does not compile with python3 is refused before
@@ -28,7 +31,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { runScript, tempDir } from "../scripts/lib";
-import { zfsSandbox, type ZfsSandbox } from "../harness/zfs";
+import { run, zfsSandbox, type ZfsSandbox } from "../harness/zfs";
 import { repairUnits, zreplConfigYaml } from "../../components/zrepl/config";
 import { repairToolText } from "../../components/zrepl/zrepl";
 import { nodeOf, prodSite } from "./site";
@@ -41,6 +44,10 @@ let madeEtcZrepl = false;
 
 const FAKE_ZREPL = `#!/bin/bash
 printf '%s\\n' "zrepl $*" >>"$FAKE_LOG"
+if [[ "$*" == "status --mode raw" ]]; then
+    [[ -e $FAKE_DIR/status.json ]] || { echo "error: cannot connect to daemon" >&2; exit 1; }
+    cat "$FAKE_DIR/status.json"; exit 0
+fi
 if [[ $1 == configcheck && $2 == --config ]]; then
     cp "$3" "$FAKE_DIR/checked.yml"
     if [[ -e $FAKE_DIR/reject ]]; then echo "fake-rejection: $(cat "$FAKE_DIR/reject")" >&2; exit 1; fi
@@ -50,9 +57,20 @@ echo "fake zrepl: unsupported $*" >&2; exit 2
 `;
 const FAKE_SYSTEMCTL = `#!/bin/bash
 printf '%s\\n' "systemctl $*" >>"$FAKE_LOG"
-if [[ $1 == is-active ]]; then [[ -e $FAKE_DIR/active ]]; exit; fi
+if [[ $1 == is-active ]]; then f=active; [[ $3 != zrepl-restart-when-idle.service ]] || f=active-$3; [[ -e $FAKE_DIR/$f ]]; exit; fi
 exit 0
 `;
+const FAKE_SYSTEMD_RUN = `#!/bin/bash
+printf '%s\\n' "systemd-run $*" >>"$FAKE_LOG"
+`;
+/** A raw zrepl status whose pull job's last attempt is in `state` (zrepl v0.7.0 report.AttemptState). */
+const statusWith = (state: string) =>
+    JSON.stringify({
+        Jobs: {
+            pve_source: { type: "source", source: { Snapper: null } },
+            pve_pull_prox2: { type: "pull", pull: { Replication: { Attempts: [{ State: "done" }, { State: state, Filesystems: [] }] } } },
+        },
+    });
 
 before(async () => {
     zfs = await zfsSandbox("zreplcfg");
@@ -64,6 +82,7 @@ before(async () => {
     fs.mkdirSync(bin);
     fs.writeFileSync(path.join(bin, "zrepl"), FAKE_ZREPL, { mode: 0o755 });
     fs.writeFileSync(path.join(bin, "systemctl"), FAKE_SYSTEMCTL, { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, "systemd-run"), FAKE_SYSTEMD_RUN, { mode: 0o755 });
     // Mount point for the private /etc/zrepl (removed again if this test made it).
     if (!fs.existsSync("/etc/zrepl")) {
         fs.mkdirSync("/etc/zrepl");
@@ -104,6 +123,11 @@ function host() {
     return { ...h, calls, exec };
 }
 
+/** Runs an installed helper (a file on the fake host) with the fakes first on PATH. */
+function runScriptFile(file: string, h: { log: string; dir: string }) {
+    return run("bash", [file], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, FAKE_LOG: h.log, FAKE_DIR: h.dir } });
+}
+
 describe("zrepl-config.sh", () => {
     const site = prodSite();
     const yaml = zreplConfigYaml(site, nodeOf(site, "prox1"));
@@ -137,7 +161,11 @@ describe("zrepl-config.sh", () => {
         assert.deepEqual(r.lines, [{ config: "changed" }]);
         const calls = h.calls();
         assert.match(calls[0]!, /^zrepl configcheck --config \/etc\/zrepl\/\.zrepl\.yml\.\w+$/, "checked as a temp file first");
-        assert.deepEqual(calls.slice(1), ["systemctl enable --quiet zrepl.service", "systemctl restart zrepl.service"]);
+        assert.deepEqual(calls.slice(1), [
+            "systemctl enable --quiet zrepl.service",
+            "systemctl is-active --quiet zrepl.service",
+            "systemctl restart zrepl.service",
+        ]);
         const live = path.join(h.etc, "zrepl.yml");
         assert.equal(fs.readFileSync(live, "utf8"), `${yaml}\n`);
         assert.equal(fs.statSync(live).mode & 0o777, 0o600);
@@ -155,6 +183,47 @@ describe("zrepl-config.sh", () => {
         assert.equal(stopped.code, 0, stopped.stderr);
         assert.deepEqual(stopped.lines, [{ config: "unchanged" }]);
         assert.equal(h.calls().at(-1), "systemctl restart zrepl.service", "started when it was not running");
+    });
+
+    it("defers the restart while a transfer runs (zrepl reads its config only at start); restarts at once when idle", () => {
+        const h = host();
+        const rootFs = root();
+        fs.writeFileSync(path.join(h.dir, "active"), "");
+        fs.writeFileSync(path.join(h.etc, "zrepl.yml"), "jobs: []\n", { mode: 0o600 });
+        fs.writeFileSync(path.join(h.dir, "status.json"), statusWith("fan-out-filesystems"));
+        const busy = h.exec("zrepl-config", [yaml, rootFs, "prox2"]);
+        assert.equal(busy.code, 0, busy.stderr);
+        assert.deepEqual(busy.lines, [{ config: "changed", restart: "deferred" }]);
+        assert.equal(fs.readFileSync(path.join(h.etc, "zrepl.yml"), "utf8"), `${yaml}\n`, "the new config is in place for the restart");
+        const calls = h.calls();
+        assert.ok(!calls.includes("systemctl restart zrepl.service"), calls.join("\n"));
+        assert.equal(
+            calls.at(-1),
+            "systemd-run --quiet --no-block --collect --unit=zrepl-restart-when-idle /usr/local/sbin/zrepl-restart-when-idle",
+        );
+        const waiter = path.join(h.sbin, "zrepl-restart-when-idle");
+        assert.equal(fs.statSync(waiter).mode & 0o777, 0o755);
+
+        // A deferred restart already pending: not started twice.
+        fs.writeFileSync(path.join(h.etc, "zrepl.yml"), "jobs: []\n", { mode: 0o600 });
+        fs.writeFileSync(path.join(h.dir, "active-zrepl-restart-when-idle.service"), "");
+        const pending = h.exec("zrepl-config", [yaml, rootFs, "prox2"]);
+        assert.deepEqual(pending.lines, [{ config: "changed", restart: "deferred" }]);
+        assert.ok(!h.calls().some((c) => c.startsWith("systemd-run")));
+
+        // The waiter, once the attempt is done: restarts zrepl and ends.
+        fs.writeFileSync(path.join(h.dir, "status.json"), statusWith("done"));
+        fs.rmSync(h.log, { force: true });
+        const r = runScriptFile(waiter, h);
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(h.calls(), ["zrepl status --mode raw", "systemctl restart zrepl.service"]);
+
+        // Idle from the start (planning-error is terminal): restarted at once.
+        fs.writeFileSync(path.join(h.etc, "zrepl.yml"), "jobs: []\n", { mode: 0o600 });
+        fs.writeFileSync(path.join(h.dir, "status.json"), statusWith("planning-error"));
+        const idle = h.exec("zrepl-config", [yaml, rootFs, "prox2"]);
+        assert.deepEqual(idle.lines, [{ config: "changed" }]);
+        assert.equal(h.calls().at(-1), "systemctl restart zrepl.service");
     });
 
     it("leaves an existing rootFs as it is", () => {

@@ -53,7 +53,7 @@ export function nodeId(site: Site, name: string): number {
 }
 
 function guestEffect(site: Site, g: Guest, lostNodes: ReadonlySet<string>, quorate: ReadonlySet<string>): string {
-    const label = `vm ${g.vmid} (${g.name})`;
+    const label = `${g.type} ${g.vmid} (${g.name})`;
     if (!lostNodes.has(g.node)) {
         return quorate.has(g.node)
             ? `${label} keeps running on ${g.node}`
@@ -133,7 +133,7 @@ export function failureCases(site: Site): FailureCase[] {
         const guests = site.guests
             .filter((g) => g.node === n)
             .map((g) => {
-                const label = `vm ${g.vmid} (${g.name})`;
+                const label = `${g.type} ${g.vmid} (${g.name})`;
                 return g.replicateTo.length
                     ? `${label} must be recovered from its replica on ${g.replicateTo.join(" or ")} (up to ${formatMinutes(site.replication.worstCaseRpoMinutes)} lost); HA does not detect a lost pool by itself`
                     : `${label} is lost with the pool (no replica)`;

@@ -51,13 +51,25 @@ function runsOn(g: ParsedGuest, nodeNames: readonly string[]): string[] {
     return [...nodeNames];
 }
 
-type MediaInput = { url: string; fileName?: string | undefined; checksum?: string | undefined; checksumAlgorithm: string; storage: string };
+type MediaInput = {
+    url: string;
+    fileName?: string | undefined;
+    checksum?: string | undefined;
+    checksumAlgorithm: string;
+    storage: string;
+    decompression?: string | undefined;
+};
 
-/** The file name Proxmox will store: the stack's, else the URL's last path segment. */
+/**
+ * The file name Proxmox will store: the stack's, else the URL's last path
+ * segment, without the compression suffix when Proxmox decompresses it
+ * (pve-manager www/manager6/window/DownloadUrlToStorage.js does the same).
+ */
 function fileNameOf(m: MediaInput): string {
     if (m.fileName !== undefined) return m.fileName;
     const segs = new URL(m.url).pathname.split("/");
-    return decodeURIComponent(segs[segs.length - 1] ?? "");
+    const last = decodeURIComponent(segs[segs.length - 1] ?? "");
+    return m.decompression !== undefined && last.endsWith(`.${m.decompression}`) ? last.slice(0, -m.decompression.length - 1) : last;
 }
 
 function endsWithOne(name: string, exts: readonly string[]): boolean {
@@ -71,6 +83,7 @@ function mediaOf(m: MediaInput, content: Media["content"]): Media {
         fileName,
         ...(m.checksum !== undefined ? { checksum: m.checksum, checksumAlgorithm: m.checksumAlgorithm } : {}),
         storage: m.storage,
+        ...(m.decompression !== undefined ? { decompression: m.decompression } : {}),
         content,
         volumeId: `${m.storage}:${content}/${fileName}`,
     };
@@ -196,7 +209,7 @@ export function checkGuests(
                 }
                 if (iso.attached) {
                     warn(
-                        `${at("source", "iso", "attached")}: ${fileNameOf(iso)} is in guest ${g.vmid}'s CD drive: Proxmox refuses to migrate it ("local cdrom image", qemu-server QemuMigrate.pm) and an HA recovery needs the ISO on the target node. Once the OS is installed, set attached: false (see the runbook, "Install media")`,
+                        `${at("source", "iso", "attached")}: ${fileNameOf(iso)} is in guest ${g.vmid}'s CD drive: Proxmox refuses to migrate it ("local cdrom image", qemu-server QemuMigrate.pm) and an HA recovery needs the ISO on the target node. Once the OS is installed, set attached: false (the site runbook, "Installing from an ISO, then detaching it")`,
                     );
                 }
             }

@@ -96,6 +96,8 @@ export interface Media {
     readonly checksum?: string;
     readonly checksumAlgorithm?: string;
     readonly storage: string;
+    /** Proxmox decompresses the download with this algorithm (ISOs only). */
+    readonly decompression?: string;
     readonly content: "iso" | "import" | "vztmpl";
     readonly volumeId: string;
 }

@@ -300,6 +300,11 @@ export const TEMPLATE_EXTENSIONS = ["tar.gz", "tar.xz", "tar.zst"] as const;
 
 export const isoSourceSchema = z.strictObject({
     ...mediaSchema(ISO_EXTENSIONS, "OPNsense-25.1-dvd-amd64.iso"),
+    /**
+     * The URL serves a compressed ISO (e.g. OPNsense's .iso.bz2): Proxmox decompresses it
+     * after the download, and the file name drops the suffix, as the GUI's download dialog does.
+     */
+    decompression: z.enum(["gz", "lzo", "zst", "bz2"]).optional(),
     /** Nodes that receive the ISO. Defaults to every node the guest may run on. */
     nodes: z.array(hostname).optional(),
     /** Whether the ISO is in the guest's CD drive. Set false once the OS is installed. */

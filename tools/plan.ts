@@ -137,7 +137,7 @@ const factsSection: Section = (p) => {
         for (const g of c.guests) out.push(`      ${g}`);
     }
     out.push("  Worst-case data loss (RPO) per guest:");
-    for (const r of f.rpo) out.push(`    vm ${r.vmid} (${r.name}): ${r.text}`);
+    for (const r of f.rpo) out.push(`    ${site.guests.find((g) => g.vmid === r.vmid)?.type ?? "vm"} ${r.vmid} (${r.name}): ${r.text}`);
     if (f.rpo.length === 0) out.push("    no guests");
     out.push(
         `  Replication schedule ${site.replication.schedule}: worst case ${formatMinutes(site.replication.worstCaseRpoMinutes)} between runs`,

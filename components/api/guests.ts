@@ -156,8 +156,12 @@ export function createGuests(ctx: ApiContext, storage: pulumi.Resource, networks
                       comment: r.comment,
                   })
                 : defined({ rule: r.id, type: r.type, affinity: r.affinity, resources: [...r.resources], comment: r.comment }),
-            // Protected while any of its guests is.
-            childOpts(ctx, after, { protect: r.vmids.some((v) => site.guests.find((x) => x.vmid === v)?.protect === true) }),
+            // Protected like its guests: a node-affinity rule like its one
+            // guest; a resource-affinity rule while all its guests are, so
+            // step one of removing a guest (protect: false) frees the rule
+            // too and step two can delete or shorten it with the guest.
+            // Deleting a rule never takes a guest out of HA.
+            childOpts(ctx, after, { protect: r.vmids.every((v) => site.guests.find((x) => x.vmid === v)?.protect === true) }),
         );
         haRules.set(r.id, rule);
         if (r.type === "node-affinity") for (const v of r.vmids) nodeRuleOf.set(v, rule);

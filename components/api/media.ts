@@ -51,6 +51,7 @@ export function createMedia(ctx: ApiContext): ReadonlyMap<string, proxmox.downlo
                     fileName: media.fileName,
                     checksum: media.checksum,
                     checksumAlgorithm: media.checksumAlgorithm,
+                    decompressionAlgorithm: media.decompression,
                     // Never re-download because the file at the URL changed
                     // size (a new "latest" image): that would replace the
                     // file under running guests on every upstream release.

@@ -3,7 +3,9 @@
  * the mock runtime declares exactly these Proxmox API objects — exact types,
  * names and inputs (whole input objects compared, not subsets) for the
  * provider, storage, VLANs, SDN zone/vnet/apply, cluster options, firewall,
- * alert command, VMs, replication jobs, HA resources and HA rules — each
+ * alert command, downloaded media (OPNsense ISO on both nodes, a Debian cloud
+ * image, a container template), VMs from an ISO, a cloud image and a template
+ * clone, a container, replication jobs, HA resources (vm: and ct:) and HA rules — each
  * through the one explicit provider, with `protect` and `ignoreChanges` as
  * intended, and the component's summary for the stack outputs.
  * Does not prove: that Proxmox or the provider accept these inputs (no engine,
@@ -31,6 +33,8 @@ const T = {
     replication: "proxmoxve:index/replication:Replication",
     haresource: "proxmoxve:index/haresource:Haresource",
     harule: "proxmoxve:index/harule:Harule",
+    ct: "proxmoxve:index/containerLegacy:ContainerLegacy",
+    file: "proxmoxve:download/file:File",
     command: "command:remote:Command",
 } as const;
 
@@ -122,6 +126,11 @@ const vm = (o: {
     storage: string;
     size: number;
     nics: Record<string, unknown>[];
+    osType?: string;
+    /** Inputs of the OS source (cdrom, bootOrders, clone, initialization, …). */
+    extra?: Record<string, unknown>;
+    /** Extra inputs of the first disk (importFrom). */
+    disk?: Record<string, unknown>;
 }) => ({
     type: T.vm,
     protect: true,
@@ -132,15 +141,47 @@ const vm = (o: {
         name: o.name,
         cpu: { cores: 2, type: "x86-64-v2-AES" },
         memory: { dedicated: o.memory },
-        operatingSystem: { type: "l26" },
+        operatingSystem: { type: o.osType ?? "l26" },
+        ...o.extra,
         agent: { enabled: true, timeout: "1m", waitForIp: { disabled: true } },
-        disks: [{ interface: "scsi0", datastoreId: o.storage, size: o.size, fileFormat: "raw", ssd: true, discard: "on", replicate: true }],
+        disks: [
+            {
+                interface: "scsi0",
+                datastoreId: o.storage,
+                size: o.size,
+                ...o.disk,
+                fileFormat: "raw",
+                ssd: true,
+                discard: "on",
+                replicate: true,
+            },
+        ],
         networkDevices: o.nics,
         started: true,
         onBoot: true,
         protection: true,
     },
 });
+
+const OPNSENSE_URL = "https://pkg.opnsense.org/releases/25.1/OPNsense-25.1-dvd-amd64.iso.bz2";
+const OPNSENSE = "OPNsense-25.1-dvd-amd64.iso";
+/** The OPNsense installer downloaded to a node, decompressed there (the file drops .bz2). */
+const opnsense = (node: string) => ({
+    type: T.file,
+    inputs: {
+        nodeName: node,
+        datastoreId: "local",
+        contentType: "iso",
+        url: OPNSENSE_URL,
+        fileName: OPNSENSE,
+        // No checksum in the committed stack, so no algorithm either.
+        decompressionAlgorithm: "bz2",
+        overwrite: false,
+    },
+});
+/** An attached installer ISO: CD drive on ide2, the disk first in the boot order. */
+const ISO_ATTACHED = { cdrom: { fileId: `local:iso/${OPNSENSE}`, interface: "ide2" }, bootOrders: ["scsi0", "ide2"] };
+const LAB_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILRM5qLSpDzrVE5NUqUQ2OT/6zqkpmMNDIi85JVopxfe lab-admin@example.com";
 
 const replication = (id: string, target: string, schedule: string, rate?: number) => ({
     type: T.replication,
@@ -288,7 +329,11 @@ describe("prod (Pulumi.prod.yaml): the reference site", () => {
                 storage: "pool1",
                 size: 32,
                 nics: [{ bridge: "vmbr0", model: "virtio", firewall: true }],
+                osType: "other",
+                extra: ISO_ATTACHED,
             }),
+            "prod-api-iso-prox1-OPNsense-25.1-dvd-amd64.iso": opnsense("prox1"),
+            "prod-api-iso-prox2-OPNsense-25.1-dvd-amd64.iso": opnsense("prox2"),
             "prod-api-replication-101-492612": replication("101-492612", "prox2", "*/5", 100),
             "prod-api-ha-101": haresource(101, 2),
             "prod-api-harule-ha-guest-101": nodeRule(101, "prox1", { prox1: 2, prox2: 1 }),
@@ -316,16 +361,8 @@ describe("lab (Pulumi.lab.yaml): dataset storage, 15-minute schedule, both direc
         run = await runStack("lab");
     });
     it("declares exactly these objects with these inputs (no firewall, no VLANs, no SDN, no alerts)", () => {
-        const dns = (vmid: number, name: string, node: string) =>
-            vm({
-                vmid,
-                name,
-                node,
-                memory: 1024,
-                storage: "vmstore",
-                size: 8,
-                nics: [{ bridge: "vmbr0", model: "virtio", firewall: true }],
-            });
+        const IMAGE = "debian-13-genericcloud-amd64.qcow2";
+        const TEMPLATE = "debian-13-standard_13.1-2_amd64.tar.zst";
         assertExactly(run, {
             "lab-api-storage": {
                 type: T.storage,
@@ -341,27 +378,116 @@ describe("lab (Pulumi.lab.yaml): dataset storage, 15-minute schedule, both direc
                 type: T.options,
                 inputs: { migrationType: "secure", haShutdownPolicy: "conditional", crsHa: "basic", crsHaRebalanceOnStart: false },
             },
-            "lab-api-vm-201": dns(201, "dns1", "lab1"),
-            "lab-api-vm-202": dns(202, "dns2", "lab2"),
+            "lab-api-import-lab1-debian-13-genericcloud-amd64.qcow2": {
+                type: T.file,
+                inputs: {
+                    nodeName: "lab1",
+                    datastoreId: "local",
+                    contentType: "import",
+                    url: `https://cloud.debian.org/images/cloud/trixie/latest/${IMAGE}`,
+                    fileName: IMAGE,
+                    overwrite: false,
+                },
+            },
+            "lab-api-vztmpl-lab2-debian-13-standard_13.1-2_amd64.tar.zst": {
+                type: T.file,
+                inputs: {
+                    nodeName: "lab2",
+                    datastoreId: "local",
+                    contentType: "vztmpl",
+                    url: `http://download.proxmox.com/images/system/${TEMPLATE}`,
+                    fileName: TEMPLATE,
+                    overwrite: false,
+                },
+            },
+            "lab-api-vm-201": vm({
+                vmid: 201,
+                name: "dns1",
+                node: "lab1",
+                memory: 1024,
+                storage: "vmstore",
+                size: 8,
+                nics: [{ bridge: "vmbr0", model: "virtio", firewall: true }],
+                disk: { importFrom: `local:import/${IMAGE}` },
+                extra: {
+                    initialization: {
+                        datastoreId: "vmstore",
+                        userAccount: { username: "debian", keys: [LAB_KEY] },
+                        ipConfigs: [{ ipv4: { address: "192.168.122.21/24", gateway: "192.168.122.1" } }],
+                        dns: { domain: "lab.example.com", servers: ["192.168.122.1"] },
+                    },
+                },
+            }),
+            "lab-api-ct-202": {
+                type: T.ct,
+                protect: true,
+                ignoreChanges: ["nodeName"],
+                inputs: {
+                    nodeName: "lab2",
+                    vmId: 202,
+                    cpu: { cores: 2 },
+                    memory: { dedicated: 512 },
+                    disk: { datastoreId: "vmstore", size: 8, replicate: true },
+                    operatingSystem: { templateFileId: `local:vztmpl/${TEMPLATE}`, type: "debian" },
+                    initialization: {
+                        hostname: "dns2",
+                        ipConfigs: [{ ipv4: { address: "192.168.122.22/24", gateway: "192.168.122.1" } }],
+                        dns: { servers: ["192.168.122.1"] },
+                        userAccount: { keys: [LAB_KEY] },
+                    },
+                    networkInterfaces: [{ name: "eth0", bridge: "vmbr0", firewall: true }],
+                    unprivileged: true,
+                    features: { nesting: true },
+                    started: true,
+                    startOnBoot: true,
+                    protection: true,
+                },
+            },
+            "lab-api-vm-203": vm({
+                vmid: 203,
+                name: "ci",
+                node: "lab1",
+                memory: 2048,
+                storage: "vmstore",
+                size: 16,
+                nics: [{ bridge: "vmbr0", model: "virtio", firewall: true }],
+                extra: {
+                    clone: { vmId: 9000, full: true, datastoreId: "vmstore" },
+                    initialization: {
+                        datastoreId: "vmstore",
+                        userAccount: { username: "debian", keys: [LAB_KEY] },
+                        ipConfigs: [{ ipv4: { address: "dhcp" } }],
+                    },
+                },
+            }),
             "lab-api-replication-201-702180": replication("201-702180", "lab2", "*/15"),
             "lab-api-replication-202-702180": replication("202-702180", "lab1", "*/15"),
+            "lab-api-replication-203-702180": replication("203-702180", "lab2", "*/15"),
             "lab-api-ha-201": haresource(201),
-            "lab-api-ha-202": haresource(202),
+            "lab-api-ha-202": {
+                type: T.haresource,
+                protect: true,
+                inputs: { resourceId: "ct:202", type: "ct", state: "started", maxRestart: 1, maxRelocate: 1, failback: true },
+            },
             "lab-api-harule-ha-guest-201": nodeRule(201, "lab1", { lab1: 1 }),
-            "lab-api-harule-ha-guest-202": nodeRule(202, "lab2", { lab2: 1 }),
+            "lab-api-harule-ha-guest-202": {
+                ...nodeRule(202, "lab2", { lab2: 1 }),
+                inputs: { ...nodeRule(202, "lab2", { lab2: 1 }).inputs, resources: ["ct:202"] },
+            },
             "lab-api-harule-dns-apart": {
                 type: T.harule,
                 protect: true,
-                inputs: { rule: "dns-apart", type: "resource-affinity", affinity: "negative", resources: ["vm:201", "vm:202"] },
+                inputs: { rule: "dns-apart", type: "resource-affinity", affinity: "negative", resources: ["vm:201", "ct:202"] },
             },
         });
     });
     it("skips TLS verification as the stack asks (apiInsecure: true)", () => assertProvider(run, "https://192.168.122.11:8006", true));
     it("has no alert command", () => assertNotifications(run, undefined));
-    it("summarizes two replication jobs of 15 minutes worst-case RPO", () => {
+    it("summarizes three replication jobs of 15 minutes worst-case RPO", () => {
         assert.deepEqual(run.layer.summary.replicationJobs, [
             { id: "201-702180", vmid: 201, target: "lab2", schedule: "*/15", worstCaseRpoMinutes: 15 },
             { id: "202-702180", vmid: 202, target: "lab1", schedule: "*/15", worstCaseRpoMinutes: 15 },
+            { id: "203-702180", vmid: 203, target: "lab2", schedule: "*/15", worstCaseRpoMinutes: 15 },
         ]);
         assert.deepEqual(
             run.layer.summary.ha.rules.map((r) => r.id),
@@ -392,6 +518,8 @@ describe("dc2 (Pulumi.dc2.yaml): two datacentres, VLANs at MTU 1400, VXLAN guest
                     { bridge: "vmbr0", model: "virtio", firewall: true },
                     { bridge: "guests", model: "virtio", firewall: true, mtu: 1332 },
                 ],
+                osType: "other",
+                extra: ISO_ATTACHED,
             });
         assertExactly(run, {
             "dc2-api-storage": {
@@ -485,6 +613,9 @@ describe("dc2 (Pulumi.dc2.yaml): two datacentres, VLANs at MTU 1400, VXLAN guest
             "dc2-api-fw-enable": { type: T.fwOptions, inputs: { enabled: true, inputPolicy: "DROP", outputPolicy: "ACCEPT" } },
             "dc2-api-vm-111": fw(111, "fw-a", "dca-pve1"),
             "dc2-api-vm-112": fw(112, "fw-b", "dcb-pve1"),
+            // One download per node, shared by both firewalls.
+            "dc2-api-iso-dca-pve1-OPNsense-25.1-dvd-amd64.iso": opnsense("dca-pve1"),
+            "dc2-api-iso-dcb-pve1-OPNsense-25.1-dvd-amd64.iso": opnsense("dcb-pve1"),
             "dc2-api-replication-111-2948": replication("111-2948", "dcb-pve1", "*/5", 50),
             "dc2-api-replication-112-2948": replication("112-2948", "dca-pve1", "*/5", 50),
             "dc2-api-ha-111": haresource(111),

@@ -19,7 +19,7 @@
  * - the agent: refreshes never wait for it (waitForIp.disabled), and a guest
  *   without it sends only enabled: false;
  * - protection: HA resource and rules carry the guest's protect (a
- *   resource-affinity rule while any member is protected), and an
+ *   resource-affinity rule while all its members are), and an
  *   unprotected guest leaves all of them unprotected (step one of removal).
  * Does not prove: that Proxmox or the provider accept these inputs (no PVE,
  * no provider plugin), nor what `pulumi destroy` does on a live site.
@@ -374,9 +374,10 @@ describe("removing a guest on purpose, step one: protect: false", () => {
         assert.equal(get(run, T.haresource, "prod-api-ha-101").protect, false);
         assert.equal(get(run, T.harule, "prod-api-harule-ha-guest-101").protect, false);
     });
-    it("keeps a resource-affinity rule protected while another member is protected", () => {
-        assert.equal(get(run, T.harule, "prod-api-harule-apart").protect, true);
+    it("frees its resource-affinity rule too (step two removes or shortens it), and nothing of the other guest", () => {
+        assert.equal(get(run, T.harule, "prod-api-harule-apart").protect, false);
         assert.equal(get(run, T.haresource, "prod-api-ha-102").protect, true);
+        assert.equal(get(run, T.harule, "prod-api-harule-ha-guest-102").protect, true);
     });
     it("a detached ISO: the drive unplugged (none), no boot order, the ISO still on both nodes for a reinstall", () => {
         const vm = get(run, T.vm, "prod-api-vm-101").inputs as Record<string, unknown>;

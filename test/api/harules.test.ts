@@ -63,8 +63,8 @@ for (const stack of ["prod", "lab", "dc2"]) {
             const haGuests = run.site.guests.filter((g) => g.ha);
             for (const g of haGuests)
                 assert.ok(
-                    rules.some((r) => r.type === "node-affinity" && r.resources.includes(`vm:${g.vmid}`)),
-                    `vm:${g.vmid}`,
+                    rules.some((r) => r.type === "node-affinity" && r.resources.includes(`${g.type}:${g.vmid}`)),
+                    `${g.type}:${g.vmid}`,
                 );
             for (const r of run.site.haRules)
                 assert.ok(

@@ -21,7 +21,8 @@
 import { describe, it, before } from "node:test";
 import * as assert from "node:assert/strict";
 import type { Site } from "../../components/model";
-import { replicationJobs } from "../../components/model";
+import { guestMedia, replicationJobs } from "../../components/model";
+import { mediaName } from "../../components/api/media";
 import { waitsFor } from "../../tools/lib/graph";
 import type { RecordedResource } from "../../tools/lib/mock-runtime";
 import { readStack } from "../../tools/lib/stack";
@@ -153,9 +154,12 @@ for (const [label, makeSite] of Object.entries(SITES)) {
             assert.ok(waitsApi(`${n}-fw-rules`, `${n}-fw-ipset-nodes`));
         });
 
-        it("each VM waits for storage, its home node, its managed bridges and (vnet NIC) the SDN apply", () => {
+        it("each guest waits for storage, its home node, its managed bridges, (vnet NIC) the SDN apply and its media on every node", () => {
             for (const g of site.guests) {
-                const vm = `${n}-vm-${g.vmid}`;
+                const vm = `${n}-${g.type}-${g.vmid}`;
+                for (const { node, media } of guestMedia(g)) {
+                    assert.ok(waitsApi(vm, mediaName(n, node, media)), `${vm} after ${media.fileName} on ${node}`);
+                }
                 assert.ok(waitsApi(vm, `${n}-storage`));
                 assert.ok(waits(vm, `cluster:${nodes.indexOf(g.node)}`));
                 for (const nic of g.nics) {
@@ -173,7 +177,7 @@ for (const [label, makeSite] of Object.entries(SITES)) {
                 for (const j of replicationJobs(site, g)) {
                     jobs++;
                     const r = `${n}-replication-${j.id}`;
-                    assert.ok(waitsApi(r, `${n}-vm-${g.vmid}`));
+                    assert.ok(waitsApi(r, `${n}-${g.type}-${g.vmid}`));
                     assert.ok(waits(r, `cluster:${nodes.indexOf(j.target)}`));
                 }
             }

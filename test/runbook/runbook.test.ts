@@ -87,7 +87,7 @@ for (const stack of stacks) {
                 `\`${s.replication.schedule}\``,
                 `up to ${formatMinutes(s.replication.worstCaseRpoMinutes)} of writes`,
                 ...s.nodes.flatMap((n) => [n.name, n.address, n.zfs.pool, n.watchdog, ...n.links.map((l) => l.address), ...n.zfs.disks]),
-                ...s.guests.flatMap((g) => [`vm ${g.vmid} (${g.name})`, ...replicationJobs(s, g).map((j) => j.id)]),
+                ...s.guests.flatMap((g) => [`${g.type} ${g.vmid} (${g.name})`, ...replicationJobs(s, g).map((j) => j.id)]),
                 ...(s.qdevice ? [s.qdevice.address, s.qdevice.sshHostKey] : []),
                 ...s.network.vlans.map((v) => `VLAN ${v.tag}`),
                 ...s.haRules.map((r) => r.id),
@@ -128,9 +128,9 @@ for (const stack of stacks) {
             // A guest a negative rule pins to its node gets no migrate line (test/runbook/shapes.test.ts).
             for (const g of s.guests.filter((x) => x.ha))
                 assert.ok(
-                    md.includes(`ha-manager migrate vm:${g.vmid} `) ||
-                        md.includes(`# vm ${g.vmid} (${g.name}) cannot move: a rule keeps it off `),
-                    `migrate vm:${g.vmid}`,
+                    md.includes(`ha-manager migrate ${g.type}:${g.vmid} `) ||
+                        md.includes(`# ${g.type} ${g.vmid} (${g.name}) cannot move: a rule keeps it off `),
+                    `migrate ${g.type}:${g.vmid}`,
                 );
             if (s.qdevice) {
                 assert.ok(md.includes("\n### Re-adding the QDevice\n"));

@@ -290,7 +290,7 @@ describe("plan warnings", () => {
         assert.deepEqual(
             attached.filter((w) => w.includes("ISO") || w.includes("CD drive")),
             [
-                `proxmox-ha:guests[0].source.iso.attached: OPNsense-25.1-dvd-amd64.iso is in guest 101's CD drive: Proxmox refuses to migrate it ("local cdrom image", qemu-server QemuMigrate.pm) and an HA recovery needs the ISO on the target node. Once the OS is installed, set attached: false (see the runbook, "Install media")`,
+                `proxmox-ha:guests[0].source.iso.attached: OPNsense-25.1-dvd-amd64.iso is in guest 101's CD drive: Proxmox refuses to migrate it ("local cdrom image", qemu-server QemuMigrate.pm) and an HA recovery needs the ISO on the target node. Once the OS is installed, set attached: false (the site runbook, "Installing from an ISO, then detaching it")`,
             ],
         );
         const detached = warningsOf(mutate((r) => (r.guests[0].source = { iso: { url: ISO_URL, attached: false } })));
@@ -335,6 +335,23 @@ describe("plan warnings", () => {
 });
 
 describe("the built guests", () => {
+    it("names a decompressed ISO without the compression suffix, as Proxmox's download dialog does", () => {
+        const r = validateSite(
+            mutate(
+                (raw) =>
+                    (raw.guests[0].source = {
+                        iso: { url: "https://pkg.opnsense.org/releases/25.1/OPNsense-25.1-dvd-amd64.iso.bz2", decompression: "bz2" },
+                    }),
+            ),
+        );
+        assert.deepEqual(r.problems, []);
+        const fw = r.site!.guests[0] as VmGuest;
+        assert.ok(fw.source?.kind === "iso");
+        assert.deepEqual(
+            [fw.source.iso.fileName, fw.source.iso.volumeId, fw.source.iso.decompression],
+            ["OPNsense-25.1-dvd-amd64.iso", "local:iso/OPNsense-25.1-dvd-amd64.iso", "bz2"],
+        );
+    });
     it("applies each type's defaults, resolves volume ids and the nodes each medium goes to", () => {
         const r = validateSite(
             mutate((raw) => {

@@ -445,7 +445,7 @@ function replicationChecks(site: Site, views: readonly NodeView[]): Check[] {
     const blind = views.filter((v) => !v.pvesr.ok);
     for (const [gi, g] of site.guests.entries()) {
         for (const job of replicationJobs(site, g)) {
-            const name = `replication ${job.id} (vm ${g.vmid} ${g.name})`;
+            const name = `replication ${job.id} (${g.type} ${g.vmid} ${g.name})`;
             const found = findJob(seen, g.vmid, job.target, job.id);
             if (!found) {
                 if (blind.length) {

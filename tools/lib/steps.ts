@@ -11,8 +11,11 @@ type Rule = readonly [RegExp, (m: RegExpExecArray, site: Site) => string];
 
 function guestLabel(site: Site, vmid: string): string {
     const g = site.guests.find((x) => String(x.vmid) === vmid);
-    return g ? `VM ${vmid} (${g.name})` : `VM ${vmid}`;
+    const kind = g?.type === "ct" ? "container" : "VM";
+    return g ? `${kind} ${vmid} (${g.name})` : `VM ${vmid}`;
 }
+
+const CONTENT: Readonly<Record<string, string>> = { iso: "installer ISO", import: "cloud image", vztmpl: "container template" };
 
 /** Rules over the name after `<cluster>-`; HOST is replaced by an alternation of the site's host names. */
 const RULES: readonly (readonly [string, Rule[1]])[] = [
@@ -39,6 +42,8 @@ const RULES: readonly (readonly [string, Rule[1]])[] = [
     ["^api-fw-rules$", () => "firewall rules: SSH and the web UI from the allowlist, cluster traffic"],
     ["^api-fw-enable$", () => "switch the cluster firewall on"],
     ["^api-vm-(\\d+)$", (m, s) => `${guestLabel(s, m[1]!)} on ${s.guests.find((g) => String(g.vmid) === m[1])?.node ?? "?"}`],
+    ["^api-ct-(\\d+)$", (m, s) => `${guestLabel(s, m[1]!)} on ${s.guests.find((g) => String(g.vmid) === m[1])?.node ?? "?"}`],
+    ["^api-(iso|import|vztmpl)-(HOST)-(.+)$", (m) => `${m[2]}: download the ${CONTENT[m[1]!]} ${m[3]}`],
     ["^api-replication-(\\d+)-(\\d+)$", (m, s) => `replicate ${guestLabel(s, m[1]!)} (job ${m[1]}-${m[2]})`],
     ["^api-ha-(\\d+)$", (m, s) => `make ${guestLabel(s, m[1]!)} an HA resource`],
     ["^api-harule-ha-guest-(\\d+)$", (m, s) => `HA node preference of ${guestLabel(s, m[1]!)}`],

@@ -36,7 +36,7 @@ function disksText(n: SiteNode): string {
 
 function guestLabel(g: Guest): string {
     const ha = g.ha ? `HA ${g.ha.state}${g.ha.failback ? ", failback" : ""}` : "no HA";
-    return `vm ${g.vmid} ${g.name}<br/>${ha}`;
+    return `${g.type} ${g.vmid} ${g.name}<br/>${ha}`;
 }
 
 export function topologyMermaid(site: Site): string {

@@ -16,6 +16,7 @@ import { failureCases, guestRpos, quorumFacts } from "../../components/facts";
 import { guestSid, haGuests, replicationJobs, type Guest, type Site, type SiteNode } from "../../components/model";
 import { formatMinutes } from "../../components/schedule";
 import { topologyMermaid } from "./diagram";
+import { guestProcedures } from "./guests";
 
 const REDUNDANCY: Record<string, string> = {
     single: "no redundancy: one failed disk loses the pool",
@@ -160,6 +161,7 @@ class Runbook {
             "",
         );
         this.watchdogTest();
+        this.p(...guestProcedures(this.stack, this.site));
         this.maintenance();
         this.failoverDrill();
         this.failback();
@@ -295,7 +297,7 @@ class Runbook {
             this.p(
                 ...negative.map(
                     (r) =>
-                        `Rule \`${r.id}\` keeps ${list(r.guests.map((v) => `vm ${v}`))} on different nodes. Resource-affinity rules are strict (docs/proxmox-facts.md §5): the rows above leave a guest down rather than start it next to its partner, until a second node is back.`,
+                        `Rule \`${r.id}\` keeps ${list(r.guests.map((v) => `${s.guests.find((g) => g.vmid === v)?.type ?? "vm"} ${v}`))} on different nodes. Resource-affinity rules are strict (docs/proxmox-facts.md §5): the rows above leave a guest down rather than start it next to its partner, until a second node is back.`,
                 ),
                 "",
             );

@@ -234,3 +234,35 @@ describe("CLI", () => {
         assert.equal(main(["--bogus"]).code, 2);
     });
 });
+
+describe("zrepl and Proxmox operations (issue #18 point 4)", () => {
+    // pve-storage ZFSPoolPlugin.pm volume_rollback_is_possible: rollback only to the newest snapshot;
+    // libzfs: `zfs rollback` without -r refuses while newer snapshots or bookmarks exist.
+    const zreplSite = (attic?: string): Site => {
+        const s = site("prod");
+        return { ...s, zrepl: { ...s.zrepl, enabled: true, ...(attic ? { attic } : {}) } };
+    };
+
+    it("a site with zrepl gets the procedures, with its own disks, nodes and copies", () => {
+        const md = renderRunbook("prod", zreplSite());
+        const at = md.indexOf("### zrepl and Proxmox operations");
+        assert.ok(at > 0);
+        const text = md.slice(at);
+        const s = zreplSite();
+        const g = s.guests.find((x) => x.node === s.nodes[0]!.name)!;
+        const disk = `${s.storage.zfsPath}/vm-${g.vmid}-disk-0`;
+        assert.ok(text.includes(`zfs destroy ${disk}@zrepl_<each newer one>`));
+        assert.ok(text.includes(`qm rollback ${g.vmid} before-upgrade`));
+        assert.ok(text.includes("systemctl stop zrepl"));
+        assert.ok(text.includes(`zrepl zfs-abstraction release-all --fs '${s.zrepl.rootFs}/${s.nodes[0]!.name}/${disk}:ok'`));
+        assert.ok(text.includes("set `zrepl.attic` to have it moved aside"));
+        assert.ok(!text.includes("#### Copies the repair tool moved aside"));
+        assert.ok(
+            renderRunbook("prod", zreplSite("pool1/zrepl-attic")).includes("zfs list -r -t all -o name,creation,used pool1/zrepl-attic"),
+        );
+    });
+
+    it("a site without zrepl has none of it", () => {
+        assert.ok(!renderRunbook("prod", site("prod")).includes("zrepl and Proxmox operations"));
+    });
+});

@@ -16,6 +16,7 @@ import { failureCases, guestRpos, quorumFacts } from "../../components/facts";
 import { guestSid, haGuests, replicationJobs, type Guest, type Site, type SiteNode } from "../../components/model";
 import { formatMinutes } from "../../components/schedule";
 import { topologyMermaid } from "./diagram";
+import { zreplProcedures } from "./zrepl";
 import { guestProcedures } from "./guests";
 
 const REDUNDANCY: Record<string, string> = {
@@ -171,6 +172,7 @@ class Runbook {
         this.lostNode();
         if (this.site.qdevice) this.readdQdevice();
         this.replicationErrors();
+        this.p(...zreplProcedures(this.site));
         return `${this.out
             .join("\n")
             .replace(/\n{3,}/g, "\n\n")

@@ -185,7 +185,13 @@ key=${lines[0]}
 # ---- API token (secret: only ever in variables and the final write to stdout)
 token_line=''
 if [[ -n $userid ]]; then
-    list=$(pveum user token list "$userid" --output-format json 2>&1) || die "cannot list the tokens of $userid: $(oneline "$list")"
+    # pveum's stdout is the JSON, its stderr kept apart: every pveum call may warn
+    # there (pve-access-control AccessControl.pm parse_user_config warns about each
+    # user.cfg entry it ignores, e.g. a PVE 8 role naming VM.Monitor), which would
+    # break the JSON if merged. The stderr is shown only when pveum fails.
+    pveum_err=$(mktemp)
+    trap 'rm -f "$pveum_err" ${errfile:+"$errfile"}' EXIT
+    list=$(pveum user token list "$userid" --output-format json 2>"$pveum_err") || die "cannot list the tokens of $userid: $(oneline "$(<"$pveum_err")")"
     exists=$(perl -MJSON::PP -e '
         my $d = eval { JSON::PP->new->decode(join("", <STDIN>)) };
         exit 2 if ref($d) ne "ARRAY";
@@ -193,11 +199,11 @@ if [[ -n $userid ]]; then
     ' "$tokenid" <<<"$list") || die "unexpected output of pveum user token list: $(oneline "${list:0:200}")"
 
     if [[ $exists == yes ]]; then
-        msg=$(pveum user token remove "$userid" "$tokenid" 2>&1) || die "cannot remove the existing token $userid!$tokenid to re-create it: $(oneline "$msg")"
+        pveum user token remove "$userid" "$tokenid" >/dev/null 2>"$pveum_err" || die "cannot remove the existing token $userid!$tokenid to re-create it: $(oneline "$(<"$pveum_err")")"
     fi
 
-    json=$(pveum user token add "$userid" "$tokenid" --privsep 0 --output-format json 2>&1) ||
-        die "pveum user token add $userid $tokenid failed: $(oneline "$json")"
+    json=$(pveum user token add "$userid" "$tokenid" --privsep 0 --output-format json 2>"$pveum_err") ||
+        die "pveum user token add $userid $tokenid failed: $(oneline "$(<"$pveum_err")")"
     # Parse without ever printing the value on an error path; the JSON goes through
     # a pipe from the printf builtin (never a temp file, never an argument).
     token_line=$(printf '%s' "$json" | perl -MJSON::PP -e '

@@ -1050,7 +1050,32 @@ def pvesh(args):
 # the fake's own file under /etc/pve/priv, so it follows the cluster filesystem.
 
 
+# Privileges PVE 8 had and PVE 9 dropped (pve-access-control AccessControl.pm's privilege
+# list no longer has them): a role written by PVE 8 that still names one makes every pveum
+# call warn on stderr.
+PRIVS_REMOVED_IN_PVE9 = ("VM.Monitor",)
+
+
+def user_cfg_warnings():
+    """pve-access-control AccessControl.pm parse_user_config: every pveum call reads
+    /etc/pve/user.cfg and `warn`s (stderr) about each entry it ignores, e.g.
+    "user config - ignore invalid privilege 'VM.Monitor'", then carries on. Only the role
+    privileges named in PRIVS_REMOVED_IN_PVE9 are checked here."""
+    try:
+        with open(os.path.join(PVE, "user.cfg")) as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return
+    for line in lines:
+        fields = line.split(":")
+        if len(fields) >= 3 and fields[0] == "role":
+            for priv in re.split(r"[,;\s]+", fields[2]):
+                if priv in PRIVS_REMOVED_IN_PVE9:
+                    sys.stderr.write("user config - ignore invalid privilege '%s'\n" % priv)
+
+
 def pveum(args):
+    user_cfg_warnings()
     if args[:2] != ["user", "token"] or len(args) < 3:
         raise Die("fake pveum: only 'pveum user token add|list|remove|delete' is simulated\n")
     sub = args[2]

@@ -263,6 +263,8 @@ export interface Site {
     readonly apiInsecure: boolean;
     /** Resource name → provider import id of an existing object to adopt (stack key `import`). */
     readonly imports: Readonly<Record<string, string>>;
+    /** An example stack: the offline plan works, `pulumi up` and `preview` refuse it. */
+    readonly example: boolean;
     /** Things that are allowed but deserve the operator's attention. */
     readonly warnings: readonly string[];
 }

@@ -59,8 +59,16 @@ export function main(opts: MainOptions = {}) {
  */
 export async function checkedMain(opts: MainOptions & { probe?: HostKeyProbe; env?: NodeJS.ProcessEnv } = {}) {
     const env = opts.env ?? process.env;
+    const { site } = loadSite();
+    if (site.example) {
+        throw new SiteValidationError([
+            {
+                path: keyPath("example"),
+                message: `this stack is one of the project's examples (its addresses, disks and host keys are made up), so \`pulumi up\` and \`preview\` refuse it. Copy it to Pulumi.<your site>.yaml, write your own values, delete the line \`proxmox-ha:example: true\`, then \`pulumi stack init <your site>\``,
+            },
+        ]);
+    }
     if (env.PROXMOX_HA_SKIP_HOST_KEY_CHECK !== "1") {
-        const { site } = loadSite();
         const problems = await hostKeyProblems(site, opts.probe);
         if (problems.length) throw new SiteValidationError(problems);
     }

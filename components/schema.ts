@@ -670,6 +670,8 @@ export const SECTIONS = {
             z.string().min(1, "must be the provider's import id, e.g. prox1/101"),
         )
         .default({}),
+    /** Marks a stack as an example: `pulumi up`/`preview` refuse it (a forker's copy is never deployed by accident). */
+    example: z.boolean().default(false),
 } as const;
 
 export type SectionName = keyof typeof SECTIONS;

@@ -797,6 +797,7 @@ class Rules {
             zrepl,
             apiInsecure: p.apiInsecure,
             imports: { ...p.import },
+            example: p.example,
             warnings: [...warnings],
         };
     }

@@ -205,6 +205,10 @@ function renderText(p: Awaited<ReturnType<typeof plan>>, opts: { details: boolea
         return out.join("\n") + "\n";
     }
     const blocks = [[`Plan for stack ${p.stack}: what \`pulumi up\` does on an empty site`]];
+    if (p.site?.example)
+        blocks[0]!.push(
+            "(An example stack: `pulumi up` refuses it. Copy it to Pulumi.<site>.yaml with your own values and delete `proxmox-ha:example: true`.)",
+        );
     for (const section of SECTIONS) {
         const lines = section(p, opts);
         if (lines.length) blocks.push(lines);

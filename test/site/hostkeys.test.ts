@@ -123,7 +123,8 @@ describe("host key check before any resource", () => {
         const { evaluate } = await import("../../tools/lib/mock-runtime");
         const { readStack } = await import("../../tools/lib/stack");
         const cfg = readStack("prod");
-        const config = { ...cfg.config, "proxmox-ha:sshPrivateKey": "k", "proxmox-ha:rootPassword": "p" };
+        const config: Record<string, string> = { ...cfg.config, "proxmox-ha:sshPrivateKey": "k", "proxmox-ha:rootPassword": "p" };
+        delete config["proxmox-ha:example"]; // a real site: the example guard is tested below
         const secretKeys = [...cfg.secretKeys, "proxmox-ha:sshPrivateKey", "proxmox-ha:rootPassword"];
         const refused = await evaluate(
             () => {
@@ -155,5 +156,39 @@ describe("host key check before any resource", () => {
             outputs: () => ({ stdout: "", stderr: "" }),
         });
         assert.ok(skipped.resources.length > 3);
+    });
+    it("an example stack is refused by pulumi up and preview, before any host is asked", async () => {
+        const { evaluate } = await import("../../tools/lib/mock-runtime");
+        const { readStack } = await import("../../tools/lib/stack");
+        const cfg = readStack("lab");
+        const calls: string[] = [];
+        const refused = await evaluate(
+            () => {
+                const run = checkedMain({ probe: async (t) => void calls.push(t.address), env: {} });
+                run.catch(() => undefined);
+                return run;
+            },
+            {
+                config: { ...cfg.config, "proxmox-ha:sshPrivateKey": "k", "proxmox-ha:rootPassword": "p" },
+                secretKeys: [...cfg.secretKeys, "proxmox-ha:sshPrivateKey", "proxmox-ha:rootPassword"],
+                stack: "lab",
+                outputs: () => ({ stdout: "", stderr: "" }),
+            },
+        );
+        await assert.rejects(refused.result, (e: unknown) => {
+            assert.ok(e instanceof SiteValidationError);
+            assert.deepEqual(
+                e.problems.map((p) => [p.path, p.message]),
+                [
+                    [
+                        "proxmox-ha:example",
+                        "this stack is one of the project's examples (its addresses, disks and host keys are made up), so `pulumi up` and `preview` refuse it. Copy it to Pulumi.<your site>.yaml, write your own values, delete the line `proxmox-ha:example: true`, then `pulumi stack init <your site>`",
+                    ],
+                ],
+            );
+            return true;
+        });
+        assert.deepEqual(refused.resources, []);
+        assert.deepEqual(calls, []);
     });
 });

@@ -44,7 +44,7 @@ describe("npm run plan", () => {
         assert.match(r.stdout, /^Plan for stack prod/);
         assert.match(
             r.stdout,
-            /^Plan for stack prod: [^\n]*\n\nSite facts\n {2}Quorum: 2 of 3 votes needed \(prox1, prox2, the QDevice 10\.0\.0\.120: one vote each\)\./,
+            /^Plan for stack prod: [^\n]*\n\(An example stack: `pulumi up` refuses it\.[^\n]*\n\nSite facts\n {2}Quorum: 2 of 3 votes needed \(prox1, prox2, the QDevice 10\.0\.0\.120: one vote each\)\./,
         );
         assert.match(r.stdout, /✓ lose node prox1: quorate on prox2 \(2 of 3 votes, 2 needed\)/);
         assert.match(r.stdout, /vm 101 \(fw\): 5 min \(schedule \*\/5\)/);

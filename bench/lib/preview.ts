@@ -86,7 +86,20 @@ export function previewWorker(
     leakDebugging = false,
 ): Promise<PreviewResult> {
     fs.mkdirSync(path.dirname(jobFile), { recursive: true });
-    fs.writeFileSync(jobFile, JSON.stringify({ ...job, env: languageHostEnv(options) }));
+    // The bench measures the example site as if it were a real one: without the example
+    // guard (index.ts refuses example stacks) and without the host-key probe (no network).
+    const real = (j: StackConfigJob): StackConfigJob => ({
+        ...j,
+        config: Object.fromEntries(Object.entries(j.config).filter(([k]) => k !== "proxmox-ha:example")),
+    });
+    fs.writeFileSync(
+        jobFile,
+        JSON.stringify({
+            input: real(job.input),
+            warmup: real(job.warmup),
+            env: { ...languageHostEnv(options), PROXMOX_HA_SKIP_HOST_KEY_CHECK: "1" },
+        }),
+    );
     // A fresh ts-node cache: every module is compiled as on a fresh machine or CI runner.
     const cache = fs.mkdtempSync(path.join(os.tmpdir(), "bench-ts-node-"));
     const env: NodeJS.ProcessEnv = { ...process.env, TS_NODE_CACHE_DIRECTORY: cache };

@@ -184,7 +184,7 @@ describe("what cannot be adopted is reported, not dropped", () => {
             ...base,
             guestConfigs: {
                 ...base.guestConfigs,
-                "prox1/qemu-server/101.conf": `${base.guestConfigs["prox1/qemu-server/101.conf"]!.replace("scsi0: pool1:vm-101-disk-0,discard=on,", "scsi0: pool1:vm-101-disk-0,cache=writeback,discard=on,")}hostpci0: 0000:01:00.0\n`,
+                "prox1/qemu-server/101.conf": `${base.guestConfigs["prox1/qemu-server/101.conf"]!.replace("scsi0: pool1:vm-101-disk-0,discard=on,", "scsi0: pool1:vm-101-disk-0,cache=writeback,discard=on,")}serial0: socket\n`,
                 "prox2/lxc/200.conf": "arch: amd64\nhostname: ct\nrootfs: pool1:subvol-200-disk-0,size=8G\n",
             },
             replicationCfg: `${base.replicationCfg}local: 200-0\n\ttarget prox1\n\tschedule */30\n\n`,
@@ -199,10 +199,43 @@ describe("what cannot be adopted is reported, not dropped", () => {
                 `no note matching ${re}:\n${notes.join("\n")}`,
             );
         expect(/^\/etc\/pve\/nodes\/prox2\/lxc\/200\.conf: containers are not expressed by the stack/);
-        expect(/^\/etc\/pve\/nodes\/prox1\/qemu-server\/101\.conf: hostpci0: hostpci0: 0000:01:00\.0 is not expressed by the stack/);
+        expect(/^\/etc\/pve\/nodes\/prox1\/qemu-server\/101\.conf: serial0: serial0: socket is not expressed by the stack/);
         expect(/^\/etc\/pve\/nodes\/prox1\/qemu-server\/101\.conf: scsi0 cache: cache=writeback is not expressed/);
         expect(/^\/etc\/pve\/replication\.cfg: 200-0 schedule: is \*\/30; the stack has one schedule \(\*\/5\)/);
         expect(/^prox1: zpool pool1 vdev \/dev\/disk\/by-id\/\S+-part3: is a partition, not a whole disk/);
+    });
+});
+
+describe("UEFI, TPM, machine type and passthrough are adopted; an ISO in an HA guest's drive is a note", () => {
+    it("maps qemu-server's bios, efidisk0, tpmstate0, machine, usbN and hostpciN to the stack's keys", () => {
+        const site = example("prod");
+        const base = handBuilt(site);
+        const conf = base.guestConfigs["prox1/qemu-server/101.conf"]!;
+        const read: SiteRead = {
+            ...base,
+            guestConfigs: {
+                "prox1/qemu-server/101.conf":
+                    conf.replace("boot: ", "bios: ovmf\nboot: ") +
+                    "efidisk0: pool1:vm-101-disk-1,efitype=4m,pre-enrolled-keys=1,size=1M\n" +
+                    "hostpci0: 0000:01:00.0,pcie=1,x-vga=1\n" +
+                    "ide2: local:iso/debian-13.iso,media=cdrom\n" +
+                    "machine: q35\n" +
+                    "tpmstate0: pool1:vm-101-disk-2,size=4M,version=v2.0\n" +
+                    "usb0: host=0529:0001,usb3=1\n",
+            },
+        };
+        const a = buildAdoption(read);
+        const g = (a.config.guests as Record<string, unknown>[])[0]!;
+        assert.deepEqual(
+            [g.bios, g.secureBoot, g.machine, g.tpm, g.usb, g.pci, g.cdrom],
+            ["ovmf", true, "q35", "v2.0", [{ host: "0529:0001", usb3: true }], [{ id: "0000:01:00.0", pcie: true, xvga: true }], undefined],
+        );
+        assert.deepEqual(
+            a.notes.filter((n) => n.where.includes("qemu-server")).map((n) => n.where),
+            ["/etc/pve/nodes/prox1/qemu-server/101.conf: ide2"],
+            "only the ISO of the HA guest is a note",
+        );
+        assert.deepEqual(validateSite(a.config).problems, []);
     });
 });
 

@@ -94,7 +94,14 @@ const KNOWN_VM_KEYS = new Set([
     "scsihw",
     "numa",
     "digest",
+    // Mapped below (bios, machine, EFI disk, TPM, USB and PCI passthrough):
+    "bios",
+    "machine",
+    "efidisk0",
+    "tpmstate0",
 ]);
+
+const PASSTHROUGH = /^(usb\d+|hostpci\d+)$/;
 
 const DISK = /^(scsi\d+|virtio\d+|sata\d+|ide\d+)$/;
 const NIC = /^net\d+$/;
@@ -391,7 +398,50 @@ export function buildAdoption(read: SiteRead, stackName?: string): Adoption {
                 note(`${where}: ${k} ${extra}`, `${extra}=${n[extra]} is not expressed by the stack`);
         }
         out.nics = nics;
-        if (cdrom) out.cdrom = cdrom;
+        const haOf = haResources.find((r) => r.type === "vm" && r.id === String(g.vmid));
+        if (cdrom && haOf) {
+            note(
+                `${where}: ide2`,
+                `${cdrom} is in the CD drive of an HA guest; the stack needs its URL (source.iso) so every node has it, or an empty drive: eject it, or declare source.iso`,
+            );
+        } else if (cdrom) out.cdrom = cdrom;
+        // UEFI, machine type, TPM, passthrough (qemu-server's keys, as vm.ts declares them).
+        if (c.bios === "ovmf") out.bios = "ovmf";
+        else if (c.bios && c.bios !== "seabios") note(`${where}: bios`, `${c.bios} is not expressed by the stack`);
+        if (c.efidisk0) {
+            const e = parsePropertyString(c.efidisk0, "file");
+            out.secureBoot = e["pre-enrolled-keys"] === "1";
+            if (e.efitype !== undefined && e.efitype !== "4m")
+                note(`${where}: efidisk0 efitype`, `is ${e.efitype}; the program creates 4m EFI disks`);
+        }
+        if (c.machine) {
+            if (/^(pc|q35)(-i440fx|-q35)?(-\d+\.\d+(\+pve\d+)?)?$/.test(c.machine)) out.machine = c.machine;
+            else note(`${where}: machine`, `${c.machine} is not expressed by the stack`);
+        }
+        if (c.tpmstate0) {
+            const t = parsePropertyString(c.tpmstate0, "file");
+            if (t.version === "v2.0" || t.version === "v1.2") out.tpm = t.version;
+            else note(`${where}: tpmstate0`, `version ${t.version ?? "unknown"} is not expressed by the stack`);
+        }
+        const byIndex = (a: [string, string], b: [string, string]) => Number(/\d+$/.exec(a[0])![0]) - Number(/\d+$/.exec(b[0])![0]);
+        const usb = Object.entries(c)
+            .filter(([k]) => /^usb\d+$/.test(k))
+            .sort(byIndex)
+            .map(([, v]) => {
+                const u = parsePropertyString(v, "host");
+                return { ...(u.mapping ? { mapping: u.mapping } : { host: u.host }), usb3: u.usb3 === "1" };
+            });
+        if (usb.length) out.usb = usb;
+        const pci = Object.entries(c)
+            .filter(([k]) => /^hostpci\d+$/.test(k))
+            .sort(byIndex)
+            .map(([k, v]) => {
+                const p = parsePropertyString(v, "host");
+                for (const extra of Object.keys(p).filter((x) => !["host", "mapping", "pcie", "x-vga"].includes(x)))
+                    note(`${where}: ${k} ${extra}`, `${extra}=${p[extra]} is not expressed by the stack`);
+                return { ...(p.mapping ? { mapping: p.mapping } : { id: p.host }), pcie: p.pcie === "1", xvga: p["x-vga"] === "1" };
+            });
+        if (pci.length) out.pci = pci;
         out.osType = c.ostype ?? "other";
         const ha = haResources.find((r) => r.type === "vm" && r.id === String(g.vmid));
         out.started = ha ? (ha.props.state ?? "started") === "started" : c.onboot === "1";
@@ -449,7 +499,9 @@ export function buildAdoption(read: SiteRead, stackName?: string): Adoption {
             out.ha = h;
             imports[api(`ha-${g.vmid}`)] = sid;
         }
-        for (const k of Object.keys(c).filter((k) => !KNOWN_VM_KEYS.has(k) && !DISK.test(k) && !NIC.test(k) && k !== "description"))
+        for (const k of Object.keys(c).filter(
+            (k) => !KNOWN_VM_KEYS.has(k) && !DISK.test(k) && !NIC.test(k) && !PASSTHROUGH.test(k) && k !== "description",
+        ))
             note(`${where}: ${k}`, `${k}: ${c[k]} is not expressed by the stack`);
         if (c.description) note(`${where}: description`, "not expressed by the stack");
         imports[api(`vm-${g.vmid}`)] = `${g.node}/${g.vmid}`;

@@ -49,6 +49,23 @@ left for the next run. After any change the job is woken up once
 (`zrepl signal wakeup <job>`). Only zrepl's own holds (tags zrepl_…) are
 released; anything still held otherwise is left alone and reported.
 
+Served set (with --served-node <node> --storage-path <dataset>, run first):
+which guest disks this node serves follows where the guests are now, not
+the stack's home node. A guest runs here when /etc/pve/nodes/<node>/
+qemu-server/<vmid>.conf or lxc/<vmid>.conf exists (pmxcfs moves that file
+when HA or a migration moves the guest). The disks below <storage-path> of
+every other guest are pvesr's replicas here: they are excluded from the
+`filesystems` filters of /etc/zrepl/zrepl.yml (the generator writes each
+filter on one line as JSON, so exactly that line is rewritten), and zrepl is
+restarted (deferred while a transfer runs, as zrepl-config.sh does). When a
+disk changes hands (it was local at the last run and is a replica now, or
+the other way round: after a failover, pvesr's forced receive discards the
+disk's later snapshots but not zrepl's bookmarks), zrepl's abstractions on it
+are released (`zrepl zfs-abstraction release-all --fs <disk>:ok`: holds and
+cursor bookmarks), so zrepl finds a conflict the repair handles instead of
+sending from a cursor of a discarded history. What was seen is kept in
+/var/lib/zrepl-repair/served.json.
+
 Safety: nothing outside <root_fs> is touched except the attic (renames into
 it), never <root_fs> itself; a status naming a path outside it, an empty, "."
 or ".." component is refused, and then nothing of that job is changed.
@@ -369,6 +386,111 @@ def repair(item, job, attic, dry_run):
     return abort_partial(item, dry_run)
 
 
+# ---------------------------------------------------------------- served set
+
+GUEST_DISK = re.compile(r"^(?:vm|subvol|base|basevol)-(\d+)-")
+FILTER_LINE = re.compile(r"^(\s*)filesystems: (\{.*\})\s*$")
+WAITER = "/usr/local/sbin/zrepl-restart-when-idle"
+
+
+def local_vmids(nodes_dir, node):
+    ids = set()
+    for sub in ("qemu-server", "lxc"):
+        d = os.path.join(nodes_dir, node, sub)
+        if not os.path.isdir(d):
+            continue
+        for f in os.listdir(d):
+            m = re.match(r"^(\d+)\.conf$", f)
+            if m:
+                ids.add(m.group(1))
+    return ids
+
+
+def guest_disks(storage):
+    """{dataset: vmid} of the guest volumes directly below the storage dataset."""
+    out = run(["zfs", "list", "-H", "-o", "name", "-d", "1", storage]).stdout.splitlines()
+    disks = {}
+    for ds in out:
+        if not ds.startswith(storage + "/"):
+            continue
+        m = GUEST_DISK.match(ds[len(storage) + 1 :])
+        if m:
+            disks[ds] = m.group(1)
+    return disks
+
+
+def restart_zrepl(dry_run):
+    if dry_run:
+        say("plan: restart zrepl (deferred while a transfer runs)")
+        return
+    busy = os.access(WAITER, os.X_OK) and run([WAITER, "--check"], check=False).returncode == 0
+    if not busy:
+        run(["systemctl", "restart", "zrepl.service"])
+        say("restarted zrepl")
+    elif run(["systemctl", "is-active", "--quiet", "zrepl-restart-when-idle.service"], check=False).returncode != 0:
+        run(["systemd-run", "--quiet", "--no-block", "--collect", "--unit=zrepl-restart-when-idle", WAITER])
+        say("zrepl restart deferred until no transfer runs")
+    else:
+        say("zrepl restart already pending")
+
+
+def sync_served(node, storage, config, nodes_dir, state_file, dry_run):
+    """Rewrites the served set for where guests are now; returns True when something changed."""
+    if not os.path.isdir(os.path.join(nodes_dir, node)):
+        raise RuntimeError("%s has no directory %s: is %s this node's name in the cluster?" % (nodes_dir, node, node))
+    local = local_vmids(nodes_dir, node)
+    disks = guest_disks(storage)
+    owner = {ds: ("local" if vmid in local else "replica") for ds, vmid in disks.items()}
+    foreign = sorted(ds for ds, o in owner.items() if o == "replica")
+    try:
+        with open(state_file) as f:
+            seen = json.load(f)
+    except (OSError, ValueError):
+        seen = {}
+    moved = sorted(ds for ds, o in owner.items() if seen.get(ds) not in (None, o))
+
+    with open(config) as f:
+        text = f.read()
+    lines, found = [], 0
+    for line in text.split("\n"):
+        m = FILTER_LINE.match(line)
+        if m:
+            found += 1
+            old = json.loads(m.group(2))
+            keep = {k: v for k, v in old.items() if not (k.startswith(storage + "/") and GUEST_DISK.match(k[len(storage) + 1 :]))}
+            keep.update({ds: False for ds in foreign})
+            line = "%sfilesystems: %s" % (m.group(1), json.dumps(keep))
+        lines.append(line)
+    if not found:
+        raise RuntimeError("%s has no one-line filesystems filter (not written by proxmox-ha?); served set not synced" % config)
+    new_text = "\n".join(lines)
+
+    for ds in moved:
+        say("%s: %s here now (was %s); releasing zrepl's holds and bookmarks on it" % (ds, owner[ds], seen[ds]))
+        if dry_run:
+            say("plan: zrepl zfs-abstraction release-all --fs %s:ok" % ds)
+        else:
+            run(["zrepl", "zfs-abstraction", "release-all", "--fs", "%s:ok" % ds])
+    changed = new_text != text
+    if changed:
+        say("serving %s: %d guest disk(s) here are replicas (%s)" % (config, len(foreign), ", ".join(foreign) or "none"))
+        if dry_run:
+            say("plan: rewrite the filesystems filters of %s" % config)
+        else:
+            tmp = config + ".served.tmp"
+            with open(tmp, "w") as f:
+                f.write(new_text)
+            os.chmod(tmp, os.stat(config).st_mode & 0o7777)
+            os.replace(tmp, config)
+        restart_zrepl(dry_run)
+    if not dry_run and owner != seen:
+        os.makedirs(os.path.dirname(state_file), exist_ok=True)
+        with open(state_file + ".tmp", "w") as f:
+            json.dump(owner, f, sort_keys=True)
+        os.replace(state_file + ".tmp", state_file)
+    return changed or bool(moved)
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -436,7 +558,18 @@ def main(argv):
     ap.add_argument("--root-fs", action="append", required=True, help="that job's root_fs")
     ap.add_argument("--attic", help="dataset outside every root_fs, same pool, where copies without a common snapshot are moved")
     ap.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    ap.add_argument("--served-node", help="first sync the served set for this node's guests (its name in the cluster)")
+    ap.add_argument("--storage-path", help="with --served-node: the dataset of the guest storage")
+    ap.add_argument("--config", default="/etc/zrepl/zrepl.yml", help=argparse.SUPPRESS)
+    ap.add_argument("--pve-nodes-dir", default="/etc/pve/nodes", help=argparse.SUPPRESS)
+    ap.add_argument("--served-state", default="/var/lib/zrepl-repair/served.json", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if bool(args.served_node) != bool(args.storage_path):
+        warn("give --served-node and --storage-path together")
+        return 2
+    if args.served_node and (not NAME_COMPONENT.match(args.served_node) or not valid_dataset(args.storage_path.strip("/"))):
+        warn("invalid --served-node or --storage-path")
+        return 2
     if len(args.job) != len(args.root_fs):
         warn("give --job and --root-fs in pairs (%d jobs, %d roots)" % (len(args.job), len(args.root_fs)))
         return 2
@@ -466,12 +599,19 @@ def main(argv):
     if lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
 
+    served = 0
+    if args.served_node:
+        try:
+            sync_served(args.served_node, args.storage_path.strip("/"), args.config, args.pve_nodes_dir, args.served_state, args.dry_run)
+        except (RuntimeError, ValueError, OSError, subprocess.SubprocessError) as e:
+            warn("served set: %s" % e)
+            served = 1
     try:
         status = read_status()
     except (RuntimeError, ValueError, OSError, subprocess.SubprocessError) as e:
         warn("cannot read zrepl status: %s" % e)
         return 2
-    codes = [repair_job(status, job, root, attic, args.dry_run) for job, root in pairs]
+    codes = [served] + [repair_job(status, job, root, attic, args.dry_run) for job, root in pairs]
     # 1 and 2 (something wrong) outrank 3 (repaired, with a copy moved aside).
     return max((c for c in codes if c != MOVED_ASIDE), default=0) or (MOVED_ASIDE if MOVED_ASIDE in codes else 0)
 

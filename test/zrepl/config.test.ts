@@ -299,7 +299,10 @@ describe("the attic (zrepl.attic)", () => {
             prodSite((raw) => (raw.zrepl = { enabled: true, attic: "pool1/zrepl-attic" })),
             node(prodSite(), "prox1"),
         );
-        assert.match(withAttic.service, /^ExecStart=.* --job pve_pull_prox2 --root-fs pool1\/zrepl\/prox2 --attic pool1\/zrepl-attic$/m);
+        assert.match(
+            withAttic.service,
+            /^ExecStart=.* --served-node prox1 --storage-path pool1 --job pve_pull_prox2 --root-fs pool1\/zrepl\/prox2 --attic pool1\/zrepl-attic$/m,
+        );
         assert.doesNotMatch(repairUnits(prodSite(), node(prodSite(), "prox1")).service, /--attic/);
     });
 
@@ -325,7 +328,7 @@ describe("repair units", () => {
             [
                 "After=zrepl.service",
                 "Type=oneshot",
-                "ExecStart=/usr/bin/python3 /usr/local/sbin/zrepl-repair --job pve_pull_prox2 --root-fs pool1/zrepl/prox2",
+                "ExecStart=/usr/bin/python3 /usr/local/sbin/zrepl-repair --served-node prox1 --storage-path pool1 --job pve_pull_prox2 --root-fs pool1/zrepl/prox2",
                 "StandardOutput=journal",
                 "StandardError=journal",
                 "SyslogIdentifier=zrepl-repair",
@@ -350,7 +353,7 @@ describe("repair units", () => {
                 .service.split("\n")
                 .filter((l) => l.startsWith("ExecStart=")),
             [
-                "ExecStart=/usr/bin/python3 /usr/local/sbin/zrepl-repair --job pve_pull_prox1 --root-fs pool1/zrepl/prox1 --job pve_pull_prox2 --root-fs pool1/zrepl/prox2",
+                "ExecStart=/usr/bin/python3 /usr/local/sbin/zrepl-repair --served-node prox3 --storage-path pool1 --job pve_pull_prox1 --root-fs pool1/zrepl/prox1 --job pve_pull_prox2 --root-fs pool1/zrepl/prox2",
             ],
         );
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "zrepl-units-"));

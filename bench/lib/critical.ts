@@ -182,6 +182,7 @@ export function roleOf(r: Pick<RecordedResource, "type" | "name">): string {
             [/-qdevice-setup$/, "qdevice-setup"],
             [/-corosync-vlan-\d+$/, "corosync-vlan"],
             [/-notifications$/, "notifications"],
+            [/-ha-manager-ready$/, "ha-manager-ready"],
             [/-install$/, "zrepl-install"],
             [/-config$/, "zrepl-config"],
             [/-repair$/, "zrepl-repair"],
@@ -239,6 +240,20 @@ export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
     },
     "vm>ha-resource": { kind: "required", why: "ha-manager: \"resource 'vm:<id>' does not exist in cluster\" (docs/proxmox-facts.md §5)" },
     "ha-resource>ha-rule": { kind: "required", why: 'ha-manager rules: "cannot use unmanaged resource(s)" (docs/proxmox-facts.md §5)' },
+    "ha-rule>ha-rule": {
+        kind: "required",
+        why: "a resource-affinity rule after the node-affinity rules of its guests: Proxmox checks each new rule against the rules that exist (pve-ha-manager API2/HA/Rules.pm $assert_feasibility), so every set it sees on the way must pass (components/api/rules.ts)",
+    },
+    "ha-resource>ha-manager-ready": {
+        kind: "required",
+        why: "a CRM becomes master, and writes the HA manager status, only once an HA service is configured (pve-ha-manager CRM.pm can_get_active)",
+    },
+    "join>ha-manager-ready": { kind: "required", why: "the HA manager lists only cluster members; the wait is for every node" },
+    "cluster-create>ha-manager-ready": { kind: "required", why: "the HA manager lists only cluster members; the wait is for every node" },
+    "ha-manager-ready>ha-rule": {
+        kind: "required",
+        why: 'Proxmox counts a resource-affinity rule\'s nodes from the HA manager status (API2/HA/Rules.pm $check_feasibility), empty on a fresh site until a CRM became master: "rule defines more resources than available nodes"',
+    },
     "join>qdevice-setup": {
         kind: "required",
         why: "qdevice setup needs every node online and an even member count (docs/proxmox-facts.md §3)",

@@ -16,7 +16,8 @@ import { firstNode, guestSid, replicationJobs, type Site } from "../model";
 import { scriptCommand } from "../remote";
 import { childOpts, clusterFormed, defined, isIpv6, type ApiContext } from "./context";
 import { createFirewall, type Firewall } from "./firewall";
-import { createGuests, siteHaPlan } from "./guests";
+import { createGuests } from "./guests";
+import { createHaRules, siteHaPlan } from "./rules";
 import { createHostNetworks, createSdn, type HostNetworks, type Sdn } from "./network";
 
 export interface ApiLayerArgs {
@@ -92,6 +93,8 @@ export class ApiLayer extends pulumi.ComponentResource {
     readonly replications: ReadonlyMap<string, proxmox.Replication>;
     readonly haResources: ReadonlyMap<number, proxmox.Haresource>;
     readonly haRules: ReadonlyMap<string, proxmox.Harule>;
+    /** Waits until the HA manager lists every node, before resource-affinity rules (rules.ts). */
+    readonly haManagerReady?: command.remote.Command;
     readonly summary: ApiSummary;
 
     constructor(name: string, args: ApiLayerArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -188,7 +191,9 @@ export class ApiLayer extends pulumi.ComponentResource {
         this.media = guests.media;
         this.replications = guests.replications;
         this.haResources = guests.haResources;
-        this.haRules = guests.haRules;
+        const ha = createHaRules(ctx, guests.haResources, args.sshPrivateKey);
+        this.haRules = ha.rules;
+        this.haManagerReady = ha.haManagerReady;
 
         this.summary = summarize(site);
         this.registerOutputs({ summary: this.summary });

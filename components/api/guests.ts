@@ -1,10 +1,9 @@
 /**
  * Guests (VMs and containers), the media they need, their storage
- * replication jobs, HA resources and HA rules.
+ * replication jobs and HA resources (HA rules: rules.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as proxmox from "@muhlba91/pulumi-proxmoxve";
-import { planHaRules, type PlannedRule } from "../haplan";
 import { guestMedia, guestSid, replicationJobs, type Site } from "../model";
 import { containerArgs } from "./container";
 import { childOpts, defined, membership, type ApiContext } from "./context";
@@ -20,8 +19,6 @@ export interface Guests {
     /** Key: job id `<vmid>-<n>` (model.ts replicationJobs). */
     readonly replications: ReadonlyMap<string, proxmox.Replication>;
     readonly haResources: ReadonlyMap<number, proxmox.Haresource>;
-    /** Key: rule id (`ha-guest-<vmid>` for node affinity, of the lowest vmid of guests kept together; the stack's id for resource affinity). */
-    readonly haRules: ReadonlyMap<string, proxmox.Harule>;
 }
 
 /** The HA resource id of the site's guest `vmid`: `vm:<vmid>` or `ct:<vmid>`. */
@@ -30,21 +27,12 @@ export function sid(site: Pick<Site, "guests">, vmid: number): string {
     return guestSid(g ?? { type: "vm", vmid });
 }
 
-/** The site's HA rules as the API layer declares them (components/haplan.ts). */
-export function siteHaPlan(site: Site): PlannedRule[] {
-    const haGuests = site.guests.flatMap((g) =>
-        g.ha ? [{ vmid: g.vmid, sid: guestSid(g), node: g.node, nodes: g.ha.nodes, strict: g.ha.strict }] : [],
-    );
-    return planHaRules(haGuests, site.haRules);
-}
-
 export function createGuests(ctx: ApiContext, storage: pulumi.Resource, networks: HostNetworks, sdn: Sdn | undefined): Guests {
     const { site, name } = ctx;
     const vms = new Map<number, proxmox.VmLegacy>();
     const containers = new Map<number, proxmox.ContainerLegacy>();
     const replications = new Map<string, proxmox.Replication>();
     const haResources = new Map<number, proxmox.Haresource>();
-    const haRules = new Map<string, proxmox.Harule>();
 
     // Watchdogs and the QDevice, for every HA resource: HA must never arm
     // fencing on a node without its watchdog, or on a two-node cluster whose
@@ -129,42 +117,5 @@ export function createGuests(ctx: ApiContext, storage: pulumi.Resource, networks
         }
     }
 
-    // HA rules in shapes Proxmox VE accepts (components/haplan.ts). Proxmox
-    // checks a rule against the rules that exist when it is created
-    // (pve-ha-manager API2/HA/Rules.pm $assert_feasibility): node-affinity
-    // rules first, then each resource-affinity rule once the node-affinity
-    // rules of its guests exist, so every set Proxmox sees on the way is part
-    // of the final one and passes too.
-    const nodeRuleOf = new Map<number, proxmox.Harule>();
-    for (const r of siteHaPlan(site)) {
-        // "cannot use unmanaged resource(s)": the HA resources first.
-        const members = r.vmids.map((vmid) => {
-            const ha = haResources.get(vmid);
-            if (!ha) throw new Error(`API layer: HA rule ${r.id} lists guest ${vmid}, which is not an HA guest`);
-            return ha;
-        });
-        const after = r.type === "node-affinity" ? members : [...new Set([...members, ...r.vmids.map((v) => nodeRuleOf.get(v))])];
-        const rule = new proxmox.Harule(
-            `${name}-harule-${r.id}`,
-            r.type === "node-affinity"
-                ? defined({
-                      rule: r.id,
-                      type: r.type,
-                      resources: [...r.resources],
-                      nodes: { ...r.nodes },
-                      strict: r.strict,
-                      comment: r.comment,
-                  })
-                : defined({ rule: r.id, type: r.type, affinity: r.affinity, resources: [...r.resources], comment: r.comment }),
-            // Protected like its guests: a node-affinity rule like its one
-            // guest; a resource-affinity rule while all its guests are, so
-            // step one of removing a guest (protect: false) frees the rule
-            // too and step two can delete or shorten it with the guest.
-            // Deleting a rule never takes a guest out of HA.
-            childOpts(ctx, after, { protect: r.vmids.every((v) => site.guests.find((x) => x.vmid === v)?.protect === true) }),
-        );
-        haRules.set(r.id, rule);
-        if (r.type === "node-affinity") for (const v of r.vmids) nodeRuleOf.set(v, rule);
-    }
-    return { vms, containers, media, replications, haResources, haRules };
+    return { vms, containers, media, replications, haResources };
 }

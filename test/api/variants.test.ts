@@ -261,6 +261,7 @@ describe("variant B: three IPv6 nodes, no QDevice, firewall off, strict affinity
 
     it("declares exactly these objects (no firewall, no alerts, no SDN, no bridges)", () => {
         assert.deepEqual(run.api.map((r) => `${r.type} ${r.name}`).sort(), [
+            "command:remote:Command edge-api-ha-manager-ready",
             "proxmoxve:cluster/options:Options edge-api-cluster-options",
             "proxmoxve:index/haresource:Haresource edge-api-ha-101",
             "proxmoxve:index/haresource:Haresource edge-api-ha-103",

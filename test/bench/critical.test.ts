@@ -28,6 +28,7 @@ import {
 } from "../../bench/lib/critical";
 import { ownedByGuest } from "../../bench/lib/ownership";
 import { ratio, round, summarize } from "../../bench/lib/stats";
+import { runStack } from "../api/harness";
 
 const CMD = "command:remote:Command";
 
@@ -186,6 +187,28 @@ describe("roles and constraints", () => {
         assert.equal(roleOf({ type: CMD, name: "prod-hosts-qnetd-packages" }), "qnetd-packages");
         assert.equal(roleOf({ type: CMD, name: "prod-hosts-prox1-packages" }), "packages");
         assert.equal(constraintFor("vm", "cluster-create"), undefined);
+    });
+
+    it("lab's fresh path ends HA resource ▶ (node-affinity rule | HA manager wait) ▶ resource-affinity rule, each edge with a reason", async () => {
+        const lab = await runStack("lab");
+        const chain = criticalChain(lab.records, stepGraph(lab.records));
+        const roles = chain.map((l) => roleOf(l));
+        assert.deepEqual(roles.slice(-3), ["ha-resource", "ha-rule", "ha-rule"]);
+        assert.equal(chain.at(-1)!.name, "lab-api-harule-dns-apart");
+        // The wait ends in the same stage as the node-affinity rule: it adds no stage of its own.
+        assert.ok(chain.at(-1)!.alsoTight.includes("lab-api-ha-manager-ready"), JSON.stringify(chain.slice(-3)));
+        assert.equal(roleOf({ type: CMD, name: "lab-api-ha-manager-ready" }), "ha-manager-ready");
+        for (const [from, to] of [
+            ["ha-resource", "ha-rule"],
+            ["ha-rule", "ha-rule"],
+            ["ha-resource", "ha-manager-ready"],
+            ["join", "ha-manager-ready"],
+            ["cluster-create", "ha-manager-ready"],
+            ["ha-manager-ready", "ha-rule"],
+        ]) {
+            assert.equal(constraintFor(from!, to!)?.kind, "required", `${from}>${to}`);
+        }
+        assert.equal(stageCount(stepGraph(lab.records)), 8);
     });
 
     it("a guest owns its VM, replication jobs, HA resource and node-affinity rule only", () => {

@@ -46,7 +46,19 @@ const RULES: readonly (readonly [string, Rule[1]])[] = [
     ["^api-(iso|import|vztmpl)-(HOST)-(.+)$", (m) => `${m[2]}: download the ${CONTENT[m[1]!]} ${m[3]}`],
     ["^api-replication-(\\d+)-(\\d+)$", (m, s) => `replicate ${guestLabel(s, m[1]!)} (job ${m[1]}-${m[2]})`],
     ["^api-ha-(\\d+)$", (m, s) => `make ${guestLabel(s, m[1]!)} an HA resource`],
-    ["^api-harule-ha-guest-(\\d+)$", (m, s) => `HA node preference of ${guestLabel(s, m[1]!)}`],
+    [
+        "^api-ha-manager-ready$",
+        (_m, s) => `${s.nodes[0]!.name}: wait until the HA manager lists every node (before resource-affinity rules)`,
+    ],
+    [
+        "^api-harule-ha-guest-(\\d+)$",
+        (m, s) => {
+            const kept = s.haRules.filter((r) => r.affinity === "positive" && r.guests.includes(Number(m[1])));
+            return kept.length
+                ? `HA node preference of ${guestLabel(s, m[1]!)} and the guests kept with it`
+                : `HA node preference of ${guestLabel(s, m[1]!)}`;
+        },
+    ],
     ["^api-harule-(.+)$", (m) => `HA rule "${m[1]}"`],
     ["^zrepl-(HOST)-install$", (m) => `${m[1]}: install zrepl`],
     ["^zrepl-(HOST)-config$", (m) => `${m[1]}: write the zrepl configuration`],

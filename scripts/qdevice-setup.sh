@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# qdevice-setup.sh <qnetd-address> <qnetd-host-key> <expected-votes>
+# qdevice-setup.sh <qnetd-address> <qnetd-host-key> <expected-votes> <tie-breaker>
 #
 # On the first node, once every node has joined and the qnetd host trusts this
 # node's root key (qnetd-authorize.sh): adds the QDevice as the cluster's extra
 # vote with `pvecm qdevice setup <address>` (docs/proxmox-facts.md §3).
 # <qnetd-host-key> is the stack's pinned `<type> <base64>`; <expected-votes> is
-# nodes + 1 for the even node counts PVE supports (ffsplit).
+# nodes + 1 for the even node counts PVE supports (ffsplit); <tie-breaker> is
+# the stack's qdevice.tieBreaker, lowest|highest (see 6.).
 #
 # `pvecm qdevice setup` is not idempotent, so:
 # 1. corosync.conf is read first. A `device {` block inside `quorum {` whose
@@ -48,6 +49,24 @@
 #    `pvecm status` exits 0, its `Flags:` line contains Quorate and Qdevice,
 #    `Expected votes:` equals <expected-votes>, and the Qdevice membership line
 #    shows it casting its vote (not "(votes N)").
+# 6. Before the checks of 5, the tie-breaker: with ffsplit, when the two halves
+#    of the cluster cannot see each other but both see the QNetd, the QNetd's
+#    vote goes to the half with the lowest node id, unless
+#    quorum.device.net.tie_breaker says otherwise (pve-docs pvecm.adoc "Tie
+#    Breaking"; man corosync-qdevice). pvecm writes no tie_breaker, so:
+#    - when corosync.conf's value (absent = lowest) differs from <tie-breaker>,
+#      /etc/pve/corosync.conf is edited as pvecm.adoc "Edit corosync.conf"
+#      says: a copy (.new) gets `tie_breaker: <tie-breaker>` in
+#      quorum.device.net and config_version + 1, the current file is kept as
+#      corosync.conf.bak, the copy is moved over it; pmxcfs then writes every
+#      node's /etc/corosync/corosync.conf and corosync reloads it;
+#    - on every node whose corosync-qdevice reports another tie-breaker
+#      (`corosync-qdevice-tool -s`), once that node's corosync has loaded the
+#      value (`corosync-cmapctl -g quorum.device.net.tie_breaker`, up to 30 s),
+#      corosync-qdevice is restarted (pvecm.adoc: the option "requires a
+#      restart of corosync-qdevice.service on all nodes").
+#    Both parts are skipped when already in place, so a re-run is a no-op and
+#    an interrupted run is finished by the next one.
 #
 # Stdout: qdevice=<address> action=configured|present (configured: this run
 # ran the setup or finished an interrupted one)
@@ -60,8 +79,9 @@ die() {
 }
 oneline() { tr -s '\n\t ' '   ' <<<"$1" | sed 's/^ //; s/ $//'; }
 
-(($# == 3)) || die "usage: qdevice-setup.sh <qnetd-address> '<type> <base64>' <expected-votes>"
-addr=$1 hostkey=$2 expected=$3
+(($# == 4)) || die "usage: qdevice-setup.sh <qnetd-address> '<type> <base64>' <expected-votes> lowest|highest"
+addr=$1 hostkey=$2 expected=$3 tiebreaker=$4
+[[ $tiebreaker == lowest || $tiebreaker == highest ]] || die "invalid tie-breaker '$tiebreaker' (lowest or highest)"
 [[ $addr =~ ^[0-9A-Fa-f.:]+$ ]] || die "invalid qnetd address '$addr' (pvecm requires an IP)"
 [[ $hostkey =~ ^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521)\ ([A-Za-z0-9+/]+={0,3})$ ]] ||
     die "invalid qnetd host key (expected '<type> <base64>')"
@@ -191,14 +211,92 @@ finish_setup() {
     fi
 }
 
+
+# The tie_breaker of quorum.device.net in corosync.conf ($1: the file), "lowest" when absent
+# (corosync-qdevice's default, man corosync-qdevice).
+conf_tie_breaker() {
+    awk '
+        { sub(/#.*/, ""); for (i = 1; i <= NF; i++) tok[++nt] = $i }
+        END {
+            depth = 0; tb = "lowest"
+            for (i = 1; i <= nt; i++) {
+                if ((i + 1) <= nt && tok[i + 1] == "{") { path[++depth] = tok[i]; i++; continue }
+                if (tok[i] == "}") { if (depth > 0) depth--; continue }
+                if (depth == 3 && path[1] == "quorum" && path[2] == "device" && path[3] == "net" && tok[i] == "tie_breaker:") tb = tok[i + 1]
+                if (tok[i] ~ /:$/) i++
+            }
+            print tb
+        }' "$1"
+}
+
+conf_version() {
+    sed -n 's/^[[:space:]]*config_version:[[:space:]]*\([0-9]*\).*/\1/p' "$1" | head -n 1
+}
+
+# pvecm.adoc "Edit corosync.conf": edit a copy, raise config_version, move it over
+# /etc/pve/corosync.conf (pmxcfs then writes every node's /etc/corosync/corosync.conf
+# and corosync reloads it). Sets or replaces tie_breaker in quorum.device.net.
+write_tie_breaker() {
+    local new=/etc/pve/corosync.conf.new version
+    version=$(conf_version "$conf")
+    [[ $version =~ ^[0-9]+$ ]] || die "cannot read config_version from $conf"
+    awk -v tb="$tiebreaker" -v ver="$((version + 1))" '
+        function indent(s) { match(s, /^[[:space:]]*/); return substr(s, 1, RLENGTH) }
+        {
+            line = $0; code = line; sub(/#.*/, "", code)
+            n = split(code, w, /[[:space:]]+/)
+            first = (w[1] == "" ? w[2] : w[1]); second = (w[1] == "" ? w[3] : w[2])
+            if (second == "{") { path[++depth] = first }
+            if (depth == 3 && path[1] == "quorum" && path[2] == "device" && path[3] == "net" && first == "tie_breaker:") { next }
+            if (depth == 1 && path[1] == "totem" && first == "config_version:") { print indent(line) "config_version: " ver; next }
+            if (first == "}") {
+                if (depth == 3 && path[1] == "quorum" && path[2] == "device" && path[3] == "net") print indent(prev_in_net) "tie_breaker: " tb
+                depth--
+            }
+            if (depth == 3 && path[3] == "net" && first != "" && second != "{") prev_in_net = line
+            print line
+        }' "$conf" >"$new"
+    [[ $(conf_tie_breaker "$new") == "$tiebreaker" && $(conf_version "$new") == "$((version + 1))" ]] || {
+        rm -f "$new"
+        die "could not set tie_breaker in a copy of $conf (unexpected layout); nothing changed"
+    }
+    cp "$conf" /etc/pve/corosync.conf.bak
+    mv "$new" "$conf"
+}
+
+# 6. above. Prints "changed" when it edited corosync.conf or restarted a daemon.
+apply_tie_breaker() {
+    local changed=no nodes name ip tool value i
+    if [[ $(conf_tie_breaker "$conf") != "$tiebreaker" ]]; then
+        write_tie_breaker
+        changed=yes
+    fi
+    nodes=$(cluster_nodes) || die "cannot list the cluster's nodes (pvesh get /cluster/status failed)"
+    while read -r name ip; do
+        tool=$(on_node "$name" "$ip" corosync-qdevice-tool -s 2>&1) || true
+        grep -Eq "^Tie-breaker:[[:space:]]+Node with $tiebreaker node ID[[:space:]]*$" <<<"$tool" && continue
+        for ((i = 0; i < 30; i++)); do
+            value=$(on_node "$name" "$ip" corosync-cmapctl -g quorum.device.net.tie_breaker 2>&1) || true
+            [[ $value == *"= $tiebreaker" ]] && break
+            [[ $tiebreaker == lowest && $value == *CS_ERR_NOT_EXIST* ]] && break
+            sleep 1
+        done
+        ((i < 30)) || die "corosync on $name did not load tie_breaker $tiebreaker within 30 s (cmap: $(oneline "$value")); check that /etc/corosync/corosync.conf there has it, then run 'corosync-cfgtool -R'"
+        out=$(on_node "$name" "$ip" systemctl restart corosync-qdevice 2>&1) || die "cannot restart corosync-qdevice on $name: $(oneline "$out")"
+        changed=yes
+    done <<<"$nodes"
+    if [[ $changed == yes ]]; then printf 'changed\n'; fi
+}
+
 device=$(configured_device)
 if [[ $device != none ]]; then
     host=${device#device }
     [[ $host == "$addr" ]] || die "the cluster already has a QDevice on '$host', not '$addr'; remove it with 'pvecm qdevice remove' first (this script never removes one)"
     ensure_known_host
     finished=$(finish_setup)
+    tie=$(apply_tie_breaker)
     wait_verified || die "QDevice $addr is configured but the cluster does not show it voting: $(status_summary) (expected votes $expected; is corosync-qdevice running on every node and corosync-qnetd on $addr?)"
-    printf 'qdevice=%s action=%s\n' "$addr" "$([[ $finished == started ]] && echo configured || echo present)"
+    printf 'qdevice=%s action=%s\n' "$addr" "$([[ $finished == started || $tie == changed ]] && echo configured || echo present)"
     exit 0
 fi
 
@@ -224,5 +322,6 @@ if ((rc != 0)); then
     die "pvecm qdevice setup $addr failed (exit $rc): ${reason:-no error text}"
 fi
 
+apply_tie_breaker >/dev/null
 wait_verified || die "pvecm qdevice setup $addr finished but the cluster does not show the QDevice voting: $(status_summary) (expected votes $expected)"
 printf 'qdevice=%s action=configured\n' "$addr"

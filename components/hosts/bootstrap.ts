@@ -227,7 +227,8 @@ export class HostBootstrap extends pulumi.ComponentResource {
             const qnetdPackages = step("qnetd-packages", qnetd, "packages", [], { args: [QNETD_PACKAGE] });
             const authorize = step("qnetd-authorize", qnetd, "qnetd-authorize", [qnetdPackages, create], { args: [pubkey] });
             qdevice = step("qdevice-setup", first, "qdevice-setup", [...cluster, ...nodePackages, authorize], {
-                args: [qnetd.address, qnetd.sshHostKey, quorumFacts(site).expectedVotes],
+                // The stack's tie-breaker: pvecm writes none (corosync-qdevice then favours the lowest node id).
+                args: [qnetd.address, qnetd.sshHostKey, quorumFacts(site).expectedVotes, site.qdevice?.tieBreaker ?? "lowest"],
             });
         }
 

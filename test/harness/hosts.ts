@@ -173,7 +173,7 @@ exec sleep infinity
 
 const BOOT = String.raw`
 set -euo pipefail
-H=$1 STATE=$2 FAKES=$3 NAME=$4
+H=$1 STATE=$2 FAKES=$3 NAME=$4 PVE=$5
 hostname "$NAME"
 # Private writable views of /etc, /root, /var, /run: upper dirs on disk (inspectable), else tmpfs.
 ondisk=1
@@ -216,6 +216,8 @@ cp "$H/sshd/"* /etc/ssh/fakehost/
 # The harness now plugs the veths in and addresses them (see startHosts).
 while [[ ! -e $H/net-ready ]]; do sleep 0.02; done
 mount --bind "$H/tmp" /tmp
+# pmxcfs's corosync.conf propagation (see pmxcfs_loop in test/fakes/sbin/_fakepve.py)
+if [[ $PVE == 1 ]]; then setsid /usr/local/sbin/pvecm __pmxcfs </dev/null >>/var/log/fakepmxcfs.log 2>&1 & fi
 exec /usr/sbin/sshd -D -e -f /etc/ssh/fakehost/sshd_config
 `;
 
@@ -454,6 +456,7 @@ export async function startHosts(label: string, specs: readonly HostSpec[]): Pro
                     stateDir,
                     FAKES_DIR,
                     h.name,
+                    h.pve ? "1" : "0",
                 ],
                 { stdio: ["ignore", log, log] },
             );

@@ -242,7 +242,7 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
             "qnetd-authorize": ["qnetd-authorize", [PUBKEY]],
             "qdevice-setup": [
                 "qdevice-setup",
-                ["10.0.0.120", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAuPy3I59t7g+4LeGfv+VWS+sD3UyZYkF3IIKlzolgRo", 3],
+                ["10.0.0.120", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAuPy3I59t7g+4LeGfv+VWS+sD3UyZYkF3IIKlzolgRo", 3, "lowest"],
             ],
         };
         for (const [role, [script, args]] of Object.entries(expected)) {
@@ -546,6 +546,16 @@ describe("dc2: corosync on a VLAN that must exist before the cluster", () => {
 });
 
 describe("variants", () => {
+    it("the stack's QDevice tie-breaker reaches qdevice-setup (pvecm writes none; the script applies it)", async () => {
+        const run = await build({
+            stack: "prod",
+            edit: (raw) => {
+                raw.qdevice.tieBreaker = "highest";
+            },
+        });
+        assert.equal(createText(run, "qdevice-setup").endsWith(" '3' 'highest'"), true, createText(run, "qdevice-setup"));
+    });
+
     it("four nodes with a QDevice: joins run one at a time, in stack order", async () => {
         const run = await build({
             stack: "prod",
@@ -556,7 +566,7 @@ describe("variants", () => {
         assert.ok(waits(run, "prox3-join", "prox2-join"));
         assert.ok(waits(run, "prox4-join", "prox3-join"));
         assert.ok(!waits(run, "prox2-join", "prox3-join"));
-        assert.equal(createText(run, "qdevice-setup").endsWith(" '5'"), true, "expected votes = 4 nodes + 1");
+        assert.equal(createText(run, "qdevice-setup").endsWith(" '5' 'lowest'"), true, "expected votes = 4 nodes + 1");
         for (const j of ["prox2-join", "prox3-join", "prox4-join"]) assert.ok(waits(run, "qdevice-setup", j));
         for (const a of ["prox2", "prox3", "prox4"]) {
             for (const b of ["prox2", "prox3", "prox4"]) {

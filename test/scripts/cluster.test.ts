@@ -142,7 +142,7 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
     });
 
     it("qdevice-setup adds the QDevice: quorate with Qdevice, expected votes 3, on both nodes", async () => {
-        assert.deepEqual(ok(await step(site, "prox1", "qdevice-setup", ["127.0.3.20", qnetdKey, 3]), "qdevice"), {
+        assert.deepEqual(ok(await step(site, "prox1", "qdevice-setup", ["127.0.3.20", qnetdKey, 3, "lowest"]), "qdevice"), {
             qdevice: "127.0.3.20",
             action: "configured",
         });
@@ -219,7 +219,7 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
             { node: "prox2", action: "member" },
         );
         assert.deepEqual(ok(await step(site, "qnetd", "qnetd-authorize", [pubkey]), "authorize"), { authorized: "yes", action: "present" });
-        assert.deepEqual(ok(await step(site, "prox1", "qdevice-setup", ["127.0.3.20", qnetdKey, 3]), "qdevice"), {
+        assert.deepEqual(ok(await step(site, "prox1", "qdevice-setup", ["127.0.3.20", qnetdKey, 3, "lowest"]), "qdevice"), {
             qdevice: "127.0.3.20",
             action: "present",
         });

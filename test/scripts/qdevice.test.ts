@@ -43,7 +43,7 @@ describe("QDevice setup (real SSH, fake PVE)", () => {
     let pubkey = "";
     let qnetdKey = "";
     const keysFile = () => path.join(site.host("qnetd").dir, "root-ssh", "authorized_keys");
-    const setup = (address = QNETD, hostKey = qnetdKey) => step(site, "prox1", "qdevice-setup", [address, hostKey, 3]);
+    const setup = (address = QNETD, hostKey = qnetdKey) => step(site, "prox1", "qdevice-setup", [address, hostKey, 3, "lowest"]);
     const hasDevice = () => /device \{/.test(clusterFile(site, "corosync.conf"));
     const nssdbEntries = () => fs.readdirSync(path.join(site.stateDir, "hosts", "prox1", "corosync", "qdevice", "net")).sort();
 

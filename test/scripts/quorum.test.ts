@@ -29,88 +29,18 @@
  */
 import * as assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { parse, stringify } from "yaml";
 import { failureCases } from "../../components/facts";
 import type { Site } from "../../components/model";
-import { loadStackSite } from "../../tools/health/load";
 import { ROOT } from "../../tools/lib/stack";
-import { REAL, startHosts, type Hosts, type RunResult } from "../harness/hosts";
+import { REAL, type Hosts, type RunResult } from "../harness/hosts";
 import { SCENARIOS, WATCHDOG_DEFAULT_SOFTDOG } from "../health/fixtures";
-import { created, ok, pvecmStatus, qnetdInstalled, step, waitStatus } from "./cluster-steps";
+import { ok, pvecmStatus, step, waitStatus } from "./cluster-steps";
+import { NODES, quorateNodes, restore, settle, siteModel, twoNodeSite, votingEverywhere, type TwoNodeSite } from "./two-node-site";
 
-const NET = "127.0.8";
-const QNETD = `${NET}.20`;
-const LINK = { prox1: "10.41.0.11", prox2: "10.41.0.12" } as const;
-const NODES = ["prox1", "prox2"] as const;
-const PASSWORD = "quorum-test-pw";
 const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
 const CLI = path.join(ROOT, "tools", "health", "cli.ts");
-
-/** The test stack: Pulumi.prod.yaml with this site's addresses, host keys and link0 addresses. */
-function writeStack(site: Hosts, tieBreaker: "lowest" | "highest"): string {
-    const doc = parse(fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> };
-    const nodes = doc.config["proxmox-ha:nodes"] as Record<string, unknown>[];
-    for (const n of nodes) {
-        const h = site.host(n.name as string);
-        Object.assign(n, { address: h.address, sshPort: 22, sshHostKey: h.hostKey, links: [{ address: LINK[h.name as "prox1"] }] });
-    }
-    const q = site.host("qnetd");
-    Object.assign(doc.config["proxmox-ha:qdevice"] as Record<string, unknown>, {
-        address: q.address,
-        sshPort: 22,
-        sshHostKey: q.hostKey,
-        tieBreaker,
-    });
-    const file = path.join(site.root, `Pulumi.quorum-${tieBreaker}.yaml`);
-    fs.writeFileSync(file, stringify(doc));
-    return file;
-}
-
-/** Nodes whose `pvecm status` exits 0 (quorate) right now. */
-async function quorateNodes(site: Hosts): Promise<string[]> {
-    const out: string[] = [];
-    for (const n of NODES) if ((await site.run(n, "pvecm status")).code === 0) out.push(n);
-    return out;
-}
-
-/** Polls until the set of quorate nodes is `want` and `also` holds (real state changes take seconds). */
-async function settle(site: Hosts, want: readonly string[], what: string, also: () => Promise<boolean> = async () => true): Promise<void> {
-    let got: string[] = [];
-    for (let i = 0; i < 240; i++) {
-        got = await quorateNodes(site);
-        if (JSON.stringify(got) === JSON.stringify(want) && (await also())) return;
-        await new Promise((r) => setTimeout(r, 250));
-    }
-    const status = await Promise.all(NODES.map((n) => site.run(n, "pvecm status")));
-    assert.fail(
-        `${what}: quorate ${JSON.stringify(got)}, expected ${JSON.stringify(want)}\n${status.map((s) => s.stdout + s.stderr).join("\n")}`,
-    );
-}
-
-const votingEverywhere = (site: Hosts) => async () => {
-    for (const n of NODES) {
-        const r = await site.run(n, "pvecm status");
-        if (r.code !== 0) return false;
-        const s = pvecmStatus(r.stdout);
-        if (s.total !== 3 || !/^0x00000000\s+1\s+Qdevice$/m.test(r.stdout)) return false;
-    }
-    return true;
-};
-
-/** Back to the healthy state: links up, every daemon running, both nodes quorate with 3 votes. */
-async function restore(site: Hosts): Promise<void> {
-    site.link("prox1", "eno1", true);
-    site.link("prox2", "eno1", true);
-    assert.equal(site.exec("qnetd", "systemctl start corosync-qnetd").code, 0);
-    for (const n of NODES) {
-        const r = site.exec(n, "systemctl start corosync corosync-qdevice");
-        assert.equal(r.code, 0, `${n}: ${r.stderr}`);
-    }
-    await settle(site, ["prox1", "prox2"], "healthy again", votingEverywhere(site));
-}
 
 function killCorosync(site: Hosts, node: string): void {
     const pids = site.pids(node, REAL.corosync);
@@ -164,30 +94,24 @@ function row(out: string, host: RegExp, mark: "✓" | "✗" | "?", check: string
 }
 
 describe("real corosync, QNetd and QDevice: a two-node site under failures", () => {
+    let s: TwoNodeSite;
     let site: Hosts;
     let stack = "";
     let model: Site;
+    let QNETD = "";
+    let LINK: TwoNodeSite["link"];
 
     before(async () => {
-        site = await startHosts("quorum", [
-            { name: "prox1", address: `${NET}.11`, rootPassword: PASSWORD },
-            { name: "prox2", address: `${NET}.12` },
-            { name: "qnetd", address: QNETD, pve: false },
-        ]);
-        qnetdInstalled(site, "qnetd");
+        s = await twoNodeSite("quorum", "127.0.8", "10.41.0");
+        site = s.site;
+        QNETD = s.qnetd;
+        LINK = s.link;
         for (const n of NODES) {
-            ok(await step(site, n, "corosync-vlan", ["vmbr0", 4001, `${LINK[n]}/24`, ""]), `vlan ${n}`);
             site.exec(n, `printf '%s' '${WATCHDOG_DEFAULT_SOFTDOG.replace(/\n/g, "\\n")}' >/etc/default/pve-ha-manager`);
             site.softdogInUse(n);
         }
-        const c = created(await step(site, "prox1", "cluster-create", ["prod", "-", LINK.prox1]), "create", false);
-        ok(await step(site, "prox2", "cluster-join", ["prod", `${NET}.11`, c.fingerprint, LINK.prox2], `${PASSWORD}\n`), "join");
-        ok(await step(site, "qnetd", "qnetd-authorize", [c.pubkey]), "authorize");
-        ok(await step(site, "prox1", "qdevice-setup", [QNETD, site.host("qnetd").hostKey, 3]), "qdevice");
-        stack = writeStack(site, "lowest");
-        const l = loadStackSite("quorum-lowest", stack);
-        assert.ok(l.site, JSON.stringify(l.problems));
-        model = l.site;
+        ok(await step(site, "prox1", "qdevice-setup", s.qdeviceArgs("lowest")), "qdevice");
+        ({ file: stack, model } = siteModel(s, "lowest"));
     });
     after(async () => site?.close());
 

@@ -993,10 +993,29 @@ def pvecm_delnode(pos, opts):
     return 0
 
 
+def pmxcfs_loop(args):
+    """The part of pmxcfs that reaches corosync (dcdb.c dcdb_sync_corosync_conf), as a loop the
+    harness starts on every PVE host: when the cluster's corosync.conf (what /etc/pve shows once
+    clustered) has a higher config_version than /etc/corosync/corosync.conf, copy it there and run
+    `corosync-cfgtool -R`. So an edit of /etc/pve/corosync.conf by hand or by a script (pve-docs
+    pvecm.adoc "Edit corosync.conf") reaches the real corosync of every member, as on PVE."""
+    me = nodename()
+    while True:
+        cid = runtime(me).get("cluster")
+        if cid:
+            src = os.path.join(cluster_dir(cid), "pve", "corosync.conf")
+            new, old = services._version(src), services._version("/etc/corosync/corosync.conf")
+            if new is not None and (old is None or new > old) and os.path.isfile(AUTHKEY):
+                services.sync_corosync_conf(src, [corosync_dir_of(me)], corosync_dir_of(me))
+        time.sleep(0.2)
+
+
 def pvecm(args):
     if not args:
         raise Die("ERROR: no command specified\n")
     cmd, rest = args[0], args[1:]
+    if cmd == "__pmxcfs":
+        return pmxcfs_loop(rest)
     if cmd == "__api-addnode":
         return api_addnode(rest)
     if cmd == "qdevice" and rest[:1] == ["setup"]:
@@ -1242,7 +1261,7 @@ def main(name):
     if host_info(nodename()) is None:
         sys.stderr.write("fake %s: not inside a fake host of test/harness/hosts.ts (no %s); refusing to run\n" % (name, hdir(nodename())))
         sys.exit(127)
-    if sys.argv[1:2] != ["__api-addnode"]:
+    if sys.argv[1:2] not in (["__api-addnode"], ["__pmxcfs"]):
         record_call()
     try:
         code = COMMANDS[name](sys.argv[1:])

@@ -88,6 +88,13 @@ export interface HostSpec {
     readonly pve?: boolean;
     /** Root password the fake API checks when another node joins through this one. Default: random. */
     readonly rootPassword?: string;
+    /**
+     * Replay only: /usr/local/sbin is the host's replay directory instead of
+     * the fakes, so every tool `replay()` records (pvecm, corosync-qdevice-tool,
+     * systemctl, …) answers with the recorded output and nothing real runs.
+     * For tests of a reader (the health check) against documented outputs.
+     */
+    readonly replayOnly?: boolean;
 }
 
 export interface FakeHost {
@@ -173,7 +180,7 @@ exec sleep infinity
 
 const BOOT = String.raw`
 set -euo pipefail
-H=$1 STATE=$2 FAKES=$3 NAME=$4 PVE=$5
+H=$1 STATE=$2 FAKES=$3 NAME=$4 PVE=$5 REPLAY_ONLY=$6
 hostname "$NAME"
 # Private writable views of /etc, /root, /var, /run: upper dirs on disk (inspectable), else tmpfs.
 ondisk=1
@@ -197,9 +204,13 @@ mount --bind "$STATE/hosts/$NAME/pve-local" /etc/pve
 mount --bind "$STATE/hosts/$NAME/corosync" /etc/corosync
 mount --bind "$H/root-ssh" /root/.ssh
 mount --bind "$H/network" /etc/network
-mount --bind "$FAKES" /usr/local/sbin
-mount -o remount,bind,ro /usr/local/sbin
-mount --bind "$H/replay" /usr/local/bin
+if [[ $REPLAY_ONLY == 1 ]]; then
+    mount --bind "$H/replay" /usr/local/sbin
+else
+    mount --bind "$FAKES" /usr/local/sbin
+    mount -o remount,bind,ro /usr/local/sbin
+    mount --bind "$H/replay" /usr/local/bin
+fi
 mount --bind "$H/sys-class-watchdog" /sys/class/watchdog
 mount --bind "$H/sys-module" /sys/module
 # A private /dev (the machine's own devices stay out, /dev/shm of libqb's IPC is per host):
@@ -217,7 +228,7 @@ cp "$H/sshd/"* /etc/ssh/fakehost/
 while [[ ! -e $H/net-ready ]]; do sleep 0.02; done
 mount --bind "$H/tmp" /tmp
 # pmxcfs's corosync.conf propagation (see pmxcfs_loop in test/fakes/sbin/_fakepve.py)
-if [[ $PVE == 1 ]]; then setsid /usr/local/sbin/pvecm __pmxcfs </dev/null >>/var/log/fakepmxcfs.log 2>&1 & fi
+if [[ $PVE == 1 && $REPLAY_ONLY == 0 ]]; then setsid /usr/local/sbin/pvecm __pmxcfs </dev/null >>/var/log/fakepmxcfs.log 2>&1 & fi
 exec /usr/sbin/sshd -D -e -f /etc/ssh/fakehost/sshd_config
 `;
 
@@ -240,7 +251,7 @@ const REPLAY_SCRIPT = `#!/bin/bash
 # Replay fake (TESTS ONLY, see test/harness/hosts.ts): prints the answer the
 # test recorded for this exact command line, refuses anything else (exit 99).
 set -u
-dir=/usr/local/bin
+dir=$(dirname "$(readlink -f "$0")")
 tool=\${0##*/}
 args="$*"
 printf '%s %s\\n' "$tool" "$args" >>"$dir/calls.log"
@@ -434,6 +445,7 @@ export async function startHosts(label: string, specs: readonly HostSpec[]): Pro
             );
         }
 
+        const replayOnly = new Set(specs.filter((s) => s.replayOnly).map((s) => s.name));
         const hostPid = new Map<string, number>();
         const hostNs = new Map<string, string>();
         for (const [i, h] of hosts.entries()) {
@@ -457,6 +469,7 @@ export async function startHosts(label: string, specs: readonly HostSpec[]): Pro
                     FAKES_DIR,
                     h.name,
                     h.pve ? "1" : "0",
+                    replayOnly.has(h.name) ? "1" : "0",
                 ],
                 { stdio: ["ignore", log, log] },
             );

@@ -1,6 +1,6 @@
 /**
- * Small process and socket helpers shared by the test harnesses that start
- * fake hosts (test/harness/hosts.ts, test/health/replay-hosts.ts).
+ * Small process and socket helpers shared by the tests that start processes
+ * (test/harness/hosts.ts and others).
  */
 import { spawnSync, type ChildProcess } from "node:child_process";
 import * as net from "node:net";

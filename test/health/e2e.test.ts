@@ -1,13 +1,16 @@
 /**
  * End to end: the real CLI (`tsx tools/health/cli.ts --file … --identity …`)
- * against real OpenSSH servers on loopback (127.0.60.x, one sshd per fake
- * host in its own mount/UTS namespace, throwaway host and client keys, host
- * keys pinned in a test stack file derived from Pulumi.prod.yaml), whose
- * PATH carries replay fakes of pvecm, corosync-qdevice-tool, pvesr, zpool,
- * ha-manager, date and systemctl answering with the documented outputs of
- * fixtures.ts (see replay-hosts.ts). The watchdog rows are not replayed: the
- * CLI's own probe reads a bind-mounted /etc/default/pve-ha-manager and a
- * sysfs layout with softdog in use.
+ * against real OpenSSH servers (127.0.60.x, the fake hosts of
+ * test/harness/hosts.ts in replay-only mode: one sshd per host in its own
+ * network/mount/UTS namespace, throwaway host and client keys, host keys
+ * pinned in a test stack file derived from Pulumi.prod.yaml; the CLI runs in
+ * the harness's switch namespace), whose PATH carries replay fakes of pvecm,
+ * corosync-qdevice-tool, pvesr, zpool, ha-manager, date and systemctl
+ * answering with the documented outputs of fixtures.ts. The watchdog rows are
+ * not replayed: the CLI's own probe reads the host's /etc/default/pve-ha-manager,
+ * a sysfs layout with softdog in use and a stand-in watchdog-mux holding its
+ * /dev/watchdog. The same checks against the REAL corosync, QDevice and QNetd
+ * states: test/scripts/quorum.test.ts.
  *
  * Proves: a healthy site exits 0 and prints exactly the table the checks
  * compute from those outputs (so SSH carries stdout, stderr and exit codes
@@ -29,7 +32,6 @@ import { after, before, describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
 import { evaluate, type HealthReport, type HostProbe } from "../../tools/health/checks";
@@ -38,8 +40,20 @@ import { renderReport } from "../../tools/health/report";
 import { fingerprint } from "../../tools/health/ssh";
 import type { Site } from "../../components/model";
 import { ROOT } from "../../tools/lib/stack";
+import { keyPair, startHosts, type Hosts } from "../harness/hosts";
 import { res, SCENARIOS, WATCHDOG_DEFAULT_SOFTDOG, WATCHDOG_PROBE_SOFTDOG, type Scenario } from "./fixtures";
-import { freePort, keyPair, REPLAYED, startReplayHosts, type ReplayHosts } from "./replay-hosts";
+
+/** The argument lists each replayed command key answers (as tools/health/commands.ts sends them). */
+const REPLAYED: Readonly<Record<string, readonly [tool: string, args: string]>> = {
+    pvecm: ["pvecm", "status"],
+    qdevice: ["corosync-qdevice-tool", "-s"],
+    pvesr: ["pvesr", "status"],
+    clock: ["date", "+%Y-%m-%d_%H:%M:%S"],
+    zpoolList: ["zpool", "list -H -o name,health"],
+    zpoolStatus: ["zpool", "status -x"],
+    ha: ["ha-manager", "status"],
+    qnetd: ["systemctl", "is-active corosync-qnetd"],
+};
 
 const NET = "127.0.60";
 const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
@@ -50,12 +64,10 @@ const NODE_CALLS = Object.entries(REPLAYED)
     .map(([, [t, a]]) => `${t} ${a}`)
     .sort();
 
-let hosts: ReplayHosts;
+let hosts: Hosts;
 let dir: string;
 let agent: ChildProcess | undefined;
-const silentServer = net.createServer(() => {
-    /* accept TCP, never say a word */
-});
+let silentServer: ChildProcess | undefined;
 
 interface Run {
     readonly code: number | null;
@@ -68,7 +80,11 @@ function cli(args: readonly string[], env: Record<string, string> = {}): Promise
     delete base.SSH_AUTH_SOCK;
     delete base.PROXMOX_HA_SSH_KEY;
     return new Promise((resolve, reject) => {
-        const p = spawn(TSX, [CLI, ...args], { cwd: ROOT, env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+        const p = spawn(hosts.switchPrefix[0]!, [...hosts.switchPrefix.slice(1), TSX, CLI, ...args], {
+            cwd: ROOT,
+            env: { ...base, ...env },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
         let stdout = "";
         let stderr = "";
         p.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -114,11 +130,11 @@ function localise(key: string, stdout: string): string {
 /** Records the scenario's answers on every fake host (watchdog rows come from the real files). */
 function replay(s: Scenario): void {
     for (const name of ["prox1", "prox2", "qnetd"]) {
-        const h = hosts.host(name);
-        h.reset();
+        hosts.resetReplay(name);
         const results = name === "qnetd" ? (s.qnetd ?? {}) : (s.nodes[name] ?? SCENARIOS.healthy.nodes[name as "prox1"]);
         for (const [key, r] of Object.entries(results)) {
-            if (key in REPLAYED && r) h.answer(key, { ...r, stdout: localise(key, r.stdout) });
+            const cmd = REPLAYED[key];
+            if (cmd && r) hosts.replay(name, cmd[0], cmd[1], { stdout: localise(key, r.stdout), stderr: r.stderr, code: r.code ?? 255 });
         }
     }
 }
@@ -159,22 +175,23 @@ function noTrace(r: Run): void {
 }
 
 before(async () => {
-    hosts = await startReplayHosts("health", [
-        { name: "prox1", address: `${NET}.11` },
-        { name: "prox2", address: `${NET}.12` },
-        { name: "qnetd", address: `${NET}.20` },
+    hosts = await startHosts("health", [
+        { name: "prox1", address: `${NET}.11`, replayOnly: true },
+        { name: "prox2", address: `${NET}.12`, replayOnly: true },
+        { name: "qnetd", address: `${NET}.20`, pve: false, replayOnly: true },
     ]);
     dir = path.join(hosts.root, "stacks");
     fs.mkdirSync(dir);
     for (const n of ["prox1", "prox2"]) {
-        hosts.host(n).etcDefault("pve-ha-manager", WATCHDOG_DEFAULT_SOFTDOG);
-        hosts.host(n).softdogInUse();
+        fs.writeFileSync(path.join(hosts.host(n).dir, "tmp", "pve-ha-manager"), WATCHDOG_DEFAULT_SOFTDOG);
+        assert.equal(hosts.exec(n, "cp /tmp/pve-ha-manager /etc/default/pve-ha-manager && rm /tmp/pve-ha-manager").code, 0);
+        hosts.softdogInUse(n);
     }
 });
 
 after(async () => {
     agent?.kill();
-    silentServer.close();
+    silentServer?.kill();
     await hosts?.close();
 });
 
@@ -189,8 +206,8 @@ describe("scenarios over real OpenSSH", () => {
         assert.match(line(r.stdout, "✓", "quorate"), /Yes \(3 of 3 votes, quorum 2\) +Yes$/);
         assert.match(line(r.stdout, "✓", "watchdog in use"), /softdog \(reboot pending: no\) +softdog$/);
         assert.match(r.stdout, /e2e \(cluster prod\): HEALTHY \(exit 0\)/);
-        for (const n of ["prox1", "prox2"]) assert.deepEqual(hosts.host(n).calls().sort(), NODE_CALLS, n);
-        assert.deepEqual(hosts.host("qnetd").calls(), ["systemctl is-active corosync-qnetd"]);
+        for (const n of ["prox1", "prox2"]) assert.deepEqual(hosts.replayCalls(n).sort(), NODE_CALLS, n);
+        assert.deepEqual(hosts.replayCalls("qnetd"), ["systemctl is-active corosync-qnetd"]);
     });
 
     it("--json is the same report", async () => {
@@ -255,19 +272,20 @@ describe("scenarios over real OpenSSH", () => {
 
 describe("hosts that cannot be asked", () => {
     it("nothing listening at prox2's address: exit 2, a clear message, prox1 and qnetd still reported", async () => {
-        const port = await freePort(`${NET}.13`);
-        const file = writeStack("e2e", (nodes) => Object.assign(nodes[1]!, { address: `${NET}.13`, sshPort: port }));
+        // prox2's address, a port where nothing listens
+        const port = 2222;
+        const file = writeStack("e2e", (nodes) => Object.assign(nodes[1]!, { sshPort: port }));
         replay(SCENARIOS.healthy);
         const r = await cli(["--file", file, "--identity", hosts.clientKeyFile]);
         assert.equal(r.code, 2, r.stdout);
         noTrace(r);
         assert.match(
             line(table(r.stdout, /^node prox2 /), "?", "ssh"),
-            new RegExp(`unreachable: ${NET}\\.13:${port} refused the connection \\(no sshd\\?\\)`),
+            new RegExp(`unreachable: ${NET}\\.12:${port} refused the connection \\(no sshd\\?\\)`),
         );
         assert.match(line(table(r.stdout, /^node prox1 /), "✓", "quorate"), /Yes \(3 of 3 votes/);
         assert.match(line(table(r.stdout, /^qnetd host /), "✓", "corosync-qnetd"), /active/);
-        assert.deepEqual(hosts.host("prox1").calls().sort(), NODE_CALLS);
+        assert.deepEqual(hosts.replayCalls("prox1").sort(), NODE_CALLS);
     });
 
     it("prox2's host key differs from the pinned one: 'host key mismatch', refused, not one command ran there", async () => {
@@ -286,22 +304,27 @@ describe("hosts that cannot be asked", () => {
             ),
             row,
         );
-        assert.deepEqual(h.calls(), [], "no command may run on a host whose key does not match");
+        assert.deepEqual(hosts.replayCalls("prox2"), [], "no command may run on a host whose key does not match");
         assert.match(line(table(r.stdout, /^node prox1 /), "✓", "quorate"), /Yes/);
         assert.match(line(table(r.stdout, /^qnetd host /), "✓", "corosync-qnetd"), /active/);
     });
 
     it("a host that accepts TCP but never speaks SSH is cut off by the per-host timeout; the others are reported", async () => {
-        const address = `${NET}.14`;
-        const port = await freePort(address);
-        await new Promise<void>((resolve) => silentServer.listen(port, address, resolve));
+        // The switch's own address, in the switch namespace: accepts TCP, never says a word.
+        const address = `${NET}.254`;
+        const port = 2200;
+        const listen = `import socket, sys\ns = socket.socket()\ns.bind(("${address}", ${port}))\ns.listen()\nprint("ready", flush=True)\nc = []\nwhile True:\n    c.append(s.accept())\n`;
+        silentServer = spawn(hosts.switchPrefix[0]!, [...hosts.switchPrefix.slice(1), "python3", "-c", listen], {
+            stdio: ["ignore", "pipe", "ignore"],
+        });
+        await new Promise<void>((resolve) => silentServer!.stdout!.once("data", () => resolve()));
         const file = writeStack("e2e", (_nodes, qd) => Object.assign(qd, { address, sshPort: port }));
         replay(SCENARIOS.healthy);
         const r = await cli(["--file", file, "--identity", hosts.clientKeyFile, "--timeout", "10"]);
         assert.equal(r.code, 2, r.stdout);
         noTrace(r);
         assert.match(line(table(r.stdout, /^qnetd host /), "?", "ssh"), /timed out/);
-        for (const n of ["prox1", "prox2"]) assert.deepEqual(hosts.host(n).calls().sort(), NODE_CALLS, n);
+        for (const n of ["prox1", "prox2"]) assert.deepEqual(hosts.replayCalls(n).sort(), NODE_CALLS, n);
         // The nodes' own QDevice view is still read and judged.
         assert.match(line(table(r.stdout, /^node prox1 /), "✗", "QDevice connection"), /Connected to 127\.0\.60\.20:5403/);
     });

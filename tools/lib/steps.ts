@@ -25,6 +25,7 @@ const RULES: readonly (readonly [string, Rule[1]])[] = [
     ["^hosts-(HOST)-watchdog$", (m) => `${m[1]}: configure the watchdog module`],
     ["^hosts-(HOST)-packages$", (m) => (m[1] === "qnetd" ? "QDevice host: install corosync-qnetd" : `${m[1]}: install packages`)],
     ["^hosts-(HOST)-join$", (m) => `${m[1]}: join the cluster`],
+    ["^hosts-(HOST)-join-check$", (m, s) => `${s.nodes[0]!.name}: check that ${m[1]} may join (certificate fingerprint, QDevice)`],
     ["^hosts-(HOST)-corosync-vlan-(\\d+)$", (m) => `${m[1]}: set up corosync VLAN ${m[2]}`],
     ["^hosts-qnetd-authorize$", () => "QDevice host: authorize the cluster's key"],
     ["^hosts-qdevice-setup$", () => "add the QDevice's vote to the cluster"],

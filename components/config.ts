@@ -4,6 +4,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Site } from "./model";
+import { checkSiteCertificate, withEnvironment } from "./access";
+import { systemTrustStore } from "./certificate";
 import type { SecretKey } from "./schema";
 import { PROJECT, SiteValidationError, keyPath, rawFromConfig, validateSite, type Problem, type RawConfig } from "./validate";
 
@@ -18,6 +20,9 @@ export interface SiteSecrets {
     readonly rootPassword?: pulumi.Output<string>;
     /** `user@realm!tokenid=uuid`; when absent, the bootstrap step creates a token. */
     readonly apiToken?: pulumi.Output<string>;
+    /** Certificate chain (leaf first) and key for pveproxy, PEM (with apiInsecure: false). */
+    readonly apiCertificate?: pulumi.Output<string>;
+    readonly apiCertificateKey?: pulumi.Output<string>;
 }
 
 export interface LoadedSite {
@@ -31,37 +36,74 @@ export function readRawConfig(): { raw: RawConfig; secretKeys: Set<string> } {
 }
 
 /** Which secrets a site needs before `pulumi up`. */
-export function requiredSecrets(site: Pick<Site, "nodes">): SecretKey[] {
-    return site.nodes.length > 1 ? ["sshPrivateKey", "rootPassword"] : ["sshPrivateKey"];
+export function requiredSecrets(site: Pick<Site, "nodes"> & Partial<Pick<Site, "apiInsecure">>): SecretKey[] {
+    const keys: SecretKey[] = site.nodes.length > 1 ? ["sshPrivateKey", "rootPassword"] : ["sshPrivateKey"];
+    // Verified TLS (the default) needs the certificate pveproxy will serve (issue #11 point 3).
+    if (site.apiInsecure !== true) keys.push("apiCertificate", "apiCertificateKey");
+    return keys;
+}
+
+/** How to set a missing secret, and the alternative where there is one. */
+function secretHint(key: SecretKey): string {
+    switch (key) {
+        case "sshPrivateKey":
+            return "`pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`";
+        case "apiCertificate":
+            return "`pulumi config set --secret apiCertificate < fullchain.pem` (the certificate pveproxy serves, for every node address, from a CA this machine trusts), or set apiInsecure: true to skip TLS verification";
+        case "apiCertificateKey":
+            return "`pulumi config set --secret apiCertificateKey < privkey.pem` (the key of apiCertificate), or set apiInsecure: true to skip TLS verification";
+        default:
+            return `\`pulumi config set --secret ${key}\``;
+    }
+}
+
+export interface LoadOptions {
+    /** This run's environment (PROXMOX_HA_API_NODE, PROXMOX_HA_DOWN_NODES, SSL_CERT_FILE…). */
+    readonly env?: NodeJS.ProcessEnv;
+    readonly now?: Date;
 }
 
 /**
  * Loads and validates the site. Throws one SiteValidationError listing every
  * problem (config and missing secrets) before any resource exists.
  */
-export function loadSite(): LoadedSite {
+export function loadSite(options: LoadOptions = {}): LoadedSite {
+    const env = options.env ?? process.env;
     const { raw, secretKeys } = readRawConfig();
     const result = validateSite(raw, secretKeys);
     const problems: Problem[] = [...result.problems];
-    const nodesForSecrets = result.site ?? { nodes: Array.isArray(raw.nodes) ? raw.nodes : [] };
-    for (const key of requiredSecrets(nodesForSecrets as Pick<Site, "nodes">)) {
-        if (raw[key] === undefined) {
-            problems.push({
-                path: keyPath(key),
-                message: `is required; set it with \`pulumi config set --secret ${key}${key === "sshPrivateKey" ? " < ~/.ssh/id_ed25519" : ""}\``,
-            });
-        }
+    const forSecrets = result.site ?? { nodes: Array.isArray(raw.nodes) ? raw.nodes : [], apiInsecure: raw.apiInsecure === true };
+    for (const key of requiredSecrets(forSecrets as Pick<Site, "nodes" | "apiInsecure">)) {
+        if (raw[key] === undefined) problems.push({ path: keyPath(key), message: `is required; set it with ${secretHint(key)}` });
     }
-    if (problems.length > 0 || !result.site) throw new SiteValidationError(problems);
+    let site = result.site;
+    if (site) {
+        const applied = withEnvironment(site, env);
+        site = applied.site;
+        problems.push(...applied.problems);
+        const check = checkSiteCertificate(
+            site,
+            raw.apiCertificate as string | undefined,
+            raw.apiCertificateKey as string | undefined,
+            options.now ?? new Date(),
+            systemTrustStore(env),
+        );
+        problems.push(...check.problems);
+    }
+    if (problems.length > 0 || !site) throw new SiteValidationError(problems);
     const config = new pulumi.Config(PROJECT);
     const apiToken = config.getSecret("apiToken");
     const rootPassword = config.getSecret("rootPassword");
+    const apiCertificate = site.api.tls === "certificate" ? config.getSecret("apiCertificate") : undefined;
+    const apiCertificateKey = site.api.tls === "certificate" ? config.getSecret("apiCertificateKey") : undefined;
     return {
-        site: result.site,
+        site,
         secrets: {
             sshPrivateKey: config.requireSecret("sshPrivateKey"),
             ...(rootPassword ? { rootPassword } : {}),
             ...(apiToken ? { apiToken } : {}),
+            ...(apiCertificate ? { apiCertificate } : {}),
+            ...(apiCertificateKey ? { apiCertificateKey } : {}),
         },
     };
 }

@@ -247,6 +247,19 @@ export interface Zrepl {
     readonly apt: Readonly<{ url: string; keyUrl: string; fingerprint: string }>;
 }
 
+/** How the program reaches the site's API (components/access.ts). */
+export interface ApiAccess {
+    /** certificate: verified against the runner's trust store, the stack's certificate installed first; insecure: apiInsecure: true. */
+    readonly tls: "certificate" | "insecure";
+    /** The node whose API the provider uses, its address and `https://<address>:8006`. */
+    readonly node: string;
+    readonly address: string;
+    readonly endpoint: string;
+    readonly nodeSource: "first node" | "stack" | "environment" | "first node up";
+    /** Hosts (node names, or "qnetd") declared down for this run: their steps are not run. */
+    readonly down: readonly string[];
+}
+
 export interface Site {
     readonly project: string;
     readonly cluster: Cluster;
@@ -265,6 +278,7 @@ export interface Site {
     readonly imports: Readonly<Record<string, string>>;
     /** An example stack: the offline plan works, `pulumi up` and `preview` refuse it. */
     readonly example: boolean;
+    readonly api: ApiAccess;
     /** Things that are allowed but deserve the operator's attention. */
     readonly warnings: readonly string[];
 }

@@ -79,7 +79,20 @@ export interface ScriptCommandArgs {
     /** Extra values that replace the command when they change (the host identity is always included). */
     readonly triggers?: pulumi.Input<unknown>[];
     readonly connection?: Partial<command.types.input.remote.ConnectionArgs>;
+    /**
+     * The host is declared down for this run (PROXMOX_HA_DOWN_NODES, issue #11
+     * point 5): the step keeps its recorded state (every input is in
+     * ignoreChanges, so no update or replacement is planned and nothing dials
+     * the host), and a step the host does not have yet dials once for 5 s and
+     * fails instead of polling.
+     */
+    readonly down?: boolean;
 }
+
+/** One dial of 5 s: what a step on a host declared down gets instead of the poll pattern. */
+export const DOWN_CONNECTION = { dialErrorLimit: 1, perDialTimeout: 5 } as const;
+/** Every input of a script command: none of them may plan work on a host declared down. */
+export const DOWN_IGNORE_CHANGES = ["connection", "create", "update", "delete", "stdin", "triggers", "logging", "addPreviousOutputInEnv"];
 
 /**
  * A `remote.Command` that runs one script file. `update` re-runs the same
@@ -92,10 +105,13 @@ export function scriptCommand(name: string, a: ScriptCommandArgs, opts: pulumi.C
         ? scriptInvocation(a.script, args)
         : pulumi.all([...args]).apply((values) => scriptInvocation(a.script, values));
     const secret = a.secretOutput === true || a.stdin !== undefined;
+    const connection = a.down ? { ...a.connection, ...DOWN_CONNECTION } : a.connection;
+    let options = secret ? pulumi.mergeOptions(opts, { additionalSecretOutputs: ["stdout", "stderr"] }) : opts;
+    if (a.down) options = pulumi.mergeOptions(options, { ignoreChanges: DOWN_IGNORE_CHANGES });
     return new command.remote.Command(
         name,
         {
-            connection: connectionFor(a.host, a.privateKey, a.connection),
+            connection: connectionFor(a.host, a.privateKey, connection),
             create: text,
             update: text,
             ...(a.deleteScript ? { delete: scriptInvocation(a.deleteScript.script, a.deleteScript.args ?? []) } : {}),
@@ -106,6 +122,6 @@ export function scriptCommand(name: string, a: ScriptCommandArgs, opts: pulumi.C
             // A command is bound to one machine: a new host identity means a new command, not an update.
             triggers: [a.host.name, a.host.address, a.host.sshHostKey, ...(a.triggers ?? [])],
         },
-        secret ? pulumi.mergeOptions(opts, { additionalSecretOutputs: ["stdout", "stderr"] }) : opts,
+        options,
     );
 }

@@ -672,13 +672,15 @@ export const SECTIONS = {
         .default({}),
     /** Marks a stack as an example: `pulumi up`/`preview` refuse it (a forker's copy is never deployed by accident). */
     example: z.boolean().default(false),
+    /** The node whose API the provider uses (default: the first node); PROXMOX_HA_API_NODE overrides it for one run. */
+    apiNode: z.string().optional(),
 } as const;
 
 export type SectionName = keyof typeof SECTIONS;
 export const REQUIRED_SECTIONS: readonly SectionName[] = ["cluster", "nodes", "storage"];
 
 /** Secret keys: never part of the parsed object, read with requireSecret. */
-export const SECRET_KEYS = ["apiToken", "rootPassword", "sshPrivateKey"] as const;
+export const SECRET_KEYS = ["apiToken", "rootPassword", "sshPrivateKey", "apiCertificate", "apiCertificateKey"] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 export type ParsedSections = { [K in SectionName]: z.output<(typeof SECTIONS)[K]> };

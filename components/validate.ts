@@ -9,6 +9,7 @@ import { buildGuest, checkGuests, resolveGuestDisks } from "./guestRules";
 import type { Bridge, Cluster, Guest, HaRule, QDevice, Replication, Site, SiteNode, Storage, Vlan, Vxlan, Zrepl } from "./model";
 import { MIN_DISKS, REQUIRED_SECTIONS, SECRET_KEYS, SECTIONS, type ParsedSections, type SectionName } from "./schema";
 import { derivedJobNumber } from "./model";
+import { stackAccess } from "./access";
 import { analyseSchedule, formatMinutes, parseDuration, ScheduleError } from "./schedule";
 import { haRuleProblems, resolveHaNodes } from "./haplan";
 
@@ -251,6 +252,23 @@ class Rules {
         this.haRules();
         this.firewall();
         this.zrepl();
+        this.apiNode();
+    }
+
+    /** apiNode names a node (issue #11 point 5); apiInsecure is said out loud (point 3). */
+    private apiNode(): void {
+        if (this.p.apiInsecure === true) {
+            this.warnings.push(
+                `${keyPath("apiInsecure")}: true: the Proxmox API's TLS certificate is not verified, so anyone on the path to the API can read the API token; supply apiCertificate and apiCertificateKey and set apiInsecure: false (README, "TLS")`,
+            );
+        }
+        const wanted = this.p.apiNode;
+        if (wanted === undefined || !this.p.nodes) return;
+        if (!this.nodeNames.has(wanted))
+            this.err(
+                keyPath("apiNode"),
+                `"${wanted}" is not a node of this site; use one of ${[...this.nodeNames].join(", ")} or remove the key`,
+            );
     }
 
     /** Rules 1, 4, 5: names, addresses, links, disks. */
@@ -798,6 +816,7 @@ class Rules {
             apiInsecure: p.apiInsecure,
             imports: { ...p.import },
             example: p.example,
+            api: stackAccess(nodes, p.apiNode, p.apiInsecure),
             warnings: [...warnings],
         };
     }

@@ -21,6 +21,7 @@ import { readStack, stackNameOf, SECRET_PLACEHOLDER, StackFileError } from "./li
 import { requiredSecrets } from "../components/config";
 import { stepTitle } from "./lib/steps";
 import type { Site } from "../components/model";
+import { describeAccess } from "../components/access";
 
 export interface PlanResult {
     readonly stack: string;
@@ -32,6 +33,8 @@ export interface PlanResult {
     readonly stages?: readonly { stage: number; steps: string[] }[];
     readonly counts?: Record<string, number>;
     readonly facts?: Record<string, unknown>;
+    /** How the program reaches the API: endpoint, TLS mode, hosts declared down, and what the operator must do. */
+    readonly access?: { readonly api: Site["api"]; readonly lines: readonly string[] };
 }
 
 function maskSecrets(r: RecordedResource): Record<string, unknown> {
@@ -107,6 +110,7 @@ export async function plan(stack: string, file?: string): Promise<PlanResult & {
             })),
             rpo: guestRpos(site),
         },
+        access: { api: site.api, lines: describeAccess(site) },
     };
 }
 
@@ -195,8 +199,11 @@ const secretsSection: Section = (p) =>
           ]
         : [];
 
+// ---- API access: TLS mode and endpoint (issue #11 points 3 and 5): components/access.ts says what applies and what the operator must do.
+const accessSection: Section = (p) => ["API access (TLS and endpoint):", ...p.access!.lines.map((l) => `  ${l}`)];
+
 /** The plan's sections in print order: facts first, then the steps, then what to fix or supply. */
-export const SECTIONS: readonly Section[] = [factsSection, stepsSection, detailsSection, warningsSection, secretsSection];
+export const SECTIONS: readonly Section[] = [factsSection, stepsSection, detailsSection, accessSection, warningsSection, secretsSection];
 
 function renderText(p: Awaited<ReturnType<typeof plan>>, opts: { details: boolean }): string {
     if (!p.ok) {

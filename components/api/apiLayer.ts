@@ -14,7 +14,8 @@ import type * as command from "@pulumi/command";
 import type { BootstrapStages } from "../hosts/bootstrap";
 import { firstNode, guestSid, replicationJobs, type Site } from "../model";
 import { scriptCommand } from "../remote";
-import { childOpts, clusterFormed, defined, isIpv6, type ApiContext } from "./context";
+import { isDown } from "../access";
+import { childOpts, clusterFormed, defined, type ApiContext } from "./context";
 import { createFirewall, type Firewall } from "./firewall";
 import { createGuests } from "./guests";
 import { createHaRules, siteHaPlan } from "./rules";
@@ -106,15 +107,22 @@ export class ApiLayer extends pulumi.ComponentResource {
         // block: the provider needs SSH only for snippet/file uploads, disk
         // imports from local files and container idmaps (provider docs, "When
         // is SSH Required?"), none of which this layer uses.
-        const host = isIpv6(first.address) ? `[${first.address}]` : first.address;
+        //
+        // The endpoint is site.api's node (components/access.ts: the first node
+        // unless the stack's apiNode or PROXMOX_HA_API_NODE names a surviving
+        // one). With verified TLS the provider, and so every resource that uses
+        // it, waits until that node's pveproxy serves the stack's certificate:
+        // the provider verifies against the runner's trust store only.
+        const apiNode = site.nodes.findIndex((n) => n.name === site.api.node);
+        const certificate = after.apiCertificates?.[apiNode];
         this.provider = new proxmox.Provider(
             `${name}-provider`,
             {
-                endpoint: `https://${host}:8006`,
+                endpoint: site.api.endpoint,
                 apiToken: args.apiToken,
-                insecure: site.apiInsecure,
+                insecure: site.api.tls === "insecure",
             },
-            { parent: this },
+            { parent: this, ...(certificate ? { dependsOn: [certificate] } : {}) },
         );
         const ctx: ApiContext = { name, site, parent: this, provider: this.provider, after };
         const formed = clusterFormed(ctx);
@@ -178,6 +186,7 @@ export class ApiLayer extends pulumi.ComponentResource {
                     privateKey: args.sshPrivateKey,
                     script: "notifications",
                     args: [NOTIFY_ENDPOINT, NOTIFY_MATCHER, site.alerts.email],
+                    down: isDown(site, first.name),
                 },
                 { parent: this, dependsOn: formed },
             );

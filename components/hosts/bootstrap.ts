@@ -18,6 +18,8 @@
  *     │    is now, and the refusal of a join while a QDevice is configured
  *     └▶ qnetd-authorize(qnetd) ◀─ packages(qnetd)
  *   qdevice-setup(nodes[0]) ◀─ all joins, all nodes' packages, qnetd-authorize
+ *   api-certificate(node)  ◀─ all joins     (verified TLS only; the provider waits for
+ *                                            the endpoint node's: see ApiLayer)
  *
  * Values read from one command's stdout (`key=value` lines: fingerprint,
  * public key, token) feed later commands through `apply`; fingerprint and
@@ -29,6 +31,7 @@ import type * as command from "@pulumi/command";
 import type { SiteSecrets } from "../config";
 import { quorumFacts } from "../facts";
 import type { Site, SiteNode } from "../model";
+import { isDown } from "../access";
 import { scriptCommand, type ScriptCommandArgs, type SshHost } from "../remote";
 import {
     BOOTSTRAP_TOKEN,
@@ -56,6 +59,11 @@ export interface BootstrapStages {
     readonly cluster: readonly pulumi.Resource[];
     /** The QDevice gives its vote (absent on odd-sized clusters). */
     readonly qdevice?: pulumi.Resource;
+    /**
+     * One per node (index-aligned with `site.nodes`), with verified TLS only:
+     * pveproxy serves the stack's certificate (scripts/api-certificate.sh).
+     */
+    readonly apiCertificates?: readonly pulumi.Resource[];
 }
 
 export interface HostBootstrapArgs {
@@ -70,6 +78,11 @@ function checkArgs({ site, secrets }: HostBootstrapArgs): void {
     }
     if (site.nodes.length > 1 && !secrets.rootPassword) {
         throw new Error("HostBootstrap: the rootPassword secret is required to join nodes: pulumi config set --secret rootPassword");
+    }
+    if (site.api.tls === "certificate" && (!secrets.apiCertificate || !secrets.apiCertificateKey)) {
+        throw new Error(
+            "HostBootstrap: verified TLS needs the apiCertificate and apiCertificateKey secrets (or apiInsecure: true): pulumi config set --secret apiCertificate < fullchain.pem",
+        );
     }
 }
 
@@ -104,7 +117,7 @@ export class HostBootstrap extends pulumi.ComponentResource {
                 host.name,
                 scriptCommand(
                     `${name}-${host.name}-ssh-ready`,
-                    { host, privateKey, script: "ssh-ready", connection: POLL_CONNECTION },
+                    { host, privateKey, script: "ssh-ready", connection: POLL_CONNECTION, down: isDown(site, host.name) },
                     { parent: this, customTimeouts: POLL_TIMEOUTS },
                 ),
             );
@@ -121,7 +134,7 @@ export class HostBootstrap extends pulumi.ComponentResource {
         ): command.remote.Command =>
             scriptCommand(
                 `${name}-${role}`,
-                { host, privateKey, script, ...extra },
+                { host, privateKey, script, down: isDown(site, host.name), ...extra },
                 { ...options, parent: this, dependsOn: [ready.get(host.name)!, ...after] },
             );
 
@@ -166,6 +179,7 @@ export class HostBootstrap extends pulumi.ComponentResource {
                 // Not after ssh-ready (a wait, not work: one stage less on the critical
                 // path): it waits for a booting node with ssh-ready's poll pattern itself.
                 connection: POLL_CONNECTION,
+                down: isDown(site, first.name),
             },
             { parent: this, dependsOn: vlans.get(first.name)!, customTimeouts: POLL_TIMEOUTS },
         );
@@ -232,11 +246,27 @@ export class HostBootstrap extends pulumi.ComponentResource {
             });
         }
 
+        // ---- API certificate (verified TLS): on every node once the cluster is
+        // formed. Not earlier: a join replaces the joiner's /etc/pve (where
+        // pveproxy-ssl.pem lives) by the cluster's, `pvecm add` checks the
+        // peer's served certificate against the fingerprint the create printed,
+        // and pvenode's write to /etc/pve needs quorum, which a join takes away
+        // from the first node until the new vote arrives.
+        let apiCertificates: command.remote.Command[] | undefined;
+        if (site.api.tls === "certificate") {
+            const pem = pulumi.secret(
+                pulumi.all([secrets.apiCertificate!, secrets.apiCertificateKey!]).apply(([cert, key]) => `${cert.trim()}\n${key.trim()}\n`),
+            );
+            apiCertificates = site.nodes.map((n) =>
+                step(`${n.name}-api-certificate`, n, "api-certificate", cluster, { args: [n.name, n.address], stdin: pem }),
+            );
+        }
+
         this.rebootRequired = pulumi
             .all(watchdogs.map((w) => w.stdout))
             .apply((outs) => site.nodes.filter((_, i) => stdoutValue(outs[i], "reboot-required") === "yes").map((n) => n.name));
 
-        this.stages = { pools, watchdogs, cluster, ...(qdevice ? { qdevice } : {}) };
+        this.stages = { pools, watchdogs, cluster, ...(qdevice ? { qdevice } : {}), ...(apiCertificates ? { apiCertificates } : {}) };
         this.registerOutputs({ rebootRequired: this.rebootRequired, apiToken: this.apiToken });
     }
 }

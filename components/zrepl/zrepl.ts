@@ -23,6 +23,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Site } from "../model";
 import type { BootstrapStages } from "../hosts/bootstrap";
 import { SCRIPTS_DIR, scriptCommand } from "../remote";
+import { isDown } from "../access";
 import { pullTargets, repairUnits, zreplConfigYaml, zreplPorts } from "./config";
 
 export interface ZreplArgs {
@@ -80,6 +81,7 @@ export class ZreplReplication extends pulumi.ComponentResource {
                     {
                         host: node,
                         privateKey: sshPrivateKey,
+                        down: isDown(site, node.name),
                         script: "zrepl-install",
                         args: [site.zrepl.apt.url, site.zrepl.apt.keyUrl, site.zrepl.apt.fingerprint],
                     },
@@ -90,6 +92,7 @@ export class ZreplReplication extends pulumi.ComponentResource {
                     {
                         host: node,
                         privateKey: sshPrivateKey,
+                        down: isDown(site, node.name),
                         script: "zrepl-config",
                         args: [zreplConfigYaml(site, node), site.zrepl.rootFs, ...targets.map((t) => t.peer)],
                         deleteScript: { script: "zrepl-disable", args: ["daemon"] },
@@ -102,6 +105,7 @@ export class ZreplReplication extends pulumi.ComponentResource {
                     {
                         host: node,
                         privateKey: sshPrivateKey,
+                        down: isDown(site, node.name),
                         script: "zrepl-repair-install",
                         args: [tool, units.service, units.timer],
                         deleteScript: { script: "zrepl-disable", args: ["repair-timer"] },

@@ -100,7 +100,13 @@ describe("secrets appear only as secret inputs", () => {
     for (const label of Object.keys(RUNS)) {
         it(label, async () => {
             const [run] = await twice(label);
-            const found: Record<keyof typeof SECRETS, string[]> = { apiToken: [], rootPassword: [], sshPrivateKey: [] };
+            const found: Record<keyof typeof SECRETS, string[]> = {
+                apiToken: [],
+                rootPassword: [],
+                sshPrivateKey: [],
+                apiCertificate: [],
+                apiCertificateKey: [],
+            };
             for (const r of run.records) {
                 const ls: { path: string; text: string }[] = [];
                 leaves(r.inputs, "", ls);
@@ -123,6 +129,18 @@ describe("secrets appear only as secret inputs", () => {
             assert.ok(found.sshPrivateKey.length > 0, "the SSH key reaches the remote commands, as a secret");
             if (run.site.alerts.email) {
                 assert.ok(found.sshPrivateKey.some((p) => p.startsWith(`${run.site.cluster.name}-api-notifications.connection`)));
+            }
+            // Verified TLS: the certificate and its key reach every node's install step by stdin only (issue #11 point 3).
+            if (run.site.api.tls === "certificate") {
+                for (const n of run.site.nodes) {
+                    const stdin = `${run.site.cluster.name}-hosts-${n.name}-api-certificate.stdin.value`;
+                    assert.ok(found.apiCertificateKey.includes(stdin), `${stdin} carries the key, as a secret`);
+                    assert.ok(found.apiCertificate.includes(stdin), `${stdin} carries the chain, as a secret`);
+                }
+                assert.ok(
+                    [...found.apiCertificate, ...found.apiCertificateKey].every((p) => p.includes("-api-certificate.stdin")),
+                    "nowhere else",
+                );
             }
         });
     }

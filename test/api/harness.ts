@@ -20,6 +20,9 @@ export const SECRETS = {
     apiToken: "root@pam!pulumi=7d3f0c2e-placeholder-api-token-5b1a",
     rootPassword: "placeholder-root-password-9c4e71",
     sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nplaceholder-private-key-2f8d\n-----END OPENSSH PRIVATE KEY-----",
+    // Not PEM: the program leaves their content to the install step (components/access.ts).
+    apiCertificate: "placeholder-api-certificate-chain-61e0",
+    apiCertificateKey: "placeholder-api-certificate-key-a93b",
 } as const;
 
 export interface Run {

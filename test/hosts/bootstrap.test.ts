@@ -47,7 +47,10 @@ const ROOT_PW = `pw-Zq8#x!'"$(reboot)-9f1c-ROOTPW`;
 const API_TOKEN = "root@pam!ci=5e1f0c7a-STACKTOKEN-4b7d-9c1e-aa5531b0c0de";
 const BOOT_SECRET = "0d6c2b14-BOOTTOKEN-4f4e-8a3f-7c1b9e2a6d55";
 const BOOT_TOKEN = `root@pam!pulumi=${BOOT_SECRET}`;
-const SECRETS = [SSH_KEY, "SSHKEY-c0ffee", ROOT_PW, "ROOTPW", API_TOKEN, "STACKTOKEN", BOOT_SECRET, "BOOTTOKEN"];
+// Not PEM, so the program leaves their content to the install step (components/access.ts).
+const API_CERT = "api-certificate-chain-CERTCHAIN-5a1d";
+const API_CERT_KEY = "api-certificate-key-CERTKEY-77e2";
+const SECRETS = [SSH_KEY, "SSHKEY-c0ffee", ROOT_PW, "ROOTPW", API_TOKEN, "STACKTOKEN", BOOT_SECRET, "BOOTTOKEN", API_CERT, API_CERT_KEY];
 
 const FP = Array.from({ length: 32 }, (_, i) => (i * 7 + 16).toString(16).toUpperCase().padStart(2, "0")).join(":");
 /** The fingerprint join-check reads right before a join: pveupdate renewed the certificate since the create printed FP. */
@@ -84,7 +87,9 @@ function config(v: Variant): { config: Record<string, string>; secretKeys: strin
     }
     out["proxmox-ha:sshPrivateKey"] = SSH_KEY;
     out["proxmox-ha:rootPassword"] = ROOT_PW;
-    const secretKeys = ["proxmox-ha:sshPrivateKey", "proxmox-ha:rootPassword"];
+    out["proxmox-ha:apiCertificate"] = API_CERT;
+    out["proxmox-ha:apiCertificateKey"] = API_CERT_KEY;
+    const secretKeys = ["proxmox-ha:sshPrivateKey", "proxmox-ha:rootPassword", "proxmox-ha:apiCertificate", "proxmox-ha:apiCertificateKey"];
     if (v.apiToken !== false) {
         out["proxmox-ha:apiToken"] = API_TOKEN;
         secretKeys.push("proxmox-ha:apiToken");
@@ -190,10 +195,12 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
         const run = await build(v);
         assert.deepEqual([...run.cmd.keys()].sort(), [
             "cluster-create",
+            "prox1-api-certificate",
             "prox1-packages",
             "prox1-ssh-ready",
             "prox1-watchdog",
             "prox1-zpool",
+            "prox2-api-certificate",
             "prox2-join",
             "prox2-join-check",
             "prox2-packages",
@@ -321,8 +328,19 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
             join.additionalSecretOutputs.filter((o) => o !== "connection"),
             ["stdout", "stderr"],
         );
+        // The API certificate: chain then key, on stdin only, as a secret; nothing logged (issue #11 point 3).
+        for (const n of ["prox1", "prox2"]) {
+            const c = get(run, `${n}-api-certificate`);
+            assert.equal(c.inputs.stdin, `${API_CERT}\n${API_CERT_KEY}\n`);
+            assert.ok(c.secretInputs.includes("stdin"));
+            assert.equal(c.inputs.logging, "none");
+            assert.deepEqual(
+                c.additionalSecretOutputs.filter((o) => o !== "connection"),
+                ["stdout", "stderr"],
+            );
+        }
         for (const [role, r] of run.cmd) {
-            if (role.endsWith("-join")) continue;
+            if (role.endsWith("-join") || role.endsWith("-api-certificate")) continue;
             assert.equal(r.inputs.stdin, undefined, `${role} gets no stdin`);
             assert.equal(r.inputs.logging, "stderr", role);
             assert.deepEqual(
@@ -363,6 +381,14 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
         assert.ok(!waits(run, "qnetd-authorize", "prox2-join"), "authorizing the key does not wait for joins");
         for (const dep of ["prox2-join", "cluster-create", "prox1-packages", "prox2-packages", "qnetd-authorize"]) {
             assert.ok(waits(run, "qdevice-setup", dep), `qdevice-setup waits for ${dep}`);
+        }
+        // The API certificate goes in once every node is a member: a join replaces the joiner's /etc/pve
+        // and checks the first node's served certificate against the create's fingerprint.
+        for (const n of ["prox1", "prox2"]) {
+            for (const dep of ["cluster-create", "prox2-join"]) {
+                assert.ok(waits(run, `${n}-api-certificate`, dep), `${n}-api-certificate waits for ${dep}`);
+            }
+            assert.ok(!waits(run, "prox2-join", `${n}-api-certificate`), "no join waits for a certificate");
         }
     });
 
@@ -595,14 +621,17 @@ describe("variants", () => {
         assert.equal(run.site.hosts.stages.qdevice, undefined);
         assert.deepEqual([...run.cmd.keys()].sort(), [
             "cluster-create",
+            "prox1-api-certificate",
             "prox1-ssh-ready",
             "prox1-watchdog",
             "prox1-zpool",
+            "prox2-api-certificate",
             "prox2-join",
             "prox2-join-check",
             "prox2-ssh-ready",
             "prox2-watchdog",
             "prox2-zpool",
+            "prox3-api-certificate",
             "prox3-join",
             "prox3-join-check",
             "prox3-ssh-ready",
@@ -638,6 +667,10 @@ describe("variants", () => {
         assert.throws(
             () => new HostBootstrap("x", { site: raw(() => undefined), secrets: { sshPrivateKey } }),
             /^Error: HostBootstrap: the rootPassword secret is required to join nodes: pulumi config set --secret rootPassword$/,
+        );
+        assert.throws(
+            () => new HostBootstrap("x", { site: raw(() => undefined), secrets: { sshPrivateKey, rootPassword: pulumi.secret(ROOT_PW) } }),
+            /^Error: HostBootstrap: verified TLS needs the apiCertificate and apiCertificateKey secrets \(or apiInsecure: true\)/,
         );
     });
 

@@ -14,10 +14,16 @@ import { readStack } from "../../tools/lib/stack";
 
 async function summaryOf(stack: string, watchdogOut: (name: string) => string) {
     const cfg = readStack(stack);
-    const config = { ...cfg.config, "proxmox-ha:sshPrivateKey": "k", "proxmox-ha:rootPassword": "p" };
+    const config = {
+        ...cfg.config,
+        "proxmox-ha:sshPrivateKey": "k",
+        "proxmox-ha:rootPassword": "p",
+        "proxmox-ha:apiCertificate": "c",
+        "proxmox-ha:apiCertificateKey": "ck",
+    };
     const ev = await evaluate(() => main(), {
         config,
-        secretKeys: ["proxmox-ha:sshPrivateKey", "proxmox-ha:rootPassword"],
+        secretKeys: ["proxmox-ha:sshPrivateKey", "proxmox-ha:rootPassword", "proxmox-ha:apiCertificate", "proxmox-ha:apiCertificateKey"],
         stack,
         outputs: (_type, name) => ({
             stdout: name.endsWith("-watchdog")

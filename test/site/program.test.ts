@@ -32,7 +32,9 @@ describe("committed stacks", () => {
             assert.equal(p.ok, true, JSON.stringify(p.problems));
             assert.ok(p.resources!.length > 3, "the plan has resources");
             assert.equal((p.facts as { quorum: number }).quorum, 2);
-            assert.deepEqual(p.secretsRequired, ["proxmox-ha:rootPassword", "proxmox-ha:sshPrivateKey"]);
+            // Verified TLS (every stack but the lab, which says apiInsecure: true) needs the certificate and its key.
+            const tls = stack === "lab" ? [] : ["proxmox-ha:apiCertificate", "proxmox-ha:apiCertificateKey"];
+            assert.deepEqual(p.secretsRequired, ["proxmox-ha:rootPassword", "proxmox-ha:sshPrivateKey", ...tls]);
         });
     }
 });

@@ -1,0 +1,261 @@
+/**
+ * scripts/api-certificate.sh on a fake Proxmox VE node, over real OpenSSH with
+ * the exact command text the component sends, the chain and key on stdin
+ * (issue #11 point 3).
+ *
+ * Proves: before the step, pveproxy serves the node's own pve-ssl.pem and a
+ * client that trusts only the operator's CA refuses it (the provider's
+ * "x509: certificate signed by unknown authority"); the script refuses bad
+ * input (no certificate, no key, a key of another certificate, the wrong
+ * host, bad arguments) before any PVE command runs; it installs the pair
+ * with `pvenode cert set … --force 1 --restart 1` (the fake follows
+ * pve-manager's CertHelpers::set_cert_files and pveproxy.pm); afterwards
+ * the served certificate VALIDATES for the node's address with the system
+ * trust store replaced by the test CA — by Node's TLS client (`ca` replaces
+ * the default roots), by `openssl s_client -verify_ip` and by the program's
+ * own pre-flight check (components/certificate.ts) — while the default trust
+ * store does not know that CA; a re-run changes nothing; files written but a
+ * pveproxy never restarted (a run interrupted in between) are completed by
+ * the re-run; a rotated certificate is installed; the key is never in an
+ * argument, an environment or a file other than pveproxy-ssl.key.
+ *
+ * Does NOT prove: real pvenode/pveproxy behaviour (fakes of test/fakes/sbin),
+ * Go's verifier itself (Node and OpenSSL stand in for it; both check the
+ * chain to the given CA and the IP SAN as Go does).
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as tls from "node:tls";
+import { after, before, describe, it } from "node:test";
+import { spawnSync } from "node:child_process";
+import { startHosts, type Hosts } from "../harness/hosts";
+import { step } from "./cluster-steps";
+import { checkCertificate, chainTrusted, parseChain } from "../../components/certificate";
+
+// Unique per process: another worktree may run this file at the same time (port 8006 is fixed).
+const NET = `127.77.${(process.pid % 250) + 1}`;
+const ADDR = `${NET}.11`;
+
+function openssl(args: string[], input?: string): string {
+    const r = spawnSync("openssl", args, { encoding: "utf8", input: input ?? "" });
+    if (r.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+}
+
+interface Pki {
+    readonly dir: string;
+    readonly caPem: string;
+    /** chain.pem text (leaf, then the intermediate) and the leaf's key. */
+    leaf(name: string, san: string): { chain: string; key: string; fingerprint: string };
+}
+
+/** A root CA, an intermediate, and leaves issued by the intermediate, as an operator's PKI would be. */
+function makePki(): Pki {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "apicert-pki-"));
+    const f = (n: string) => path.join(dir, n);
+    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    openssl(["req", "-x509", ...ec, "-subj", "/CN=Test Root CA", "-days", "30", "-keyout", f("ca.key"), "-out", f("ca.pem")]);
+    openssl(["req", ...ec, "-subj", "/CN=Test Intermediate", "-keyout", f("int.key"), "-out", f("int.csr")]);
+    fs.writeFileSync(f("int.ext"), "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n");
+    openssl(
+        ["x509", "-req", "-in", f("int.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "30"].concat([
+            "-extfile",
+            f("int.ext"),
+            "-out",
+            f("int.pem"),
+        ]),
+    );
+    return {
+        dir,
+        caPem: fs.readFileSync(f("ca.pem"), "utf8"),
+        leaf(name, san) {
+            openssl(["req", ...ec, "-subj", `/CN=${name}`, "-keyout", f(`${name}.key`), "-out", f(`${name}.csr`)]);
+            fs.writeFileSync(f(`${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`);
+            openssl([
+                "x509",
+                "-req",
+                "-in",
+                f(`${name}.csr`),
+                "-CA",
+                f("int.pem"),
+                "-CAkey",
+                f("int.key"),
+                "-CAcreateserial",
+                "-days",
+                "30",
+                "-extfile",
+                f(`${name}.ext`),
+                "-out",
+                f(`${name}.pem`),
+            ]);
+            const chain = fs.readFileSync(f(`${name}.pem`), "utf8") + fs.readFileSync(f("int.pem"), "utf8");
+            const fp = openssl(["x509", "-noout", "-fingerprint", "-sha256", "-in", f(`${name}.pem`)])
+                .trim()
+                .split("=")[1]!
+                .toUpperCase();
+            return { chain, key: fs.readFileSync(f(`${name}.key`), "utf8"), fingerprint: fp };
+        },
+    };
+}
+
+/** Connects as the provider would, with the trust store replaced by `ca`. */
+function connect(ca: string | undefined): Promise<{ authorized: boolean; error?: string; fingerprint: string }> {
+    return new Promise((resolve, reject) => {
+        const s = tls.connect(
+            { host: ADDR, port: 8006, ...(ca ? { ca: [ca] } : {}), minVersion: "TLSv1.3", rejectUnauthorized: false },
+            () => {
+                const cert = s.getPeerCertificate();
+                // checkServerIdentity as Node (and Go) apply it to an IP host: the IP must be an IP SAN.
+                const identity = tls.checkServerIdentity(ADDR, cert);
+                const error = s.authorizationError ? String(s.authorizationError) : identity?.message;
+                resolve({ authorized: s.authorized && !identity, ...(error ? { error } : {}), fingerprint: cert.fingerprint256 });
+                s.end();
+            },
+        );
+        s.once("error", reject);
+    });
+}
+
+describe("api-certificate.sh (real SSH, fake pvenode/pveproxy)", () => {
+    let site: Hosts;
+    let pki: Pki;
+    let a: ReturnType<Pki["leaf"]>;
+    const pvenodeCalls = () => site.calls("pve1").filter((c) => c.argv.some((x) => x.endsWith("pvenode")));
+    const nodeDir = () => path.join(site.stateDir, "hosts", "pve1", "pve-local", "nodes", "pve1");
+
+    before(async () => {
+        pki = makePki();
+        a = pki.leaf("a", `IP:${ADDR},DNS:pve1.example.test`);
+        site = await startHosts(`apicert${process.pid}`, [{ name: "pve1", address: ADDR }]);
+        // A booted node: pveproxy serves pve-ssl.pem (pveproxy.pm init without a custom certificate).
+        const r = await site.run(
+            "pve1",
+            `setsid python3 /usr/local/sbin/_fakepveproxy.py pve1 ${ADDR} </dev/null >/dev/null 2>&1 & echo $! >/run/fakepveproxy.pid`,
+        );
+        assert.equal(r.code, 0, r.stderr);
+        for (
+            let i = 0;
+            i < 100 &&
+            !(await connect(undefined).then(
+                () => true,
+                () => false,
+            ));
+            i++
+        )
+            await new Promise((res) => setTimeout(res, 100));
+    });
+    after(async () => {
+        await site?.close();
+        if (pki) fs.rmSync(pki.dir, { recursive: true, force: true });
+    });
+
+    it("before: pveproxy serves the node's own certificate, which a client trusting the operator's CA refuses", async () => {
+        const c = await connect(pki.caPem);
+        assert.equal(c.authorized, false);
+        assert.match(c.error ?? "", /self.signed|unable to (get|verify)/i);
+    });
+
+    it("refuses bad input before any PVE command runs", async () => {
+        const other = pki.leaf("other", `IP:${ADDR}`);
+        const cases: [(string | number)[], string, RegExp, number][] = [
+            [["pve1"], a.chain + a.key, /^api-certificate: usage: /, 2],
+            [["pve1", ADDR], a.key, /^api-certificate: no PEM certificate on stdin/, 1],
+            [["pve1", ADDR], a.chain, /^api-certificate: no PEM private key on stdin/, 1],
+            [
+                ["pve1", ADDR],
+                a.chain + other.key,
+                /^api-certificate: the private key does not belong to the first certificate of the chain; nothing was changed$/,
+                1,
+            ],
+            [["pve1", ADDR], a.chain + a.key + other.key, /^api-certificate: stdin holds more than one private key/, 1],
+            [["pve2", ADDR], a.chain + a.key, /^api-certificate: this host's node name is 'pve1', not 'pve2'/, 1],
+            [["pve1", `${ADDR};reboot`], a.chain + a.key, /^api-certificate: invalid address/, 1],
+        ];
+        for (const [args, stdin, reason, code] of cases) {
+            const r = await step(site, "pve1", "api-certificate", args, stdin);
+            assert.equal(r.code, code, `${args.join(" ")}: ${r.stderr}`);
+            assert.match(r.stderr.trim(), reason, args.join(" "));
+            assert.equal(r.stdout, "");
+        }
+        assert.deepEqual(pvenodeCalls(), [], "no pvenode call");
+        assert.ok(!fs.existsSync(path.join(nodeDir(), "pveproxy-ssl.pem")));
+    });
+
+    it("installs the pair with pvenode cert set --force 1 --restart 1; the served certificate validates for the node address against the CA", async () => {
+        const r = await step(site, "pve1", "api-certificate", ["pve1", ADDR], a.chain + a.key);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stderr, "");
+        assert.deepEqual(r.lines, [{ certificate: "installed", fingerprint: a.fingerprint }]);
+        const calls = pvenodeCalls();
+        assert.equal(calls.length, 1);
+        assert.deepEqual(calls[0]!.argv.slice(1, 3), ["cert", "set"]);
+        assert.deepEqual(calls[0]!.argv.slice(5), ["--force", "1", "--restart", "1"]);
+        assert.equal(fs.readFileSync(path.join(nodeDir(), "pveproxy-ssl.pem"), "utf8"), a.chain);
+
+        // Node's TLS client with the trust store replaced by the test CA, host = the node's IP.
+        const c = await connect(pki.caPem);
+        assert.deepEqual([c.authorized, c.error], [true, undefined]);
+        assert.equal(c.fingerprint.toUpperCase(), a.fingerprint);
+        // OpenSSL: chain to the CA and the IP SAN, against what the server sends.
+        const caFile = path.join(pki.dir, "ca.pem");
+        const sc = spawnSync(
+            "openssl",
+            ["s_client", "-connect", `${ADDR}:8006`, "-CAfile", caFile, "-verify_ip", ADDR, "-verify_return_error"],
+            {
+                input: "",
+                encoding: "utf8",
+            },
+        );
+        assert.equal(sc.status, 0, sc.stderr);
+        assert.match(sc.stdout, /Verify return code: 0 \(ok\)/);
+        // …and with the default trust store (no test CA) the same server is refused.
+        assert.equal((await connect(undefined)).authorized, false);
+        // The program's pre-flight check agrees with both.
+        const chk = checkCertificate(a.chain, a.key, [{ node: "pve1", address: ADDR }], new Date());
+        assert.deepEqual(chk.problems, []);
+        assert.equal(chainTrusted(chk.facts!.chain, { source: "test CA", roots: parseChain(pki.caPem) }), true);
+    });
+
+    it("a re-run changes nothing", async () => {
+        const before = pvenodeCalls().length;
+        const r = await step(site, "pve1", "api-certificate", ["pve1", ADDR], a.chain + a.key);
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(r.lines, [{ certificate: "unchanged", fingerprint: a.fingerprint }]);
+        assert.equal(pvenodeCalls().length, before);
+    });
+
+    it("completes a run interrupted between writing the files and restarting pveproxy; installs a rotated certificate", async () => {
+        const b = pki.leaf("b", `IP:${ADDR}`);
+        // The files of b written without the restart: pveproxy still serves a.
+        const w = await site.run(
+            "pve1",
+            `d=$(mktemp -d) && cat >"$d/all" && awk -v c="$d/c" -v k="$d/k" '/BEGIN CERT/{o=c} /PRIVATE KEY/{o=k} o{print > o} /^-----END/{o=""}' "$d/all" && pvenode cert set "$d/c" "$d/k" --force 1 >/dev/null && rm -rf "$d"`,
+            b.chain + b.key,
+        );
+        assert.equal(w.code, 0, w.stderr);
+        assert.equal((await connect(pki.caPem)).fingerprint.toUpperCase(), a.fingerprint, "pveproxy still serves a");
+        const r = await step(site, "pve1", "api-certificate", ["pve1", ADDR], b.chain + b.key);
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(r.lines, [{ certificate: "installed", fingerprint: b.fingerprint }]);
+        const c = await connect(pki.caPem);
+        assert.deepEqual([c.authorized, c.fingerprint.toUpperCase()], [true, b.fingerprint]);
+
+        // Rotation back to a: installed and served.
+        const r2 = await step(site, "pve1", "api-certificate", ["pve1", ADDR], a.chain + a.key);
+        assert.deepEqual(r2.lines, [{ certificate: "installed", fingerprint: a.fingerprint }]);
+        assert.equal((await connect(pki.caPem)).fingerprint.toUpperCase(), a.fingerprint);
+    });
+
+    it("the key travels only on stdin: in no argument, environment, or file but pveproxy-ssl.key", () => {
+        const keyLine = a.key.split("\n").find((l) => l.length > 40 && !l.startsWith("-----"))!;
+        for (const c of site.calls("pve1")) {
+            for (const s of [...c.argv, ...c.env, ...c.ancestors.flatMap((x) => [...x.argv, ...x.env])]) {
+                assert.ok(!s.includes(keyLine), "key text in an argument or environment");
+            }
+        }
+        const files = site.filesContaining(keyLine).map((f) => path.relative(site.root, f));
+        assert.deepEqual(files, [path.relative(site.root, path.join(nodeDir(), "pveproxy-ssl.key"))]);
+    });
+});

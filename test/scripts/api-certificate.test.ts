@@ -25,7 +25,6 @@
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import * as tls from "node:tls";
 import { after, before, describe, it } from "node:test";
@@ -33,72 +32,11 @@ import { spawnSync } from "node:child_process";
 import { startHosts, type Hosts } from "../harness/hosts";
 import { step } from "./cluster-steps";
 import { checkCertificate, chainTrusted, parseChain } from "../../components/certificate";
+import { makePki, type Pki } from "../harness/pki";
 
 // Unique per process: another worktree may run this file at the same time (port 8006 is fixed).
 const NET = `127.77.${(process.pid % 250) + 1}`;
 const ADDR = `${NET}.11`;
-
-function openssl(args: string[], input?: string): string {
-    const r = spawnSync("openssl", args, { encoding: "utf8", input: input ?? "" });
-    if (r.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${r.stderr}`);
-    return r.stdout;
-}
-
-interface Pki {
-    readonly dir: string;
-    readonly caPem: string;
-    /** chain.pem text (leaf, then the intermediate) and the leaf's key. */
-    leaf(name: string, san: string): { chain: string; key: string; fingerprint: string };
-}
-
-/** A root CA, an intermediate, and leaves issued by the intermediate, as an operator's PKI would be. */
-function makePki(): Pki {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "apicert-pki-"));
-    const f = (n: string) => path.join(dir, n);
-    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    openssl(["req", "-x509", ...ec, "-subj", "/CN=Test Root CA", "-days", "30", "-keyout", f("ca.key"), "-out", f("ca.pem")]);
-    openssl(["req", ...ec, "-subj", "/CN=Test Intermediate", "-keyout", f("int.key"), "-out", f("int.csr")]);
-    fs.writeFileSync(f("int.ext"), "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n");
-    openssl(
-        ["x509", "-req", "-in", f("int.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "30"].concat([
-            "-extfile",
-            f("int.ext"),
-            "-out",
-            f("int.pem"),
-        ]),
-    );
-    return {
-        dir,
-        caPem: fs.readFileSync(f("ca.pem"), "utf8"),
-        leaf(name, san) {
-            openssl(["req", ...ec, "-subj", `/CN=${name}`, "-keyout", f(`${name}.key`), "-out", f(`${name}.csr`)]);
-            fs.writeFileSync(f(`${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`);
-            openssl([
-                "x509",
-                "-req",
-                "-in",
-                f(`${name}.csr`),
-                "-CA",
-                f("int.pem"),
-                "-CAkey",
-                f("int.key"),
-                "-CAcreateserial",
-                "-days",
-                "30",
-                "-extfile",
-                f(`${name}.ext`),
-                "-out",
-                f(`${name}.pem`),
-            ]);
-            const chain = fs.readFileSync(f(`${name}.pem`), "utf8") + fs.readFileSync(f("int.pem"), "utf8");
-            const fp = openssl(["x509", "-noout", "-fingerprint", "-sha256", "-in", f(`${name}.pem`)])
-                .trim()
-                .split("=")[1]!
-                .toUpperCase();
-            return { chain, key: fs.readFileSync(f(`${name}.key`), "utf8"), fingerprint: fp };
-        },
-    };
-}
 
 /** Connects as the provider would, with the trust store replaced by `ca`. */
 function connect(ca: string | undefined): Promise<{ authorized: boolean; error?: string; fingerprint: string }> {
@@ -148,7 +86,7 @@ describe("api-certificate.sh (real SSH, fake pvenode/pveproxy)", () => {
     });
     after(async () => {
         await site?.close();
-        if (pki) fs.rmSync(pki.dir, { recursive: true, force: true });
+        pki?.close();
     });
 
     it("before: pveproxy serves the node's own certificate, which a client trusting the operator's CA refuses", async () => {
@@ -199,7 +137,7 @@ describe("api-certificate.sh (real SSH, fake pvenode/pveproxy)", () => {
         assert.deepEqual([c.authorized, c.error], [true, undefined]);
         assert.equal(c.fingerprint.toUpperCase(), a.fingerprint);
         // OpenSSL: chain to the CA and the IP SAN, against what the server sends.
-        const caFile = path.join(pki.dir, "ca.pem");
+        const caFile = pki.caFile;
         const sc = spawnSync(
             "openssl",
             ["s_client", "-connect", `${ADDR}:8006`, "-CAfile", caFile, "-verify_ip", ADDR, "-verify_return_error"],

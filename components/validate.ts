@@ -259,7 +259,7 @@ class Rules {
     private apiNode(): void {
         if (this.p.apiInsecure === true) {
             this.warnings.push(
-                `${keyPath("apiInsecure")}: true: the Proxmox API's TLS certificate is not verified, so anyone on the path to the API can read the API token; supply apiCertificate and apiCertificateKey and set apiInsecure: false (README, "TLS")`,
+                `${keyPath("apiInsecure")}: true: the Proxmox API's TLS certificate is not verified, so anyone on the path to the API can read the API token; supply apiCertificate and apiCertificateKey and set apiInsecure: false (README, "TLS for the API")`,
             );
         }
         const wanted = this.p.apiNode;

@@ -12,6 +12,9 @@ import { PROJECT, type RawConfig } from "../../components/validate";
 export const PLACEHOLDER_SECRETS = {
     sshPrivateKey: "[secret]",
     rootPassword: "[secret]",
+    // Verified TLS (stacks without apiInsecure) needs both; unused otherwise.
+    apiCertificate: "[secret]",
+    apiCertificateKey: "[secret]",
 } as const;
 
 export interface ProgramConfig {
@@ -58,6 +61,8 @@ export function withoutSecrets(raw: RawConfig): Record<string, unknown> {
     delete out.apiToken;
     delete out.rootPassword;
     delete out.sshPrivateKey;
+    delete out.apiCertificate;
+    delete out.apiCertificateKey;
     return out;
 }
 

@@ -114,7 +114,12 @@ describe("scenario variants", () => {
 
     it("config map: placeholder secrets, never the stack's own", () => {
         const { config, secretKeys } = programConfig(reference());
-        assert.deepEqual(secretKeys.sort(), ["proxmox-ha:rootPassword", "proxmox-ha:sshPrivateKey"]);
+        assert.deepEqual(secretKeys.sort(), [
+            "proxmox-ha:apiCertificate",
+            "proxmox-ha:apiCertificateKey",
+            "proxmox-ha:rootPassword",
+            "proxmox-ha:sshPrivateKey",
+        ]);
         assert.equal(config["proxmox-ha:sshPrivateKey"], "[secret]");
         assert.equal(config["proxmox-ha:apiToken"], undefined);
         assert.throws(() => programConfig({ ...reference(), apiToken: "x" }), /must not carry the secret apiToken/);

@@ -26,7 +26,6 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as tls from "node:tls";
 import { after, before, describe, it } from "node:test";
 import { spawnSync } from "node:child_process";
 import { startHosts, type Hosts } from "../harness/hosts";
@@ -34,26 +33,42 @@ import { step } from "./cluster-steps";
 import { checkCertificate, chainTrusted, parseChain } from "../../components/certificate";
 import { makePki, type Pki } from "../harness/pki";
 
-// Unique per process: another worktree may run this file at the same time (port 8006 is fixed).
-const NET = `127.77.${(process.pid % 250) + 1}`;
-const ADDR = `${NET}.11`;
+// This file's own 127.0.N.0/24 (each harness has its own network namespaces).
+const ADDR = "127.0.83.11";
 
-/** Connects as the provider would, with the trust store replaced by `ca`. */
-function connect(ca: string | undefined): Promise<{ authorized: boolean; error?: string; fingerprint: string }> {
-    return new Promise((resolve, reject) => {
-        const s = tls.connect(
-            { host: ADDR, port: 8006, ...(ca ? { ca: [ca] } : {}), minVersion: "TLSv1.3", rejectUnauthorized: false },
-            () => {
-                const cert = s.getPeerCertificate();
-                // checkServerIdentity as Node (and Go) apply it to an IP host: the IP must be an IP SAN.
-                const identity = tls.checkServerIdentity(ADDR, cert);
-                const error = s.authorizationError ? String(s.authorizationError) : identity?.message;
-                resolve({ authorized: s.authorized && !identity, ...(error ? { error } : {}), fingerprint: cert.fingerprint256 });
-                s.end();
-            },
-        );
-        s.once("error", reject);
-    });
+/**
+ * The TLS client the checks use, as the provider would connect: to the node's
+ * address on 8006, TLS 1.3 at least, the trust store replaced by `ca` (Node's
+ * `ca` option replaces the default roots) and the host checked against the
+ * certificate's SANs (checkServerIdentity; an IP host needs an IP SAN, as in
+ * Go). It runs inside the harness's switch namespace, where the hosts'
+ * addresses are reachable.
+ */
+const CLIENT = `
+const tls = require("node:tls");
+const [host, caFile] = process.argv.slice(1);
+const ca = caFile ? [require("node:fs").readFileSync(caFile, "utf8")] : undefined;
+const s = tls.connect({ host, port: 8006, ...(ca ? { ca } : {}), minVersion: "TLSv1.3", rejectUnauthorized: false }, () => {
+    const cert = s.getPeerCertificate();
+    const identity = tls.checkServerIdentity(host, cert);
+    const error = s.authorizationError ? String(s.authorizationError) : identity?.message;
+    console.log(JSON.stringify({ authorized: s.authorized && !identity, ...(error ? { error } : {}), fingerprint: cert.fingerprint256 }));
+    s.end();
+});
+s.once("error", (e) => { console.error(e.message); process.exit(3); });
+`;
+
+let inSwitch: readonly string[] = [];
+
+function inSwitchNs(cmd: string, args: string[]): { status: number; stdout: string; stderr: string } {
+    const r = spawnSync(inSwitch[0]!, [...inSwitch.slice(1), cmd, ...args], { encoding: "utf8", input: "" });
+    return { status: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function connect(caFile: string | undefined): Promise<{ authorized: boolean; error?: string; fingerprint: string }> {
+    const r = inSwitchNs(process.execPath, ["-e", CLIENT, ADDR, ...(caFile ? [caFile] : [])]);
+    if (r.status !== 0) throw new Error(r.stderr.trim() || `client exited ${r.status}`);
+    return JSON.parse(r.stdout) as { authorized: boolean; error?: string; fingerprint: string };
 }
 
 describe("api-certificate.sh (real SSH, fake pvenode/pveproxy)", () => {
@@ -66,23 +81,31 @@ describe("api-certificate.sh (real SSH, fake pvenode/pveproxy)", () => {
     before(async () => {
         pki = makePki();
         a = pki.leaf("a", `IP:${ADDR},DNS:pve1.example.test`);
-        site = await startHosts(`apicert${process.pid}`, [{ name: "pve1", address: ADDR }]);
+        site = await startHosts("apicert", [{ name: "pve1", address: ADDR }]);
+        inSwitch = site.switchPrefix;
         // A booted node: pveproxy serves pve-ssl.pem (pveproxy.pm init without a custom certificate).
         const r = await site.run(
             "pve1",
-            `setsid python3 /usr/local/sbin/_fakepveproxy.py pve1 ${ADDR} </dev/null >/dev/null 2>&1 & echo $! >/run/fakepveproxy.pid`,
+            `setsid /usr/bin/python3 /usr/local/sbin/_fakepveproxy.py pve1 ${ADDR} </dev/null >/tmp/fakepveproxy.log 2>&1 & echo $! >/run/fakepveproxy.pid`,
         );
         assert.equal(r.code, 0, r.stderr);
-        for (
-            let i = 0;
-            i < 100 &&
-            !(await connect(undefined).then(
+        // Wait until it answers (a booting fake on a loaded machine may take a while); fail loudly if it never does.
+        let up = false;
+        let last = "";
+        for (let i = 0; i < 600 && !up; i++) {
+            up = await connect(undefined).then(
                 () => true,
-                () => false,
-            ));
-            i++
-        )
-            await new Promise((res) => setTimeout(res, 100));
+                (e: Error) => ((last = e.message), false),
+            );
+            if (!up) await new Promise((res) => setTimeout(res, 100));
+        }
+        if (!up) {
+            const log = await site.run(
+                "pve1",
+                "cat /tmp/fakepveproxy.log; cat /run/fakepveproxy.pid; ss -ltn; ps -eo pid,stat,args | grep _fakepvepro[x]y",
+            );
+            assert.fail(`the fake pveproxy never answered on ${ADDR}:8006 (${last}): ${log.stdout}${log.stderr}`);
+        }
     });
     after(async () => {
         await site?.close();
@@ -90,7 +113,7 @@ describe("api-certificate.sh (real SSH, fake pvenode/pveproxy)", () => {
     });
 
     it("before: pveproxy serves the node's own certificate, which a client trusting the operator's CA refuses", async () => {
-        const c = await connect(pki.caPem);
+        const c = await connect(pki.caFile);
         assert.equal(c.authorized, false);
         assert.match(c.error ?? "", /self.signed|unable to (get|verify)/i);
     });
@@ -133,19 +156,21 @@ describe("api-certificate.sh (real SSH, fake pvenode/pveproxy)", () => {
         assert.equal(fs.readFileSync(path.join(nodeDir(), "pveproxy-ssl.pem"), "utf8"), a.chain);
 
         // Node's TLS client with the trust store replaced by the test CA, host = the node's IP.
-        const c = await connect(pki.caPem);
+        const c = await connect(pki.caFile);
         assert.deepEqual([c.authorized, c.error], [true, undefined]);
         assert.equal(c.fingerprint.toUpperCase(), a.fingerprint);
         // OpenSSL: chain to the CA and the IP SAN, against what the server sends.
         const caFile = pki.caFile;
-        const sc = spawnSync(
-            "openssl",
-            ["s_client", "-connect", `${ADDR}:8006`, "-CAfile", caFile, "-verify_ip", ADDR, "-verify_return_error"],
-            {
-                input: "",
-                encoding: "utf8",
-            },
-        );
+        const sc = inSwitchNs("openssl", [
+            "s_client",
+            "-connect",
+            `${ADDR}:8006`,
+            "-CAfile",
+            caFile,
+            "-verify_ip",
+            ADDR,
+            "-verify_return_error",
+        ]);
         assert.equal(sc.status, 0, sc.stderr);
         assert.match(sc.stdout, /Verify return code: 0 \(ok\)/);
         // …and with the default trust store (no test CA) the same server is refused.
@@ -173,17 +198,17 @@ describe("api-certificate.sh (real SSH, fake pvenode/pveproxy)", () => {
             b.chain + b.key,
         );
         assert.equal(w.code, 0, w.stderr);
-        assert.equal((await connect(pki.caPem)).fingerprint.toUpperCase(), a.fingerprint, "pveproxy still serves a");
+        assert.equal((await connect(pki.caFile)).fingerprint.toUpperCase(), a.fingerprint, "pveproxy still serves a");
         const r = await step(site, "pve1", "api-certificate", ["pve1", ADDR], b.chain + b.key);
         assert.equal(r.code, 0, r.stderr);
         assert.deepEqual(r.lines, [{ certificate: "installed", fingerprint: b.fingerprint }]);
-        const c = await connect(pki.caPem);
+        const c = await connect(pki.caFile);
         assert.deepEqual([c.authorized, c.fingerprint.toUpperCase()], [true, b.fingerprint]);
 
         // Rotation back to a: installed and served.
         const r2 = await step(site, "pve1", "api-certificate", ["pve1", ADDR], a.chain + a.key);
         assert.deepEqual(r2.lines, [{ certificate: "installed", fingerprint: a.fingerprint }]);
-        assert.equal((await connect(pki.caPem)).fingerprint.toUpperCase(), a.fingerprint);
+        assert.equal((await connect(pki.caFile)).fingerprint.toUpperCase(), a.fingerprint);
     });
 
     it("the key travels only on stdin: in no argument, environment, or file but pveproxy-ssl.key", () => {

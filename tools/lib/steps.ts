@@ -23,6 +23,7 @@ const RULES: readonly (readonly [string, Rule[1]])[] = [
     ["^hosts-cluster-create$", (_m, s) => `${s.nodes[0]!.name}: create the cluster "${s.cluster.name}"`],
     ["^hosts-(HOST)-zpool$", (m, s) => `${m[1]}: create (or adopt) the ZFS pool ${s.storage.pool}`],
     ["^hosts-(HOST)-watchdog$", (m) => `${m[1]}: configure the watchdog module`],
+    ["^hosts-(HOST)-api-certificate$", (m) => `${m[1]}: make pveproxy serve the stack's API certificate`],
     ["^hosts-(HOST)-packages$", (m) => (m[1] === "qnetd" ? "QDevice host: install corosync-qnetd" : `${m[1]}: install packages`)],
     ["^hosts-(HOST)-join$", (m) => `${m[1]}: join the cluster`],
     ["^hosts-(HOST)-join-check$", (m, s) => `${s.nodes[0]!.name}: check that ${m[1]} may join (certificate fingerprint, QDevice)`],

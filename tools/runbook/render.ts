@@ -513,9 +513,17 @@ class Runbook {
                     `   Expected: Total votes ${this.q.expectedVotes - 1}, Quorate Yes${ha.length ? `; the \`service\` lines go fence → recovery → started where HA can: ${list(ha.map((g) => this.moveText(g, n.name, "recover")))}` : ""}.`,
                 );
             }
+            this.p(`4. Check the guests' data: anything written after the recovery point is gone (at most ${this.rpo}).`);
+            let last = 5;
+            if (m) {
+                // issue #11 point 5: the API endpoint moves to a node that is up; the down node's steps are left alone.
+                this.p(
+                    `5. Pulumi reaches the site through ${m.name}'s API while ${n.name} is down: \`PROXMOX_HA_DOWN_NODES=${n.name} pulumi preview --stack ${this.stack}\` (the same variable for \`pulumi up\`) plans nothing for ${n.name}'s SSH steps, and its refresh reads where HA put the guests. What lives on ${n.name} itself (its VLANs and bridges) cannot be read while it is down: if the refresh stops at one, leave it out with \`--exclude\` and its URN (\`pulumi stack --show-urns\` lists them) until ${n.name} is back.`,
+                );
+                last = 6;
+            }
             this.p(
-                `4. Check the guests' data: anything written after the recovery point is gone (at most ${this.rpo}).`,
-                `5. Power ${n.name} on. It rejoins by itself (\`pvecm status\`: Total votes ${this.q.expectedVotes}); then [Failback](${anchor("Failback")}).`,
+                `${last}. Power ${n.name} on. It rejoins by itself (\`pvecm status\`: Total votes ${this.q.expectedVotes}); then [Failback](${anchor("Failback")}).`,
                 "",
             );
         }

@@ -31,11 +31,14 @@ ctx.load_cert_chain(cert, key)
 family = socket.AF_INET6 if ":" in address else socket.AF_INET
 srv = socket.socket(family, socket.SOCK_STREAM)
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-for _ in range(50):
+for attempt in range(100):
     try:
         srv.bind((address, 8006))
         break
     except OSError:
+        # the previous instance is still exiting (restart)
+        if attempt == 99:
+            raise
         time.sleep(0.1)
 srv.listen(16)
 srv.settimeout(0.5)
@@ -55,8 +58,8 @@ def serve(conn):
 while os.path.exists(marker):
     try:
         conn, _ = srv.accept()
-    except socket.timeout:
-        continue
     except OSError:
-        break
+        # socket.timeout (to look at the marker again), or a client that went
+        # away before accept (ECONNABORTED under load): keep serving.
+        continue
     threading.Thread(target=serve, args=(conn,), daemon=True).start()

@@ -81,7 +81,7 @@ export async function hostKeyProblems(site: Site, probe: HostKeyProbe = probeHos
             port: n.sshPort,
             hostKey: n.sshHostKey,
         })),
-        ...(site.qdevice
+        ...(site.qdevice && !site.api.down.includes("qnetd")
             ? [
                   {
                       name: "the QDevice host",
@@ -92,7 +92,7 @@ export async function hostKeyProblems(site: Site, probe: HostKeyProbe = probeHos
                   },
               ]
             : []),
-    ];
+    ].filter((t) => !site.api.down.includes(t.name)); // hosts declared down for this run (PROXMOX_HA_DOWN_NODES) are not asked
     const presented = await Promise.all(targets.map((t) => probe(t, timeoutMs)));
     const problems: Problem[] = [];
     targets.forEach((t, i) => {

@@ -108,6 +108,18 @@ describe("host key check before any resource", () => {
             ],
         );
     });
+    it("a host declared down for the run (PROXMOX_HA_DOWN_NODES) is not asked (issue #11 point 5)", async () => {
+        const asked: string[] = [];
+        const probe: typeof probeHostKey = async (t, ms) => {
+            asked.push(t.address);
+            return loopbackOnly(t, ms);
+        };
+        const s = site(() => otherKey);
+        const down = { ...s, api: { ...s.api, down: ["prox2", "qnetd"] } };
+        assert.deepEqual(await hostKeyProblems(down, probe), []);
+        assert.ok(!asked.includes(ADDRESS), "prox2 was not probed");
+        assert.equal(asked.length, 1, `only prox1 was probed: ${asked.join(", ")}`);
+    });
     it("a host that does not answer is no problem (left to the steps' retries), and the answer is quick", async () => {
         const closed = await freePort(ADDRESS);
         assert.equal(await probeHostKey({ address: ADDRESS, port: closed, hostKey }, 5000), undefined);
@@ -123,9 +135,21 @@ describe("host key check before any resource", () => {
         const { evaluate } = await import("../../tools/lib/mock-runtime");
         const { readStack } = await import("../../tools/lib/stack");
         const cfg = readStack("prod");
-        const config: Record<string, string> = { ...cfg.config, "proxmox-ha:sshPrivateKey": "k", "proxmox-ha:rootPassword": "p" };
+        const config: Record<string, string> = {
+            ...cfg.config,
+            "proxmox-ha:sshPrivateKey": "k",
+            "proxmox-ha:rootPassword": "p",
+            "proxmox-ha:apiCertificate": "c",
+            "proxmox-ha:apiCertificateKey": "ck",
+        };
         delete config["proxmox-ha:example"]; // a real site: the example guard is tested below
-        const secretKeys = [...cfg.secretKeys, "proxmox-ha:sshPrivateKey", "proxmox-ha:rootPassword"];
+        const secretKeys = [
+            ...cfg.secretKeys,
+            "proxmox-ha:sshPrivateKey",
+            "proxmox-ha:rootPassword",
+            "proxmox-ha:apiCertificate",
+            "proxmox-ha:apiCertificateKey",
+        ];
         const refused = await evaluate(
             () => {
                 const run = checkedMain({ probe, env: {} });

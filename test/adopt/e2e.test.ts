@@ -183,6 +183,50 @@ describe("adopt over SSH, a site built by hand", () => {
         });
     });
 
+    /** adopt on a terminal (util-linux `script` gives it a pty), typing `answer` at its question. */
+    const adoptOnTerminal = (args: readonly string[], answer: string): Promise<{ code: number | null; output: string }> =>
+        new Promise((resolve, reject) => {
+            const env = { ...process.env };
+            delete env.SSH_AUTH_SOCK;
+            delete env.PROXMOX_HA_SSH_KEY;
+            const q = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+            const [cmd, ...pre] = site.switchPrefix;
+            const line = [TSX, CLI, ...args].map(q).join(" ");
+            const p = spawn(cmd!, [...pre, "script", "-qec", line, "/dev/null"], { cwd: ROOT, env, stdio: ["pipe", "pipe", "pipe"] });
+            let output = "";
+            let answered = false;
+            p.stdout.setEncoding("utf8").on("data", (d: string) => {
+                output += d;
+                // readline moves the cursor after the prompt, so the prompt is not the last bytes.
+                if (!answered && /\(yes\/no\) /.test(output)) {
+                    answered = true;
+                    p.stdin.write(`${answer}\n`);
+                }
+            });
+            p.stderr.setEncoding("utf8").on("data", (d: string) => (output += d));
+            p.once("error", reject);
+            p.once("close", (code) => resolve({ code, output }));
+            setTimeout(() => p.kill("SIGKILL"), 60_000).unref();
+        });
+
+    it("on a terminal, shows the unpinned key's fingerprint and pins it only after an explicit yes", async () => {
+        const other = path.join(dir, "Pulumi.tty.yaml");
+        const partial = ["prox2", "qnetd"].flatMap((h) => ["--host-key", `${site.host(h).address}=${site.host(h).hostKey}`]);
+        const args = ["--host", `${NET}.11`, "--node", `prox2=${NET}.12`, ...partial, "--identity", keyFile, "--out", other];
+        const no = await adoptOnTerminal(args, "y");
+        assert.equal(no.code, 2, no.output);
+        assert.match(
+            no.output,
+            new RegExp(`${NET.replace(/\./g, "\\.")}\\.11:22 presents ssh-ed25519 SHA256:\\S+\\. Is this that host's key\\? \\(yes/no\\)`),
+        );
+        assert.match(no.output, /host key of \S+ not confirmed; nothing written/);
+        assert.equal(fs.existsSync(other), false, "anything but yes writes nothing");
+        const yes = await adoptOnTerminal(args, "yes");
+        assert.equal(yes.code, 0, yes.output);
+        assert.match(yes.output, /pinned 127\.0\.61\.11: SHA256:\S+ \(confirmed on the terminal/);
+        assert.equal(fs.readFileSync(other, "utf8"), fs.readFileSync(out(), "utf8"), "the same stack as with every key pinned");
+    });
+
     it("a second run leaves the file unchanged", async () => {
         const first = fs.readFileSync(out(), "utf8");
         const r = await adopt([

@@ -109,6 +109,8 @@ async function pinnedKey(ctx: Ctx, address: string): Promise<string> {
     rl.close();
     if (answer.trim() !== "yes") throw new Stop(`host key of ${address} not confirmed; nothing written`);
     ctx.log.push(`pinned ${address}: ${fp} (confirmed on the terminal; next time: ${pin})`);
+    // Asked once per host: later connections to it use the confirmed key.
+    ctx.keys.set(address, key);
     return key;
 }
 

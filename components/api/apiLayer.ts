@@ -36,6 +36,8 @@ export interface ApiSummary {
     readonly guests: readonly {
         readonly vmid: number;
         readonly name: string;
+        /** vm (QEMU) or ct (LXC container). */
+        readonly type: "vm" | "ct";
         readonly homeNode: string;
         readonly ha: boolean;
         readonly protect: boolean;
@@ -221,6 +223,7 @@ function summarize(site: Site): ApiSummary {
         guests: site.guests.map((g) => ({
             vmid: g.vmid,
             name: g.name,
+            type: g.type,
             homeNode: g.node,
             ha: g.ha !== undefined,
             protect: g.protect,

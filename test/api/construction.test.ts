@@ -346,7 +346,7 @@ describe("prod (Pulumi.prod.yaml): the reference site", () => {
     it("summarizes storage, guests, replication with worst-case RPO, and HA for the stack outputs", () => {
         assert.deepEqual(run.layer.summary, {
             storage: { id: "pool1", pool: "pool1", nodes: ["prox1", "prox2"], thinProvision: true },
-            guests: [{ vmid: 101, name: "fw", homeNode: "prox1", ha: true, protect: true, replicateTo: ["prox2"] }],
+            guests: [{ vmid: 101, name: "fw", type: "vm", homeNode: "prox1", ha: true, protect: true, replicateTo: ["prox2"] }],
             replicationJobs: [{ id: "101-492612", vmid: 101, target: "prox2", schedule: "*/5", rateMBps: 100, worstCaseRpoMinutes: 5 }],
             ha: {
                 resources: [{ sid: "vm:101", state: "started", maxRestart: 2, maxRelocate: 1, failback: true }],

@@ -345,6 +345,10 @@ describe("guests of every kind on the reference site", () => {
             resources: ["vm:102", "ct:301"],
         });
         assert.deepEqual(run.layer.summary.ha.resources.map((r) => r.sid).sort(), ["ct:301", "vm:101", "vm:102"]);
+        assert.deepEqual(
+            run.layer.summary.guests.map((g) => `${g.type} ${g.vmid}`),
+            ["vm 101", "vm 102", "vm 103", "vm 104", "ct 301"],
+        );
     });
 
     it("protection: HA resources and rules are protected like their guests", () => {

@@ -21,6 +21,11 @@ export interface ScriptRunOptions {
     readonly binds?: readonly (readonly [string, string])[];
     /** Shell text run first, in the same shell (and namespace) as the script, e.g. to start a helper process. */
     readonly prelude?: string;
+    /**
+     * With binds: also a private PID namespace with its own /proc, so a script that scans
+     * /proc sees only this run's processes (not those of test files running in parallel).
+     */
+    readonly privateProc?: boolean;
 }
 
 export interface ScriptResult extends RunResult {
@@ -55,6 +60,7 @@ export function runScript(name: string, args: readonly (string | number)[], o: S
               "unshare",
               [
                   "--mount",
+                  ...(o.privateProc ? ["--pid", "--fork", "--mount-proc"] : []),
                   "--propagation",
                   "private",
                   "--",

@@ -137,6 +137,8 @@ function watchdog(h: Host, module: string) {
             [h.dev, "/dev"],
         ],
         ...(prelude ? { prelude } : {}),
+        // watchdog.sh scans /proc for watchdog-mux: other test files' stand-ins must not count.
+        privateProc: true,
     });
 }
 

@@ -279,6 +279,8 @@ export interface Site {
     /** An example stack: the offline plan works, `pulumi up` and `preview` refuse it. */
     readonly example: boolean;
     readonly api: ApiAccess;
+    /** Generation of the bootstrapped API token; raising it rotates the token. */
+    readonly apiTokenRotation: number;
     /** Things that are allowed but deserve the operator's attention. */
     readonly warnings: readonly string[];
 }

@@ -41,17 +41,38 @@ export interface SshHost {
     readonly sshHostKey: string;
 }
 
-/** Connection for a host: root, pinned host key, key from the secret config. */
+/**
+ * How a command logs in as root. With `privateKey` the key (and its
+ * passphrase, for an encrypted key) is part of each command's connection in
+ * the state, as secrets. Without it the command provider uses the SSH agent of
+ * the `pulumi` process (SSH_AUTH_SOCK, @pulumi/command 1.2.1 remote
+ * connection: agentSocketPath defaults to it), and no key reaches the state.
+ */
+export interface SshCredentials {
+    readonly privateKey?: pulumi.Output<string>;
+    readonly privateKeyPassword?: pulumi.Output<string>;
+    /**
+     * A preview run without the SSH login or the root password: commands never
+     * connect in a preview (the provider's Create/Update return before running
+     * when DryRun), so they are declared as usual and their `connection` and
+     * `stdin` are left out of the diff, which would otherwise show every
+     * command as an update only because the secrets are absent.
+     */
+    readonly previewOnly: boolean;
+}
+
+/** Connection for a host: root, pinned host key, key or agent. */
 export function connectionFor(
     host: SshHost,
-    privateKey: pulumi.Input<string>,
+    ssh: SshCredentials,
     extra: Partial<command.types.input.remote.ConnectionArgs> = {},
 ): command.types.input.remote.ConnectionArgs {
     return {
         host: host.address,
         port: host.sshPort,
         user: "root",
-        privateKey,
+        ...(ssh.privateKey ? { privateKey: ssh.privateKey } : {}),
+        ...(ssh.privateKey && ssh.privateKeyPassword ? { privateKeyPassword: ssh.privateKeyPassword } : {}),
         hostKey: host.sshHostKey,
         dialErrorLimit: 10,
         perDialTimeout: 15,
@@ -61,7 +82,7 @@ export function connectionFor(
 
 export interface ScriptCommandArgs {
     readonly host: SshHost;
-    readonly privateKey: pulumi.Input<string>;
+    readonly ssh: SshCredentials;
     /** Script name under scripts/, without `.sh`. */
     readonly script: string;
     /**
@@ -74,10 +95,22 @@ export interface ScriptCommandArgs {
     readonly stdin?: pulumi.Output<string>;
     /** When true, stdout/stderr may carry secrets: logging off and outputs secret. */
     readonly secretOutput?: boolean;
-    /** Script to run on destroy (never one that removes data). */
+    /**
+     * Script to run on destroy (never one that removes data). A command with
+     * one is replaced delete-first: the old command's delete runs before the
+     * new command's create, so a replacement never undoes what the new
+     * command just configured (create-then-delete would).
+     */
     readonly deleteScript?: { script: string; args?: readonly (string | number)[] };
     /** Extra values that replace the command when they change (the host identity is always included). */
     readonly triggers?: pulumi.Input<unknown>[];
+    /**
+     * A step that runs once and again only when `triggers` change (not when
+     * its script, arguments or connection change): the API token, whose
+     * re-run would rotate it. Its triggers are exactly `triggers` (no host
+     * identity: the token lives in the cluster, not on the host).
+     */
+    readonly once?: boolean;
     readonly connection?: Partial<command.types.input.remote.ConnectionArgs>;
     /**
      * The host is declared down for this run (PROXMOX_HA_DOWN_NODES, issue #11
@@ -95,6 +128,21 @@ export const DOWN_CONNECTION = { dialErrorLimit: 1, perDialTimeout: 5 } as const
 export const DOWN_IGNORE_CHANGES = ["connection", "create", "update", "delete", "stdin", "triggers", "logging", "addPreviousOutputInEnv"];
 
 /**
+ * What replaces a command. A command is bound to one machine: a new host
+ * identity (address, host key) means a new command, not an update — except
+ * for a command with a delete script: replacing it would run its delete on
+ * the old identity (which, with a new host key, cannot even connect and then
+ * blocks every later `up`), so there the address and host key are left to
+ * the connection, whose change is an update that re-runs the idempotent
+ * script on the new identity. Only the host's name (another machine) replaces it.
+ */
+export function commandTriggers(a: Pick<ScriptCommandArgs, "host" | "deleteScript" | "once" | "triggers">): pulumi.Input<unknown>[] {
+    if (a.once) return [...(a.triggers ?? [])];
+    const identity = a.deleteScript ? [a.host.name] : [a.host.name, a.host.address, a.host.sshHostKey];
+    return [...identity, ...(a.triggers ?? [])];
+}
+
+/**
  * A `remote.Command` that runs one script file. `update` re-runs the same
  * idempotent script, so a changed script or argument converges the host.
  */
@@ -106,12 +154,23 @@ export function scriptCommand(name: string, a: ScriptCommandArgs, opts: pulumi.C
         : pulumi.all([...args]).apply((values) => scriptInvocation(a.script, values));
     const secret = a.secretOutput === true || a.stdin !== undefined;
     const connection = a.down ? { ...a.connection, ...DOWN_CONNECTION } : a.connection;
-    let options = secret ? pulumi.mergeOptions(opts, { additionalSecretOutputs: ["stdout", "stderr"] }) : opts;
-    if (a.down) options = pulumi.mergeOptions(options, { ignoreChanges: DOWN_IGNORE_CHANGES });
+    const ignoreChanges = [
+        ...(opts.ignoreChanges ?? []),
+        ...(a.ssh.previewOnly ? ["connection", "stdin"] : []),
+        ...(a.once ? ["create", "update", "delete", "connection"] : []),
+        ...(a.down ? DOWN_IGNORE_CHANGES : []),
+    ];
+    const options: pulumi.CustomResourceOptions = {
+        ...opts,
+        ...(secret ? { additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "stdout", "stderr"] } : {}),
+        // A once-only step (the token) is replaced create-first: the new token exists before the old one is revoked.
+        ...(a.deleteScript && !a.once ? { deleteBeforeReplace: true } : {}),
+        ...(ignoreChanges.length ? { ignoreChanges: [...new Set(ignoreChanges)] } : {}),
+    };
     return new command.remote.Command(
         name,
         {
-            connection: connectionFor(a.host, a.privateKey, connection),
+            connection: connectionFor(a.host, a.ssh, connection),
             create: text,
             update: text,
             ...(a.deleteScript ? { delete: scriptInvocation(a.deleteScript.script, a.deleteScript.args ?? []) } : {}),
@@ -119,8 +178,7 @@ export function scriptCommand(name: string, a: ScriptCommandArgs, opts: pulumi.C
             addPreviousOutputInEnv: false,
             // stderr carries the one-line reason on failure; stdout is data. With secrets, nothing is logged.
             logging: secret ? "none" : "stderr",
-            // A command is bound to one machine: a new host identity means a new command, not an update.
-            triggers: [a.host.name, a.host.address, a.host.sshHostKey, ...(a.triggers ?? [])],
+            triggers: commandTriggers(a),
         },
         options,
     );

@@ -674,13 +674,19 @@ export const SECTIONS = {
     example: z.boolean().default(false),
     /** The node whose API the provider uses (default: the first node); PROXMOX_HA_API_NODE overrides it for one run. */
     apiNode: z.string().optional(),
+    /**
+     * Generation of the bootstrapped API token (`proxmox-ha@pve!pulumi-<n>`).
+     * Raising it is the one way to rotate the token: the next `pulumi up`
+     * creates the new token, then removes the old one. Defaults to 1.
+     */
+    apiTokenRotation: z.number().int().min(1).max(9999).default(1),
 } as const;
 
 export type SectionName = keyof typeof SECTIONS;
 export const REQUIRED_SECTIONS: readonly SectionName[] = ["cluster", "nodes", "storage"];
 
 /** Secret keys: never part of the parsed object, read with requireSecret. */
-export const SECRET_KEYS = ["apiToken", "rootPassword", "sshPrivateKey", "apiCertificate", "apiCertificateKey"] as const;
+export const SECRET_KEYS = ["apiToken", "rootPassword", "sshPrivateKey", "sshKeyPassphrase", "apiCertificate", "apiCertificateKey"] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 export type ParsedSections = { [K in SectionName]: z.output<(typeof SECTIONS)[K]> };

@@ -33,19 +33,17 @@ export class ProxmoxSite extends pulumi.ComponentResource {
             `${name}-api`,
             {
                 site,
-                apiToken: this.hosts.apiToken,
-                sshPrivateKey: secrets.sshPrivateKey,
+                // A preview with a read-only token uses it for every API read; otherwise the bootstrapped or given token.
+                apiToken: secrets.previewApiToken ?? this.hosts.apiToken,
+                apiReady: this.hosts.apiReady,
+                ssh: secrets.ssh,
                 after: this.hosts.stages,
             },
             { parent: this },
         );
 
         if (site.zrepl.enabled) {
-            this.zrepl = new ZreplReplication(
-                `${name}-zrepl`,
-                { site, sshPrivateKey: secrets.sshPrivateKey, after: this.hosts.stages },
-                { parent: this },
-            );
+            this.zrepl = new ZreplReplication(`${name}-zrepl`, { site, ssh: secrets.ssh, after: this.hosts.stages }, { parent: this });
         }
 
         const q = quorumFacts(site);

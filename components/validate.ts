@@ -817,6 +817,7 @@ class Rules {
             imports: { ...p.import },
             example: p.example,
             api: stackAccess(nodes, p.apiNode, p.apiInsecure),
+            apiTokenRotation: p.apiTokenRotation,
             warnings: [...warnings],
         };
     }

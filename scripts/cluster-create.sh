@@ -1,18 +1,16 @@
 #!/usr/bin/env bash
-# cluster-create.sh <cluster-name> <token> <link0> [<link1> …]
+# cluster-create.sh <cluster-name> <link0> [<link1> …]
 #
 # On the first node: creates the Proxmox VE cluster (`pvecm create`), or
 # confirms it exists, then prints what the later steps need from this node,
 # so that no separate read step sits between the create and the first join:
-# the certificate fingerprint (for the joins), root's public key (for the
-# qnetd host) and, when asked, the API token of the Pulumi Proxmox provider.
+# the certificate fingerprint (for the joins) and root's public key (for the
+# qnetd host). The provider's API token is not made here (api-access.sh and
+# api-token.sh, which run before this step): a re-run of this step changes
+# nothing about the token.
 #
 # Arguments:
 #   <cluster-name>  at most 15 letters, digits, '-'.
-#   <token>         `<userid>!<tokenid>` (e.g. `root@pam!pulumi`): create that
-#                   API token after the cluster exists; `-`: no token (the
-#                   stack supplies its own). Placed before the links so that
-#                   a link can never be taken for it.
 #   <linkN>         a pvecm link property string: `10.0.0.11` or
 #                   `address=10.0.0.11,priority=20` (passed as --link0,
 #                   --link1, … in order).
@@ -45,41 +43,13 @@
 # exactly this line (qnetd-authorize.sh), so the QDevice setup never needs a
 # password or a prompt. `pvecm create` creates the key when it is missing (§1).
 #
-# API token (only with a <userid>!<tokenid> argument): created once the
-# cluster exists and is quorate, so the /etc/pve write happens before any
-# node joins (while a node joins, this node alone is not quorate and pmxcfs
-# is read-only), with privilege separation off (the token has exactly the
-# user's privileges, no token ACLs needed):
-#   pveum user token add <userid> <tokenid> --privsep 0 --output-format json
-# (pve-docs pveum.1; the answer is {"full-tokenid", "info", "value"}). The user
-# must exist already (root@pam always does).
-# What a re-run does: Proxmox shows a token's secret only once, when it is
-# created; it "cannot be retrieved again" (pveum.adoc, API Tokens). So when the
-# token already exists, every run with a token argument removes it (`pveum
-# user token remove`) and creates it again, printing the NEW secret: the old
-# secret stops working at that moment, and the command's new output (which
-# Pulumi stores as a secret and hands to the provider) replaces it. Any ACL
-# given to this token id by hand is removed with it. A re-run of this step
-# therefore ROTATES the token (everything else it does is a no-op on a re-run);
-# Pulumi re-runs it when its script text, arguments (cluster name, token,
-# links) or the node's identity change. Re-runs converge: after any
-# interrupted run (removed but not re-created, or created but the output lost)
-# the next run ends with one token and its valid secret printed. The token is
-# handled after the fingerprint and key were read, so a failure there leaves
-# the existing token alone.
-#
 # Output only on success, all lines at the end: a failed run prints nothing on
-# stdout (the command provider puts a failed run's output in its error
-# message), and the token's secret goes nowhere but that last write: never an
-# argument, a temp file or an error message.
+# stdout (the command provider puts a failed run's output in its error message).
 #
 # Stdout:
 #   cluster=<name> action=created|exists
 #   fingerprint=AA:BB:…
 #   pubkey=<the single line of /root/.ssh/id_rsa.pub>
-#   token=<userid>!<tokenid>=<secret>    (only with a token argument; a
-#                                          secret: the component then marks
-#                                          stdout secret and logs nothing)
 set -euo pipefail
 
 me=${0##*/}
@@ -89,17 +59,10 @@ die() {
 }
 oneline() { tr -s '\n\t ' '   ' <<<"$1" | sed 's/^ //; s/ $//'; }
 
-(($# >= 3)) || die "usage: cluster-create.sh <cluster-name> <userid>!<tokenid>|- <link0> [<link1> …]"
-name=$1 token=$2
-shift 2
+(($# >= 2)) || die "usage: cluster-create.sh <cluster-name> <link0> [<link1> …]"
+name=$1
+shift
 [[ $name =~ ^[A-Za-z0-9]([A-Za-z0-9-]{0,13}[A-Za-z0-9])?$ ]] || die "invalid cluster name '$name' (at most 15 letters, digits, '-')"
-userid='' tokenid=''
-if [[ $token != - ]]; then
-    [[ $token == *!* ]] || die "invalid token argument '$token' (expected <userid>!<tokenid>, e.g. root@pam!pulumi, or - for none)"
-    userid=${token%%!*} tokenid=${token#*!}
-    [[ $userid =~ ^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+$ ]] || die "invalid user id '$userid' (name@realm, e.g. root@pam)"
-    [[ $tokenid =~ ^[A-Za-z][A-Za-z0-9._-]+$ ]] || die "invalid token id '$tokenid' (a letter, then letters, digits, '.', '-', '_')"
-fi
 (($# <= 8)) || die "at most 8 corosync links (link0…link7), got $#"
 link_args=()
 n=0
@@ -182,44 +145,4 @@ mapfile -t lines < <(grep -v '^[[:space:]]*$' "$pub")
 key=${lines[0]}
 [[ $key =~ ^ssh-rsa\ [A-Za-z0-9+/]+={0,3}(\ [[:print:]]*)?$ ]] || die "$pub does not hold an ssh-rsa public key line"
 
-# ---- API token (secret: only ever in variables and the final write to stdout)
-token_line=''
-if [[ -n $userid ]]; then
-    # pveum's stdout is the JSON, its stderr kept apart: every pveum call may warn
-    # there (pve-access-control AccessControl.pm parse_user_config warns about each
-    # user.cfg entry it ignores, e.g. a PVE 8 role naming VM.Monitor), which would
-    # break the JSON if merged. The stderr is shown only when pveum fails.
-    pveum_err=$(mktemp)
-    trap 'rm -f "$pveum_err" ${errfile:+"$errfile"}' EXIT
-    list=$(pveum user token list "$userid" --output-format json 2>"$pveum_err") || die "cannot list the tokens of $userid: $(oneline "$(<"$pveum_err")")"
-    exists=$(perl -MJSON::PP -e '
-        my $d = eval { JSON::PP->new->decode(join("", <STDIN>)) };
-        exit 2 if ref($d) ne "ARRAY";
-        print((grep { ($_->{tokenid} // "") eq $ARGV[0] } @$d) ? "yes" : "no");
-    ' "$tokenid" <<<"$list") || die "unexpected output of pveum user token list: $(oneline "${list:0:200}")"
-
-    if [[ $exists == yes ]]; then
-        pveum user token remove "$userid" "$tokenid" >/dev/null 2>"$pveum_err" || die "cannot remove the existing token $userid!$tokenid to re-create it: $(oneline "$(<"$pveum_err")")"
-    fi
-
-    json=$(pveum user token add "$userid" "$tokenid" --privsep 0 --output-format json 2>"$pveum_err") ||
-        die "pveum user token add $userid $tokenid failed: $(oneline "$(<"$pveum_err")")"
-    # Parse without ever printing the value on an error path; the JSON goes through
-    # a pipe from the printf builtin (never a temp file, never an argument).
-    token_line=$(printf '%s' "$json" | perl -MJSON::PP -e '
-        my $d = eval { JSON::PP->new->decode(join("", <STDIN>)) };
-        exit 2 if ref($d) ne "HASH";
-        my ($id, $value, $info) = ($d->{"full-tokenid"} // "", $d->{value} // "", $d->{info} // {});
-        exit 3 if $id ne $ARGV[0] || $value !~ /^[A-Za-z0-9-]+$/;
-        exit 4 if ($info->{privsep} // 1) ne "0" && ($info->{privsep} // 1) != 0;
-        print "token=$id=$value\n";
-    ' "$userid!$tokenid") || {
-        case $? in
-            3) die "pveum user token add returned an unexpected token id or value" ;;
-            4) die "the token was created with privilege separation on" ;;
-            *) die "unexpected output of pveum user token add (not the documented JSON)" ;;
-        esac
-    }
-fi
-
-printf '%s\n' "cluster=$name action=$action" "fingerprint=$fp" "pubkey=$key" ${token_line:+"$token_line"}
+printf '%s\n' "cluster=$name action=$action" "fingerprint=$fp" "pubkey=$key"

@@ -56,7 +56,7 @@ export async function plan(stack: string, file?: string): Promise<PlanResult & {
     // placeholders. An absent apiToken is not required: the bootstrap creates one,
     // and the plan shows that step.
     for (const k of cfg.missingSecrets) {
-        if (k === `${PROJECT}:apiToken`) continue;
+        if (k === `${PROJECT}:apiToken` || k === `${PROJECT}:sshKeyPassphrase`) continue;
         config[k] = SECRET_PLACEHOLDER;
         secretKeys.push(k);
     }

@@ -13,7 +13,7 @@ import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import type * as command from "@pulumi/command";
 import type { BootstrapStages } from "../hosts/bootstrap";
 import { firstNode, guestSid, replicationJobs, type Site } from "../model";
-import { scriptCommand } from "../remote";
+import { scriptCommand, type SshCredentials } from "../remote";
 import { isDown } from "../access";
 import { childOpts, clusterFormed, defined, type ApiContext } from "./context";
 import { createFirewall, type Firewall } from "./firewall";
@@ -25,8 +25,10 @@ export interface ApiLayerArgs {
     readonly site: Site;
     /** `user@realm!tokenid=uuid`, secret. */
     readonly apiToken: pulumi.Output<string>;
+    /** Steps the provider waits for before its first call (the token's user, role and ACLs). */
+    readonly apiReady?: readonly pulumi.Resource[];
     /** For the few API gaps that need `pvesh` over SSH. */
-    readonly sshPrivateKey: pulumi.Output<string>;
+    readonly ssh: SshCredentials;
     readonly after: BootstrapStages;
 }
 
@@ -124,7 +126,7 @@ export class ApiLayer extends pulumi.ComponentResource {
                 apiToken: args.apiToken,
                 insecure: site.api.tls === "insecure",
             },
-            { parent: this, ...(certificate ? { dependsOn: [certificate] } : {}) },
+            { parent: this, dependsOn: [...(certificate ? [certificate] : []), ...(args.apiReady ?? [])] },
         );
         const ctx: ApiContext = { name, site, parent: this, provider: this.provider, after };
         const formed = clusterFormed(ctx);
@@ -185,7 +187,7 @@ export class ApiLayer extends pulumi.ComponentResource {
                 `${name}-notifications`,
                 {
                     host: first,
-                    privateKey: args.sshPrivateKey,
+                    ssh: args.ssh,
                     script: "notifications",
                     args: [NOTIFY_ENDPOINT, NOTIFY_MATCHER, site.alerts.email],
                     down: isDown(site, first.name),
@@ -202,7 +204,7 @@ export class ApiLayer extends pulumi.ComponentResource {
         this.media = guests.media;
         this.replications = guests.replications;
         this.haResources = guests.haResources;
-        const ha = createHaRules(ctx, guests.haResources, args.sshPrivateKey);
+        const ha = createHaRules(ctx, guests.haResources, args.ssh);
         this.haRules = ha.rules;
         this.haManagerReady = ha.haManagerReady;
 

@@ -24,7 +24,7 @@ import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import type * as command from "@pulumi/command";
 import { planHaRules, type PlannedRule } from "../haplan";
 import { firstNode, guestSid, type Site } from "../model";
-import { scriptCommand } from "../remote";
+import { scriptCommand, type SshCredentials } from "../remote";
 import { childOpts, clusterFormed, defined, type ApiContext } from "./context";
 
 /** How long ha-manager-ready waits for the HA manager to list every node. */
@@ -50,7 +50,7 @@ export function siteHaPlan(site: Site): PlannedRule[] {
 export function createHaRules(
     ctx: ApiContext,
     haResources: ReadonlyMap<number, proxmox.Haresource>,
-    sshPrivateKey: pulumi.Input<string>,
+    ssh: SshCredentials,
 ): HaRules {
     const { site, name } = ctx;
     const plan = siteHaPlan(site);
@@ -71,7 +71,7 @@ export function createHaRules(
             `${name}-ha-manager-ready`,
             {
                 host: firstNode(site),
-                privateKey: sshPrivateKey,
+                ssh,
                 script: "ha-manager-ready",
                 args: [HA_MANAGER_TIMEOUT_SECONDS, HA_MANAGER_POLL_SECONDS, ...site.nodes.map((n) => n.name)],
             },

@@ -3,14 +3,17 @@
  * one `remote.Command` per script under scripts/, in the order of docs/design.md §3
  * with only the true dependencies as edges:
  *
- *   ssh-ready(host)  ─▶ every other step on that host, except cluster-create
+ *   ssh-ready(host)  ─▶ every other step on that host, except the first node's
+ *                       api-access and cluster-create (they poll themselves)
  *   packages(node), packages(qnetd)        (only with a QDevice; on nodes it
  *                                           also selects cluster.repository)
  *   zpool(node), watchdog(node), corosync-vlan(node, tag)   parallel across nodes
+ *   api-access(nodes[0]) ─▶ api-token(nodes[0])   (only when the stack has no
+ *     │   apiToken: user, role, ACLs; then the token, once per rotation)
+ *     ▼   both before the cluster exists or any node joins: /etc/pve writes
  *   cluster-create(nodes[0])  ◀─ its corosync VLANs; dials with ssh-ready's
  *     │                          retry itself (a first step, not a wait)
- *     │  prints public key and (when the stack has no apiToken) the
- *     │  bootstrapped API token
+ *     │  prints public key (the token is api-token's, the fingerprint join-check's)
  *     ├▶ join(nodes[1]) ─▶ join(nodes[2]) …   one at a time (PVE locks joins);
  *     │    each also after the joiner's ssh-ready and corosync VLANs, and after
  *     │    its join-check(nodes[0]): read-only, polls like the create (no edge
@@ -25,6 +28,17 @@
  * public key, token) feed later commands through `apply`; fingerprint and
  * public key are not secrets (join-check's stdout carries no secret at all). The root password reaches `pvecm add` only on
  * stdin; the bootstrapped token only in secret, unlogged outputs.
+ *
+ * The API token (issue #14): a dedicated user and role (steps.ts API_USER,
+ * API_ROLE, API_PRIVILEGES) and a privilege-separated token. api-access is
+ * idempotent and re-runs on any change (a new privilege list converges the
+ * role before any API resource is touched: the provider waits for it).
+ * api-token runs once per `apiTokenRotation` generation: its script,
+ * arguments and connection are not diffed, so editing a script, a link or the
+ * SSH key never re-creates the token, and in a preview its stdout (the
+ * provider's token) stays known. Raising the generation replaces it
+ * create-first: the new token is made and recorded, then the old command's
+ * delete (api-token-remove.sh) revokes the old one.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type * as command from "@pulumi/command";
@@ -34,10 +48,13 @@ import type { Site, SiteNode } from "../model";
 import { isDown } from "../access";
 import { scriptCommand, type ScriptCommandArgs, type SshHost } from "../remote";
 import {
-    BOOTSTRAP_TOKEN,
+    API_ROLE,
+    API_USER,
     NODE_QDEVICE_PACKAGE,
     QNETD_HOST_NAME,
     QNETD_PACKAGE,
+    apiPrivilegeList,
+    apiTokenId,
     corosyncVlans,
     linkArg,
     qnetdHost,
@@ -76,7 +93,7 @@ function checkArgs({ site, secrets }: HostBootstrapArgs): void {
     if (site.nodes.some((n) => n.name === QNETD_HOST_NAME)) {
         throw new Error(`HostBootstrap: node name "${QNETD_HOST_NAME}" is reserved for the QDevice host's steps; rename the node`);
     }
-    if (site.nodes.length > 1 && !secrets.rootPassword) {
+    if (site.nodes.length > 1 && !secrets.rootPassword && !secrets.ssh.previewOnly) {
         throw new Error("HostBootstrap: the rootPassword secret is required to join nodes: pulumi config set --secret rootPassword");
     }
     if (site.api.tls === "certificate" && (!secrets.apiCertificate || !secrets.apiCertificateKey)) {
@@ -97,6 +114,8 @@ export class HostBootstrap extends pulumi.ComponentResource {
     readonly stages: BootstrapStages;
     /** API token for the provider: from the stack secret, or bootstrapped (secret). */
     readonly apiToken: pulumi.Output<string>;
+    /** The steps the provider must wait for before its first call (api-access: the token's privileges). */
+    readonly apiReady: readonly pulumi.Resource[];
     /** Nodes whose configured watchdog module differs from the loaded one. */
     readonly rebootRequired: pulumi.Output<string[]>;
 
@@ -107,7 +126,7 @@ export class HostBootstrap extends pulumi.ComponentResource {
         const { site, secrets } = args;
         const first = site.nodes[0]!;
 
-        const privateKey = secrets.sshPrivateKey;
+        const ssh = secrets.ssh;
         const qnetd = qnetdHost(site);
 
         // ---- ssh-ready: first on every host, waits while the host boots.
@@ -117,7 +136,7 @@ export class HostBootstrap extends pulumi.ComponentResource {
                 host.name,
                 scriptCommand(
                     `${name}-${host.name}-ssh-ready`,
-                    { host, privateKey, script: "ssh-ready", connection: POLL_CONNECTION, down: isDown(site, host.name) },
+                    { host, ssh, script: "ssh-ready", connection: POLL_CONNECTION, down: isDown(site, host.name) },
                     { parent: this, customTimeouts: POLL_TIMEOUTS },
                 ),
             );
@@ -129,12 +148,12 @@ export class HostBootstrap extends pulumi.ComponentResource {
             host: SshHost,
             script: string,
             after: readonly pulumi.Resource[],
-            extra: Omit<ScriptCommandArgs, "host" | "privateKey" | "script"> = {},
+            extra: Omit<ScriptCommandArgs, "host" | "ssh" | "script"> = {},
             options: pulumi.CustomResourceOptions = {},
         ): command.remote.Command =>
             scriptCommand(
                 `${name}-${role}`,
-                { host, privateKey, script, down: isDown(site, host.name), ...extra },
+                { host, ssh, script, down: isDown(site, host.name), ...extra },
                 { ...options, parent: this, dependsOn: [ready.get(host.name)!, ...after] },
             );
 
@@ -158,43 +177,72 @@ export class HostBootstrap extends pulumi.ComponentResource {
               )
             : [];
 
+        // ---- the provider's API token (only when the stack gives none), before the
+        // cluster exists: a standalone node's /etc/pve is writable, `pvecm create`
+        // keeps it as the cluster's, and no join overlaps these writes (while a
+        // node joins, the first node alone is not quorate and pmxcfs is read-only).
+        let apiAccess: command.remote.Command | undefined;
+        let apiTokenStep: command.remote.Command | undefined;
+        if (!secrets.apiToken) {
+            const tokenid = apiTokenId(site.apiTokenRotation);
+            apiAccess = scriptCommand(
+                `${name}-api-access`,
+                {
+                    host: first,
+                    ssh,
+                    script: "api-access",
+                    args: [API_USER, API_ROLE, apiPrivilegeList(), tokenid],
+                    connection: POLL_CONNECTION,
+                },
+                { parent: this, customTimeouts: POLL_TIMEOUTS },
+            );
+            apiTokenStep = scriptCommand(
+                `${name}-api-token`,
+                {
+                    host: first,
+                    ssh,
+                    script: "api-token",
+                    args: [API_USER, tokenid, API_ROLE],
+                    secretOutput: true,
+                    once: true,
+                    triggers: [API_USER, tokenid],
+                    deleteScript: { script: "api-token-remove", args: [API_USER, tokenid] },
+                },
+                { parent: this, dependsOn: [apiAccess] },
+            );
+        }
+
         // ---- cluster: create on the first node, then joins one at a time.
-        // The create also prints the fingerprint, root's public key and, when the
-        // stack has no apiToken, creates the provider's token: written to /etc/pve
-        // before the first join, because while a node joins the cluster expects the
-        // new vote and the first node alone is not quorate (pmxcfs read-only), so a
-        // pveum write overlapping a join could fail. A re-run of this step rotates
-        // the token (see scripts/cluster-create.sh).
         const links = (n: SiteNode) => n.links.map(linkArg);
-        const bootstrapToken = !secrets.apiToken;
         const create = scriptCommand(
             `${name}-cluster-create`,
             {
                 host: first,
-                privateKey,
+                ssh,
                 script: "cluster-create",
-                args: [site.cluster.name, bootstrapToken ? `${BOOTSTRAP_TOKEN.userid}!${BOOTSTRAP_TOKEN.tokenid}` : "-", ...links(first)],
-                // With a token in its stdout: logging none, stdout/stderr secret outputs.
-                secretOutput: bootstrapToken,
+                args: [site.cluster.name, ...links(first)],
                 // Not after ssh-ready (a wait, not work: one stage less on the critical
                 // path): it waits for a booting node with ssh-ready's poll pattern itself.
                 connection: POLL_CONNECTION,
                 down: isDown(site, first.name),
             },
-            { parent: this, dependsOn: vlans.get(first.name)!, customTimeouts: POLL_TIMEOUTS },
+            {
+                parent: this,
+                dependsOn: [...vlans.get(first.name)!, ...(apiTokenStep ? [apiTokenStep] : [])],
+                customTimeouts: POLL_TIMEOUTS,
+            },
         );
-        // The public key is not a secret, and it becomes argument text of
-        // qnetd-authorize: unsecret it, or that whole command text would turn
-        // secret (hidden in previews and diffs) because the create's stdout also
-        // carries the token. (The joins take the fingerprint from their own
-        // join-check, read right before each join.)
-        const pubkey = pulumi.unsecret(create.stdout.apply((out) => stdoutValue(out, "pubkey", true)));
-        this.apiToken = secrets.apiToken ?? pulumi.secret(create.stdout.apply((out) => stdoutValue(out, "token", true)));
+        // The public key is not a secret; it becomes argument text of qnetd-authorize. (The joins take
+        // the fingerprint from their own join-check, read right before each join.)
+        const pubkey = create.stdout.apply((out) => stdoutValue(out, "pubkey", true));
+        this.apiToken = secrets.apiToken ?? pulumi.secret(apiTokenStep!.stdout.apply((out) => stdoutValue(out, "token", true)));
+        this.apiReady = apiAccess ? [apiAccess] : [];
 
         const cluster: command.remote.Command[] = [create];
         if (site.nodes.length > 1) {
             // First line of stdin = the first node's root password (pvecm add reads it when stdin is no TTY).
-            const passwordLine = pulumi.secret(secrets.rootPassword!.apply((p) => `${p}\n`));
+            // In a preview without the password (commands do not run, stdin is not diffed) a placeholder stands in.
+            const passwordLine = pulumi.secret((secrets.rootPassword ?? pulumi.output("")).apply((p) => `${p}\n`));
             for (const n of site.nodes.slice(1)) {
                 const previous = cluster[cluster.length - 1]!;
                 // Read-only, on the first node, for this join only: the fingerprint as it is
@@ -209,7 +257,7 @@ export class HostBootstrap extends pulumi.ComponentResource {
                     `${name}-${n.name}-join-check`,
                     {
                         host: first,
-                        privateKey,
+                        ssh,
                         script: "join-check",
                         args: [site.cluster.name, n.name],
                         triggers: [n.address, n.sshHostKey, ...links(n)],

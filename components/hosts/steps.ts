@@ -6,8 +6,75 @@
 import type { Link, Site, SiteNode } from "../model";
 import type { SshHost } from "../remote";
 
-/** The provider's token when the stack gives none: `root@pam!pulumi`. */
-export const BOOTSTRAP_TOKEN = { userid: "root@pam", tokenid: "pulumi" } as const;
+/**
+ * The provider's own Proxmox user when the stack gives no apiToken: a
+ * token-only user of the built-in `pve` realm (no password, so no login),
+ * with one role holding exactly API_PRIVILEGES on `/`, and an API token with
+ * privilege separation on whose ACL grants the same role (a privsep token
+ * has the intersection of its own ACLs and its user's).
+ */
+export const API_USER = "proxmox-ha@pve";
+export const API_ROLE = "ProxmoxHA";
+
+/** The token id of a rotation generation (`pulumi-1`, `pulumi-2`, …). */
+export function apiTokenId(rotation: number): string {
+    return `pulumi-${rotation}`;
+}
+
+/**
+ * Every privilege the program's API resources need, each with the API calls
+ * that check it (the `permissions` blocks of the Proxmox API, sources in the
+ * comment). All are granted on `/` (propagated): the checks are on `/`,
+ * `/nodes/{node}`, `/storage[/{storage}]`, `/sdn/...` and `/vms/{vmid}`, and
+ * the cluster-wide ones (HA, datacenter options, cluster firewall) exist
+ * only on `/`. docs/operations.md lists the same table.
+ */
+export const API_PRIVILEGES: readonly { readonly privilege: string; readonly for: string }[] = [
+    // pve-ha-manager src/PVE/API2/HA/Resources.pm, Rules.pm (index/read: Sys.Audit; create/update/delete: Sys.Console on /);
+    // pve-firewall src/PVE/API2/Firewall/Cluster.pm (get_options: Sys.Audit on /); pve-manager PVE/API2/Cluster.pm (get_options);
+    // pve-manager PVE/API2/Network.pm (read_network: Sys.Audit on /nodes/{node}).
+    { privilege: "Sys.Audit", for: "read HA resources and rules, the cluster firewall, datacenter options, node network devices" },
+    { privilege: "Sys.Console", for: "create, update, delete HA resources and HA rules (Haresource, Harule)" },
+    // pve-manager PVE/API2/Cluster.pm set_options (Sys.Modify on /); pve-firewall Cluster.pm set_options and
+    // PVE::Firewall rules_modify_permissions for the cluster rule env (Sys.Modify on /, rules and IP sets);
+    // pve-manager PVE/API2/Network.pm create/update/delete/reload_network (Sys.Modify on /nodes/{node}).
+    {
+        privilege: "Sys.Modify",
+        for: "datacenter options, cluster firewall options/rules/IP sets, node VLANs and bridges (and their reload)",
+    },
+    // pve-storage src/PVE/API2/Storage/Config.pm create/update/delete/read (Datastore.Allocate on /storage[/{storage}]).
+    { privilege: "Datastore.Allocate", for: "the ZFS storage entry (create, read, update, delete)" },
+    // qemu-server src/PVE/API2/Qemu.pm create_vm/update_vm: disks need Datastore.AllocateSpace on /storage/{storage};
+    // pve-storage Config.pm index lists entries with Datastore.Audit or Datastore.AllocateSpace.
+    { privilege: "Datastore.AllocateSpace", for: "VM disks on the storage" },
+    { privilege: "Datastore.Audit", for: "list storage and volumes" },
+    // pve-network src/PVE/API2/Network/SDN.pm reload (SDN.Allocate on /sdn), SDN/Zones.pm (on /sdn/zones[/{zone}]),
+    // SDN/Vnets.pm (on /sdn/zones/{zone}); index: SDN.Audit.
+    { privilege: "SDN.Allocate", for: "SDN zone, VNet and applying the SDN configuration" },
+    { privilege: "SDN.Audit", for: "read SDN zones and VNets" },
+    // qemu-server Qemu.pm: a NIC on a bridge or VNet needs SDN.Use on /sdn/zones/<zone>/<bridge> (check_vnet_access).
+    { privilege: "SDN.Use", for: "attach VM NICs to bridges and VNets" },
+    // qemu-server Qemu.pm create_vm/destroy_vm (VM.Allocate), update_vm (VM.Config.* per option), vm_status/start/stop
+    // (VM.PowerMgmt), read (VM.Audit); Qemu/Agent.pm network-get-interfaces (VM.GuestAgent.Audit, agent enabled).
+    { privilege: "VM.Allocate", for: "create and destroy VMs" },
+    { privilege: "VM.Audit", for: "read VM configuration and status" },
+    { privilege: "VM.Config.CDROM", for: "the VM's CD-ROM" },
+    { privilege: "VM.Config.CPU", for: "cores and CPU type" },
+    { privilege: "VM.Config.Disk", for: "VM disks" },
+    { privilege: "VM.Config.HWType", for: "SCSI controller, OS type, machine settings" },
+    { privilege: "VM.Config.Memory", for: "memory" },
+    { privilege: "VM.Config.Network", for: "network devices" },
+    { privilege: "VM.Config.Options", for: "name, onboot, protection, agent and other options" },
+    { privilege: "VM.PowerMgmt", for: "start and stop VMs (started)" },
+    { privilege: "VM.GuestAgent.Audit", for: "read the guest agent's network interfaces (agent enabled)" },
+    // pve-manager PVE/API2/ReplicationConfig.pm create/update/delete (VM.Replicate on /vms/{vmid}), read (VM.Audit).
+    { privilege: "VM.Replicate", for: "storage replication jobs" },
+];
+
+/** `priv1,priv2,…` for `pveum role add|modify --privs`. */
+export function apiPrivilegeList(): string {
+    return API_PRIVILEGES.map((p) => p.privilege).join(",");
+}
 
 /** Packages per role (pvecm.adoc: corosync-qdevice on all nodes, corosync-qnetd on the external host). */
 export const NODE_QDEVICE_PACKAGE = "corosync-qdevice";

@@ -22,15 +22,15 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { Site } from "../model";
 import type { BootstrapStages } from "../hosts/bootstrap";
-import { SCRIPTS_DIR, scriptCommand } from "../remote";
+import { SCRIPTS_DIR, scriptCommand, type SshCredentials } from "../remote";
 import { isDown } from "../access";
 import { pullTargets, repairUnits, zreplConfigYaml, zreplPorts } from "./config";
 
 export interface ZreplArgs {
     /** The validated site; nothing is created unless `site.zrepl.enabled`. */
     readonly site: Site;
-    /** Private key for root SSH to the nodes (secret). */
-    readonly sshPrivateKey: pulumi.Output<string>;
+    /** Root SSH login to the nodes. */
+    readonly ssh: SshCredentials;
     /** Bootstrap stages: each node's pool and cluster membership come first. */
     readonly after: BootstrapStages;
 }
@@ -61,7 +61,7 @@ export class ZreplReplication extends pulumi.ComponentResource {
     readonly ports: pulumi.Output<number[]>;
 
     constructor(name: string, args: ZreplArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { site, after, sshPrivateKey } = args;
+        const { site, after, ssh } = args;
         const on = site.zrepl.enabled;
         // Checked before anything is registered: every node's commands must wait for its pool and membership.
         if (on && (after.pools.length !== site.nodes.length || after.cluster.length !== site.nodes.length)) {
@@ -80,7 +80,7 @@ export class ZreplReplication extends pulumi.ComponentResource {
                     `${name}-${node.name}-install`,
                     {
                         host: node,
-                        privateKey: sshPrivateKey,
+                        ssh,
                         down: isDown(site, node.name),
                         script: "zrepl-install",
                         args: [site.zrepl.apt.url, site.zrepl.apt.keyUrl, site.zrepl.apt.fingerprint],
@@ -91,7 +91,7 @@ export class ZreplReplication extends pulumi.ComponentResource {
                     `${name}-${node.name}-config`,
                     {
                         host: node,
-                        privateKey: sshPrivateKey,
+                        ssh,
                         down: isDown(site, node.name),
                         script: "zrepl-config",
                         args: [zreplConfigYaml(site, node), site.zrepl.rootFs, ...targets.map((t) => t.peer)],
@@ -104,7 +104,7 @@ export class ZreplReplication extends pulumi.ComponentResource {
                     `${name}-${node.name}-repair`,
                     {
                         host: node,
-                        privateKey: sshPrivateKey,
+                        ssh,
                         down: isDown(site, node.name),
                         script: "zrepl-repair-install",
                         args: [tool, units.service, units.timer],

@@ -144,7 +144,7 @@ export async function runSynthetic(site: Site, name = "t-api"): Promise<Syntheti
             return new ApiLayer(name, {
                 site,
                 apiToken: pulumi.secret(SECRETS.apiToken),
-                sshPrivateKey: pulumi.secret(SECRETS.sshPrivateKey),
+                ssh: { privateKey: pulumi.secret(SECRETS.sshPrivateKey), previewOnly: false },
                 after: stages,
             });
         },

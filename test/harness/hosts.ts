@@ -9,7 +9,7 @@
  *       { name: "qnetd", address: "127.0.3.20", pve: false }, // a plain Debian host
  *   ]);
  *   after(() => site.close());                              // also runs at process exit as a backstop
- *   const r = await site.run("prox1", scriptInvocation("cluster-create", ["prod", "-", "127.0.3.11"]));
+ *   const r = await site.run("prox1", scriptInvocation("cluster-create", ["prod", "127.0.3.11"]));
  *   // r.code, r.stdout, r.stderr; stdin: site.run(host, command, "secret\n")
  *
  * Network (nothing outside the namespaces this harness creates is touched):

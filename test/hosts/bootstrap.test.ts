@@ -5,9 +5,12 @@
  * Proves: the exact set of bootstrap commands per stack and their exact
  * command text (each the `scriptInvocation` of its script with the stack's
  * values; fingerprint and public key parsed from cluster-create's stdout, as
- * the script prints them); cluster-create asks for the bootstrap token
- * (`root@pam!pulumi`) exactly when the stack has no apiToken, else passes
- * `-`; connection (root, pinned host key, secret private key; dialErrorLimit
+ * the script prints them); api-access and api-token (the dedicated user,
+ * role and privilege-separated token `proxmox-ha@pve!pulumi-<rotation>`)
+ * exist exactly when the stack has no apiToken, run before cluster-create,
+ * and the token step is never re-run by a change of script, argument or
+ * connection (ignoreChanges), only replaced, create-first, by a new rotation;
+ * connection (root, pinned host key, secret private key; dialErrorLimit
  * -1 and create/update timeouts of 10m for ssh-ready and cluster-create only);
  * no create/update/delete text and no non-secret input of any resource
  * contains a secret value (distinctive secrets, including the bootstrapped
@@ -40,13 +43,14 @@ import { readStack } from "../../tools/lib/stack";
 import type { ProxmoxSite } from "../../components/site";
 import { HostBootstrap } from "../../components/hosts/bootstrap";
 import { validateSite } from "../../components/validate";
+import { API_ROLE, API_USER, apiPrivilegeList } from "../../components/hosts/steps";
 
 const SSH_KEY =
     "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA-SSHKEY-c0ffee-7d41d8cd98f00b204e98\n-----END OPENSSH PRIVATE KEY-----\n";
 const ROOT_PW = `pw-Zq8#x!'"$(reboot)-9f1c-ROOTPW`;
 const API_TOKEN = "root@pam!ci=5e1f0c7a-STACKTOKEN-4b7d-9c1e-aa5531b0c0de";
 const BOOT_SECRET = "0d6c2b14-BOOTTOKEN-4f4e-8a3f-7c1b9e2a6d55";
-const BOOT_TOKEN = `root@pam!pulumi=${BOOT_SECRET}`;
+const BOOT_TOKEN = `proxmox-ha@pve!pulumi-1=${BOOT_SECRET}`;
 // Not PEM, so the program leaves their content to the install step (components/access.ts).
 const API_CERT = "api-certificate-chain-CERTCHAIN-5a1d";
 const API_CERT_KEY = "api-certificate-key-CERTKEY-77e2";
@@ -114,12 +118,13 @@ function stdoutFor(v: Variant) {
         }
         if (name.endsWith("-join-check")) return { stdout: `fingerprint=${FP_NOW} cluster=x member=no qdevice=none\n`, stderr: "" };
         if (name.endsWith("-cluster-create")) {
-            // As cluster-create.sh prints it: the token line only when the command asks for one.
+            // As cluster-create.sh prints it.
             const cluster = name.replace(/-hosts-cluster-create$/, "");
-            const withToken = String(inputs.create).includes(" 'root@pam!pulumi' ");
-            const stdout = `cluster=${cluster} action=created\nfingerprint=${FP}\npubkey=${PUBKEY}\n${withToken ? `token=${BOOT_TOKEN}\n` : ""}`;
-            // With the token the command declares stdout a secret output (asserted below), and the engine returns it as a secret.
-            return { stdout: withToken ? { [SECRET_SIG]: SECRET_VALUE, value: stdout } : stdout, stderr: "" };
+            return { stdout: `cluster=${cluster} action=created\nfingerprint=${FP}\npubkey=${PUBKEY}\n`, stderr: "" };
+        }
+        if (name.endsWith("-api-token") && String(inputs.create).includes(" 'pulumi-1' ")) {
+            // As api-token.sh prints it; the command declares stdout a secret output (asserted below), and the engine returns it as a secret.
+            return { stdout: { [SECRET_SIG]: SECRET_VALUE, value: `token=${BOOT_TOKEN}\n` }, stderr: "" };
         }
         return { stdout: "", stderr: "" };
     };
@@ -228,8 +233,8 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
             "prox1-watchdog": ["watchdog", ["softdog"]],
             "prox1-packages": ["packages", ["--repository", "enterprise", "corosync-qdevice"]],
             "qnetd-packages": ["packages", ["corosync-qnetd"]],
-            // "-": the stack gives apiToken, so no token is created.
-            "cluster-create": ["cluster-create", ["prod", "-", "address=10.10.10.11,priority=20", "address=10.0.0.11,priority=10"]],
+            // The stack gives apiToken: no api-access/api-token steps (asserted by the step list above).
+            "cluster-create": ["cluster-create", ["prod", "address=10.10.10.11,priority=20", "address=10.0.0.11,priority=10"]],
             // The fingerprint read right before the join (join-check), not the one the create printed.
             "prox2-join-check": ["join-check", ["prod", "prox2"]],
             "prox2-join": [
@@ -462,25 +467,35 @@ describe("secrets", () => {
 describe("lab: no apiToken in the stack, dataset below the pool", () => {
     const v: Variant = { stack: "lab", apiToken: false };
 
-    it("bootstraps a token in cluster-create on the first node, as a secret unlogged output", async () => {
+    it("bootstraps a dedicated privilege-separated token in its own once-only step, before the cluster exists", async () => {
         const run = await build(v);
+        const access = get(run, "api-access");
+        const token = get(run, "api-token");
         const create = get(run, "cluster-create");
-        assert.equal(create.inputs.create, scriptInvocation("cluster-create", ["lab", "root@pam!pulumi", "192.168.122.11"]));
-        assert.equal((create.inputs.connection as Record<string, unknown>).host, "192.168.122.11");
-        assert.equal(create.inputs.logging, "none");
+        assert.equal(create.inputs.create, scriptInvocation("cluster-create", ["lab", "192.168.122.11"]));
+        assert.equal(access.inputs.create, scriptInvocation("api-access", [API_USER, API_ROLE, apiPrivilegeList(), "pulumi-1"]));
+        assert.equal(token.inputs.create, scriptInvocation("api-token", [API_USER, "pulumi-1", API_ROLE]));
+        assert.equal(token.inputs.delete, scriptInvocation("api-token-remove", [API_USER, "pulumi-1"]));
+        assert.equal((token.inputs.connection as Record<string, unknown>).host, "192.168.122.11");
+        assert.equal(token.inputs.logging, "none");
+        assert.equal(access.inputs.logging, "stderr", "api-access prints no secret");
         // The command SDK adds "connection" itself when additionalSecretOutputs is given.
         assert.deepEqual(
-            create.additionalSecretOutputs.filter((o) => o !== "connection"),
+            token.additionalSecretOutputs.filter((o) => o !== "connection"),
             ["stdout", "stderr"],
         );
-        assert.deepEqual(
-            [...run.cmd.keys()].filter((k) => /token/.test(k)),
-            [],
-            "no separate token step",
-        );
-        // pveum writes /etc/pve: it must not overlap a join (the first node alone is not quorate then).
-        // The script writes it before it returns, and the first join waits for the create.
-        assert.ok(waits(run, "lab2-join", "cluster-create"), "the first join waits for the token");
+        // Once per rotation: no re-run for a changed script, argument or connection; replaced only by a new
+        // token id (rotation), and create-first, so the old token works until the new one is recorded.
+        assert.deepEqual([...token.ignoreChanges].sort(), ["connection", "create", "delete", "update"]);
+        assert.deepEqual(token.inputs.triggers, [API_USER, "pulumi-1"]);
+        assert.equal(token.deleteBeforeReplace, false);
+        assert.equal(create.inputs.logging, "stderr", "cluster-create prints no secret any more");
+        // pveum writes /etc/pve: never overlapping `pvecm create` or a join (the first node alone is not quorate then).
+        assert.ok(waits(run, "api-token", "api-access"));
+        assert.ok(waits(run, "cluster-create", "api-token"), "the create waits for the token");
+        // The provider's first call waits for the role and ACLs.
+        const provider = run.all.find((r) => r.type === "pulumi:providers:proxmoxve")!;
+        assert.ok(provider.dependsOn.includes(access.urn), "the provider waits for api-access");
         assert.equal(await value(run.site.hosts.apiToken), BOOT_TOKEN);
         assert.equal(await pulumi.isSecret(run.site.hosts.apiToken), true);
         assert.deepEqual(await value(run.site.hosts.rebootRequired), []);
@@ -518,7 +533,7 @@ describe("lab: no apiToken in the stack, dataset below the pool", () => {
         );
         assert.equal(
             createText(run, "cluster-create"),
-            scriptInvocation("cluster-create", ["lab", "root@pam!pulumi", "192.168.122.11"]),
+            scriptInvocation("cluster-create", ["lab", "192.168.122.11"]),
             "link0 defaults to the address",
         );
     });
@@ -661,11 +676,16 @@ describe("variants", () => {
         });
         const renamed = { ...base, nodes: base.nodes.map((n, i) => (i === 1 ? { ...n, name: "qnetd" } : n)) };
         assert.throws(
-            () => new HostBootstrap("x", { site: renamed, secrets: { sshPrivateKey, rootPassword: pulumi.secret(ROOT_PW) } }),
+            () =>
+                new HostBootstrap("x", {
+                    site: renamed,
+                    secrets: { ssh: { privateKey: sshPrivateKey, previewOnly: false }, rootPassword: pulumi.secret(ROOT_PW) },
+                }),
             /^Error: HostBootstrap: node name "qnetd" is reserved for the QDevice host's steps; rename the node$/,
         );
         assert.throws(
-            () => new HostBootstrap("x", { site: raw(() => undefined), secrets: { sshPrivateKey } }),
+            () =>
+                new HostBootstrap("x", { site: raw(() => undefined), secrets: { ssh: { privateKey: sshPrivateKey, previewOnly: false } } }),
             /^Error: HostBootstrap: the rootPassword secret is required to join nodes: pulumi config set --secret rootPassword$/,
         );
         assert.throws(

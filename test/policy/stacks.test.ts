@@ -24,7 +24,7 @@ import { runAll, type ResourceSpec } from "./harness";
 /** A distinct placeholder per secret key, so a leak of one secret into a command text is attributable. */
 const placeholder = (key: string) => `placeholder-secret-${key.replace(/[^A-Za-z]/g, "-")}-7f3a9c`;
 /** What cluster-create prints as its token line under mocks when the stack has no apiToken: the provider then gets this secret. */
-const BOOTSTRAPPED_TOKEN = "root@pam!pulumi=placeholder-bootstrapped-token-5e1d";
+const BOOTSTRAPPED_TOKEN = "proxmox-ha@pve!pulumi-1=placeholder-bootstrapped-token-5e1d";
 
 async function evaluateStack(stack: string) {
     const cfg = readStack(stack);
@@ -42,8 +42,8 @@ async function evaluateStack(stack: string) {
         secretKeys: [...secretKeys],
         stack,
         outputs: (type, name, inputs) =>
-            // Only when the command asks for the token, as cluster-create.sh does.
-            type === TYPES.remoteCommand && name.endsWith("-cluster-create") && String(inputs.create).includes(" 'root@pam!pulumi' ")
+            // Only the token step prints the token (scripts/api-token.sh).
+            type === TYPES.remoteCommand && name.endsWith("-api-token") && String(inputs.create).includes(" 'pulumi-1' ")
                 ? { stdout: `token=${BOOTSTRAPPED_TOKEN}\n`, stderr: "" }
                 : { stdout: "", stderr: "" },
     });

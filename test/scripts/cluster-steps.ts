@@ -46,17 +46,15 @@ export interface CreateResult {
     readonly action: string;
     readonly fingerprint: string;
     readonly pubkey: string;
-    /** `<userid>!<tokenid>=<secret>`, only when the create was asked for a token. */
-    readonly token?: string;
 }
 
 /**
  * Asserts that cluster-create succeeded, silently on stderr, with exactly its
  * documented lines in order — `cluster=… action=…`, `fingerprint=…`,
- * `pubkey=…` and, when `withToken`, `token=…` — and that the component's own
- * parser (`stdoutValue`) reads the same values from this real output.
+ * `pubkey=…` (no token: that is api-token.sh's) — and that the component's
+ * own parser (`stdoutValue`) reads the same values from this real output.
  */
-export function created(r: StepResult, what: string, withToken: boolean): CreateResult {
+export function created(r: StepResult, what: string): CreateResult {
     assert.equal(r.code, 0, `${what} failed: ${r.stderr}${r.stdout}`);
     assert.equal(r.stderr, "", `${what} printed on stderr`);
     assert.match(r.stdout, /\n$/, `${what}: stdout ends with a newline`);
@@ -65,7 +63,6 @@ export function created(r: StepResult, what: string, withToken: boolean): Create
         /^cluster=([A-Za-z0-9-]+) action=(created|exists)$/,
         /^fingerprint=((?:[0-9A-F]{2}:){31}[0-9A-F]{2})$/,
         /^pubkey=(ssh-rsa [A-Za-z0-9+/]+=* \S+)$/,
-        ...(withToken ? [/^token=([A-Za-z0-9._-]+@[A-Za-z0-9._-]+![A-Za-z][A-Za-z0-9._-]+=[0-9a-f-]{36})$/] : []),
     ];
     assert.equal(lines.length, patterns.length, `${what}: expected ${patterns.length} result lines, got ${JSON.stringify(r.stdout)}`);
     const m = lines.map((l, i) => {
@@ -78,11 +75,9 @@ export function created(r: StepResult, what: string, withToken: boolean): Create
         action: m[0]![2]!,
         fingerprint: m[1]![1]!,
         pubkey: m[2]![1]!,
-        ...(withToken ? { token: m[3]![1]! } : {}),
     };
     assert.equal(stdoutValue(r.stdout, "fingerprint"), result.fingerprint, "the component parses the fingerprint");
     assert.equal(stdoutValue(r.stdout, "pubkey", true), result.pubkey, "the component parses the public key");
-    assert.equal(stdoutValue(r.stdout, "token", true), result.token ?? "", "the component parses the token");
     return result;
 }
 

@@ -2,25 +2,32 @@
  * A fresh two-node site from nothing to quorate-with-QDevice, over real OpenSSH
  * on loopback, running the shipped scripts with the exact command text the
  * components send (`scriptInvocation`), in the order of the bootstrap's graph:
- * corosync-vlan → cluster-create (asked for the API token, as for a stack
- * without apiToken; prints fingerprint, root key and token) → cluster-join
- * (password on stdin) → qnetd-authorize → qdevice-setup; then every step again.
+ * corosync-vlan, api-access → api-token (the provider's user, role, ACLs and
+ * privilege-separated token, as for a stack without apiToken, on the still
+ * standalone first node) → cluster-create (prints fingerprint and root key) →
+ * cluster-join (password on stdin) → qnetd-authorize → qdevice-setup; then
+ * every step again, then a token rotation and two failed ones.
  *
  * Proves: the steps chain through cluster-create's outputs (fingerprint →
  * join, root key → qnetd authorization → the QDevice setup's real
  * non-interactive ssh/scp to the qnetd host; pinned qnetd host key →
  * known_hosts), and the component's parser reads them from the real output;
  * the fingerprint is the SHA-256 of the node's API certificate and the key is
- * root's id_rsa.pub; the token exists with privilege separation off before
- * the first join and stays valid through the join and the QDevice setup; the
+ * root's id_rsa.pub; the token (privilege separation on, ACL with exactly
+ * the program's privileges on `/`, for the token and its user) exists before
+ * the cluster does and stays valid through the create, the join and the
+ * QDevice setup; the
  * end state is what docs/proxmox-facts.md §3 says a healthy 2-node + QDevice site
  * shows (Flags Quorate Qdevice, Expected votes 3, Total 3, Quorum 2) on both
  * nodes; every re-run reports exists/member/present/unchanged, prints the same
  * fingerprint and key, and leaves corosync.conf, authorized_keys and
- * known_hosts byte for byte as they were; the only state-changing PVE commands
- * of all re-runs are cluster-create's documented token rotation (remove, add:
- * a new valid secret, one token), and none at all with `-` (a stack that gives
- * apiToken); the root password reaches `pvecm add` on stdin and appears in no
+ * known_hosts byte for byte as they were, and no re-run runs a state-changing
+ * PVE command (cluster-create calls no pveum at all); a rotation (next
+ * generation's token, then the old one's delete) keeps the old token valid
+ * until the new one exists with its ACL, and a rotation that fails at the
+ * token add or at its ACL leaves the current token valid, and its re-run
+ * converges; a changed privilege list converges the role to exactly that
+ * list; the root password reaches `pvecm add` on stdin and appears in no
  * process's argv or environment (of any fake PVE command and all its
  * ancestors, on every host) and in no file; the token's secret in no argv or
  * environment and in no file but the fake pveum's own token store;
@@ -44,13 +51,37 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startHosts, type Hosts } from "../harness/hosts";
-import { clusterFile, created, fakeCommands, ok, pvecmStatus, qnetdInstalled, step } from "./cluster-steps";
+import { clusterFile, created, fakeCommands, ok, pvecmStatus, qnetdInstalled, refused, step, type StepResult } from "./cluster-steps";
+import { API_PRIVILEGES, API_ROLE, API_USER, apiPrivilegeList, stdoutValue } from "../../components/hosts/steps";
 
 // Quotes, spaces, a dollar and a backslash: the password must survive stdin untouched.
 const PASSWORD = `pa$$ w'rd "x" \\ ;x`;
-const STATE_CHANGING = /^(pvecm (create|add|qdevice)|pveum user token (add|remove|delete)|ifreload)/;
-/** The token cluster-create creates when the stack has no apiToken (components/hosts/steps.ts BOOTSTRAP_TOKEN). */
-const TOKEN = "root@pam!pulumi";
+const STATE_CHANGING = /^(pvecm (create|add|qdevice)|pveum (user (add|token (add|remove|delete))|role (add|modify)|acl modify)|ifreload)/;
+/** What the component sends (components/hosts/steps.ts API_USER, API_ROLE, apiPrivilegeList, apiTokenId). */
+const USER = API_USER;
+const PRIVS = apiPrivilegeList();
+const accessArgs = (tokenid: string, privs = PRIVS) => [USER, API_ROLE, privs, tokenid];
+const tokenArgs = (tokenid: string) => [USER, tokenid, API_ROLE];
+const tokenDb = (site: Hosts, cluster = true) =>
+    JSON.parse(
+        cluster
+            ? clusterFile(site, "priv/fake-pveum-tokens.json")
+            : fs.readFileSync(path.join(site.stateDir, "hosts", "prox1", "pve-local", "priv", "fake-pveum-tokens.json"), "utf8"),
+    ) as {
+        users: Record<string, { tokens: Record<string, { privsep: number }> }>;
+        secrets: Record<string, string>;
+        roles: Record<string, string[]>;
+        acl: { path: string; type: string; ugid: string; roleid: string; propagate: number }[];
+    };
+/** The `token=` line api-token prints, checked and split. */
+function tokenLine(r: StepResult, what: string): string {
+    assert.equal(r.code, 0, `${what} failed: ${r.stderr}`);
+    assert.equal(r.stderr, "", `${what} printed on stderr`);
+    const m = /^token=([^=\n]+=[0-9a-f-]{36})\n$/.exec(r.stdout);
+    assert.ok(m, `${what}: unexpected stdout ${JSON.stringify(r.stdout)}`);
+    assert.equal(stdoutValue(r.stdout, "token", true), m[1], "the component parses the token");
+    return m[1]!;
+}
 
 describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
     let site: Hosts;
@@ -59,6 +90,7 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
     let pubkey = "";
     let firstToken = "";
     let secondToken = "";
+    let thirdToken = "";
     const snapshot: Record<string, string> = {};
     const callsBeforeRerun: Record<string, number> = {};
 
@@ -91,14 +123,35 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
         }
     });
 
+    it("api-access then api-token make the provider's user, role, ACLs and token on the standalone first node", async () => {
+        const a = ok(await step(site, "prox1", "api-access", accessArgs("pulumi-1")), "access");
+        assert.deepEqual(a, { access: USER, role: API_ROLE, changed: "user,role,user-acl" });
+        firstToken = tokenLine(await step(site, "prox1", "api-token", tokenArgs("pulumi-1")), "token");
+        assert.match(firstToken, /^proxmox-ha@pve!pulumi-1=[0-9a-f-]{36}$/);
+        const db = tokenDb(site, false);
+        assert.equal(db.users[USER]!.tokens["pulumi-1"]!.privsep, 1, "privilege separation on");
+        assert.deepEqual(
+            db.roles[API_ROLE],
+            API_PRIVILEGES.map((p) => p.privilege).sort(),
+            "the role has exactly the program's privileges",
+        );
+        assert.deepEqual(
+            db.acl.map((e) => [e.path, e.type, e.ugid, e.roleid, e.propagate]),
+            [
+                ["/", "user", USER, API_ROLE, 1],
+                ["/", "token", `${USER}!pulumi-1`, API_ROLE, 1],
+            ],
+        );
+        assert.deepEqual(db.users["root@pam"]!.tokens, {}, "root@pam gets no token");
+    });
+
     it("cluster-create creates the cluster on the first node, on the VLAN link", async () => {
-        const c = created(await step(site, "prox1", "cluster-create", ["prod", TOKEN, "10.40.1.11"]), "create", true);
+        const c = created(await step(site, "prox1", "cluster-create", ["prod", "10.40.1.11"]), "create");
         assert.deepEqual([c.cluster, c.action], ["prod", "created"]);
         const conf = clusterFile(site, "corosync.conf");
         assert.match(conf, /cluster_name: prod/);
         assert.match(conf, /ring0_addr: 10\.40\.1\.11/);
         ({ fingerprint, pubkey } = c);
-        firstToken = c.token!;
     });
 
     it("cluster-create prints the SHA-256 of the node's API certificate", () => {
@@ -113,11 +166,9 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
         assert.match(pubkey, /^ssh-rsa [A-Za-z0-9+/]+=* root@prox1$/);
     });
 
-    it("cluster-create writes a privilege-separation-off token before any join, and prints it", () => {
-        assert.match(firstToken, /^root@pam!pulumi=[0-9a-f-]{36}$/);
-        const db = JSON.parse(clusterFile(site, "priv/fake-pveum-tokens.json"));
-        assert.equal(db.users["root@pam"].tokens.pulumi.privsep, "0");
-        assert.equal(db.secrets["root@pam!pulumi"], firstToken.split("=")[1]);
+    it("the cluster keeps the token made before it (pvecm create keeps the node's /etc/pve)", () => {
+        const db = tokenDb(site);
+        assert.equal(db.secrets[`${USER}!pulumi-1`], firstToken.split("=")[1]);
         assert.equal(site.calls("prox2").filter((c) => c.argv[1] === "add").length, 0, "no node has joined yet");
     });
 
@@ -171,17 +222,16 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
     });
 
     it("the token written before the join is still the valid one, seen from both nodes", async () => {
-        const db = JSON.parse(clusterFile(site, "priv/fake-pveum-tokens.json"));
-        assert.deepEqual(db.secrets, { "root@pam!pulumi": firstToken.split("=")[1] });
-        assert.equal(db.users["root@pam"].tokens.pulumi.privsep, "0");
+        const db = tokenDb(site);
+        assert.deepEqual(db.secrets, { [`${USER}!pulumi-1`]: firstToken.split("=")[1] });
         for (const node of ["prox1", "prox2"]) {
-            const r = await site.run(node, "pveum user token list root@pam --output-format json");
+            const r = await site.run(node, `pveum user token list ${USER} --output-format json`);
             assert.equal(r.code, 0, r.stderr);
-            assert.deepEqual(JSON.parse(r.stdout), [{ privsep: "0", tokenid: "pulumi" }], node);
+            assert.deepEqual(JSON.parse(r.stdout), [{ comment: "Pulumi proxmox-ha", privsep: 1, tokenid: "pulumi-1" }], node);
         }
     });
 
-    it("every step re-run is a no-op, but for cluster-create's documented token rotation", async () => {
+    it("every step re-run is a no-op", async () => {
         const files = {
             conf: () => clusterFile(site, "corosync.conf"),
             clusterKeys: () => clusterFile(site, "priv/authorized_keys"),
@@ -201,18 +251,19 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
             iface: "vmbr0.4001",
             action: "unchanged",
         });
-        // Exactly the component's command: with the token argument (rotates the token, see below) …
-        const again = created(await step(site, "prox1", "cluster-create", ["prod", TOKEN, "10.40.1.11"]), "create", true);
+        assert.deepEqual(ok(await step(site, "prox1", "api-access", accessArgs("pulumi-1")), "access"), {
+            access: USER,
+            role: API_ROLE,
+            changed: "none",
+        });
+        // api-token is not re-run: the component declares it once per rotation (components/remote.ts `once`).
+        const beforeCreate = site.calls("prox1").length;
+        const again = created(await step(site, "prox1", "cluster-create", ["prod", "10.40.1.11"]), "create");
         assert.deepEqual([again.cluster, again.action, again.fingerprint, again.pubkey], ["prod", "exists", fingerprint, pubkey]);
-        secondToken = again.token!;
-        const afterTokenRerun = site.calls("prox1").length;
-        // … and as a stack that gives apiToken sends it: no token at all.
-        const plain = created(await step(site, "prox1", "cluster-create", ["prod", "-", "10.40.1.11"]), "create -", false);
-        assert.deepEqual([plain.cluster, plain.action, plain.fingerprint, plain.pubkey], ["prod", "exists", fingerprint, pubkey]);
         assert.deepEqual(
-            fakeCommands(site, "prox1", afterTokenRerun).filter((c) => c.startsWith("pveum")),
+            fakeCommands(site, "prox1", beforeCreate).filter((c) => c.startsWith("pveum")),
             [],
-            "without a token argument cluster-create calls no pveum",
+            "cluster-create calls no pveum",
         );
         assert.deepEqual(
             ok(await step(site, "prox2", "cluster-join", ["prod", "127.0.3.11", fingerprint, "10.40.1.12"], `${PASSWORD}\n`), "join"),
@@ -227,22 +278,79 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
         for (const [k, f] of Object.entries(files)) assert.equal(f(), snapshot[k], `${k} changed on re-run`);
         for (const h of ["prox1", "prox2", "qnetd"]) {
             const changing = fakeCommands(site, h, callsBeforeRerun[h]).filter((c) => STATE_CHANGING.test(c));
-            // The one documented exception: cluster-create asked for a token re-creates it (next test).
-            const expected =
-                h === "prox1"
-                    ? ["pveum user token remove root@pam pulumi", "pveum user token add root@pam pulumi --privsep 0 --output-format json"]
-                    : [];
-            assert.deepEqual(changing, expected, `state-changing PVE commands on ${h} during re-runs`);
+            assert.deepEqual(changing, [], `state-changing PVE commands on ${h} during re-runs`);
         }
     });
 
-    it("cluster-create re-run with the token argument rotates the secret, as its header documents", async () => {
-        assert.match(secondToken, /^root@pam!pulumi=[0-9a-f-]{36}$/);
+    it("a rotation makes the next generation's token first, and only then removes the old one", async () => {
+        secondToken = tokenLine(await step(site, "prox1", "api-token", tokenArgs("pulumi-2")), "token 2");
         assert.notEqual(secondToken, firstToken);
-        const db = JSON.parse(clusterFile(site, "priv/fake-pveum-tokens.json"));
-        assert.deepEqual(Object.keys(db.users["root@pam"].tokens), ["pulumi"]);
-        assert.equal(db.users["root@pam"].tokens.pulumi.privsep, "0");
-        assert.deepEqual(db.secrets, { "root@pam!pulumi": secondToken.split("=")[1] });
+        let db = tokenDb(site);
+        assert.deepEqual(
+            Object.keys(db.secrets).sort(),
+            [`${USER}!pulumi-1`, `${USER}!pulumi-2`],
+            "both valid until the old command's delete",
+        );
+        assert.deepEqual(
+            ok(await step(site, "prox1", "api-access", accessArgs("pulumi-2")), "access 2").changed,
+            "none",
+            "the token step gave its ACL",
+        );
+        assert.deepEqual(ok(await step(site, "prox1", "api-token-remove", [USER, "pulumi-1"]), "remove 1"), {
+            token: `${USER}!pulumi-1`,
+            action: "removed",
+        });
+        db = tokenDb(site);
+        assert.deepEqual(db.secrets, { [`${USER}!pulumi-2`]: secondToken.split("=")[1] });
+        assert.ok(!db.acl.some((e) => e.ugid === `${USER}!pulumi-1`), "the old token's ACL went with it");
+        assert.deepEqual(ok(await step(site, "prox1", "api-token-remove", [USER, "pulumi-1"]), "remove 1 again"), {
+            token: `${USER}!pulumi-1`,
+            action: "absent",
+        });
+    });
+
+    it("a rotation that fails at the token add or at its ACL leaves the current token valid; its re-run converges", async () => {
+        site.fault("prox1", "pveum-token-add", "500 could not write user.cfg (simulated)");
+        refused(
+            await step(site, "prox1", "api-token", tokenArgs("pulumi-3")),
+            /^api-token: pveum user token add .* failed: 500 could not write/,
+            "add fails",
+        );
+        assert.deepEqual(Object.keys(tokenDb(site).secrets), [`${USER}!pulumi-2`]);
+
+        site.fault("prox1", "pveum-acl-modify", "500 could not write user.cfg (simulated)");
+        refused(
+            await step(site, "prox1", "api-token", tokenArgs("pulumi-3")),
+            /^api-token: pveum acl modify \/ for token .* failed/,
+            "ACL fails",
+        );
+        let db = tokenDb(site);
+        assert.equal(db.secrets[`${USER}!pulumi-2`], secondToken.split("=")[1], "the recorded token is untouched");
+        assert.ok(
+            db.acl.some((e) => e.type === "token" && e.ugid === `${USER}!pulumi-2`),
+            "and keeps its ACL",
+        );
+
+        // The re-run (the next `pulumi up`) replaces the unrecorded pulumi-3 and prints a secret that works.
+        thirdToken = tokenLine(await step(site, "prox1", "api-token", tokenArgs("pulumi-3")), "token 3");
+        db = tokenDb(site);
+        assert.equal(db.secrets[`${USER}!pulumi-3`], thirdToken.split("=")[1]);
+        assert.ok(db.acl.some((e) => e.type === "token" && e.ugid === `${USER}!pulumi-3`));
+    });
+
+    it("api-access converges the role to exactly a changed privilege list; an unknown privilege is refused", async () => {
+        const fewer = API_PRIVILEGES.filter((p) => p.privilege !== "VM.Replicate")
+            .map((p) => p.privilege)
+            .join(",");
+        assert.equal(ok(await step(site, "prox1", "api-access", accessArgs("pulumi-3", fewer)), "fewer").changed, "privileges");
+        assert.ok(!tokenDb(site).roles[API_ROLE]!.includes("VM.Replicate"));
+        assert.equal(ok(await step(site, "prox1", "api-access", accessArgs("pulumi-3")), "back").changed, "privileges");
+        assert.deepEqual(tokenDb(site).roles[API_ROLE], API_PRIVILEGES.map((p) => p.privilege).sort());
+        refused(
+            await step(site, "prox1", "api-access", accessArgs("pulumi-3", `${PRIVS},VM.Monitor`)),
+            /^api-access: pveum role modify ProxmoxHA failed: .*invalid privilege 'VM\.Monitor'/,
+            "unknown privilege",
+        );
     });
 
     it("the root password is in no argv, environment or file; authorized_keys is still a link; sshd untouched", async () => {
@@ -267,7 +375,7 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
 
         // The token's secrets (both issued) never in an argv or environment, and in no file
         // but the fake pveum's own token store (a real node keeps tokens in /etc/pve/priv too).
-        for (const secret of [firstToken, secondToken].map((t) => t.split("=")[1]!)) {
+        for (const secret of [firstToken, secondToken, thirdToken].map((t) => t.split("=")[1]!)) {
             for (const h of ["prox1", "prox2", "qnetd"]) {
                 for (const call of site.calls(h)) {
                     for (const p of [{ argv: call.argv, env: call.env }, ...call.ancestors]) {
@@ -282,7 +390,7 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
                 `token secret in a file other than the token store: ${files.join(", ")}`,
             );
             // Not vacuous: the scan does see the valid secret, in the store.
-            if (secret === secondToken.split("=")[1]) assert.ok(files.length > 0, "the valid secret is in the token store");
+            if (secret === thirdToken.split("=")[1]) assert.ok(files.length > 0, "the valid secret is in the token store");
         }
         if (!site.overlaysOnDisk) console.log("note: overlays on tmpfs — files outside the bind mounts were not scanned");
 

@@ -56,7 +56,7 @@ describe("cluster join refusals and failures (real SSH, fake PVE)", () => {
             { name: "prox3", address: "127.0.5.13" },
             { name: "prox4", address: "127.0.5.14" },
         ]);
-        fp = created(await step(site, "prox1", "cluster-create", ["prod", "-", "127.0.5.11"]), "create", false).fingerprint;
+        fp = created(await step(site, "prox1", "cluster-create", ["prod", "127.0.5.11"]), "create").fingerprint;
     });
     after(async () => site?.close());
 
@@ -124,7 +124,7 @@ describe("cluster join refusals and failures (real SSH, fake PVE)", () => {
     });
 
     it("a node in another cluster is refused by cluster-join and cluster-create", async () => {
-        created(await step(site, "prox3", "cluster-create", ["other", "-", "127.0.5.13"]), "create other", false);
+        created(await step(site, "prox3", "cluster-create", ["other", "127.0.5.13"]), "create other");
         const before = site.calls("prox3").length;
         refused(
             await join("prox3", "127.0.5.13"),
@@ -132,7 +132,7 @@ describe("cluster join refusals and failures (real SSH, fake PVE)", () => {
             "join other",
         );
         refused(
-            await step(site, "prox3", "cluster-create", ["prod", "root@pam!pulumi", "127.0.5.13"]),
+            await step(site, "prox3", "cluster-create", ["prod", "127.0.5.13"]),
             /^cluster-create: this node is already in cluster 'other', not 'prod'; refusing to create another$/,
             "create prod on other",
         );

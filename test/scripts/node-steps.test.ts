@@ -1,24 +1,23 @@
 /**
- * cluster-create.sh edge cases on one fake Proxmox VE node, over real OpenSSH
- * with the exact component command text: its arguments, the create itself,
- * and what it prints afterwards (fingerprint, root's public key, API token).
+ * cluster-create.sh and the API token scripts (api-access.sh, api-token.sh,
+ * api-token-remove.sh) on one fake Proxmox VE node, over real OpenSSH with
+ * the exact component command text.
  *
- * Proves: bad names, links and token arguments (including the old call
- * without a token argument) are refused before any PVE command runs; a create
- * task that fails with exit 0 is reported, creates no token, and the re-run
- * converges, handing the links over in order as --link0/--link1 with their
- * priority; the fingerprint is the SHA-256 of pve-ssl.pem, or of
+ * Proves: bad names and links (and the previous version's call with a token
+ * argument) are refused by cluster-create before any PVE command runs, and it
+ * calls no pveum at all; a create task that fails with exit 0 is reported and
+ * the re-run converges, handing the links over in order as --link0/--link1
+ * with their priority; the fingerprint is the SHA-256 of pve-ssl.pem, or of
  * pveproxy-ssl.pem once a custom certificate is installed (as
  * PVE::Cluster::get_node_fingerprint picks it); the public key is root's
- * id_rsa.pub, and a missing file or one with several keys is refused without
- * touching the token; the token is created with privilege separation off
- * and a re-run replaces an existing hand-made token (privilege separation on)
- * by such a one, printing the new secret the fake stores; unknown users and
- * invalid ids are refused with pveum's (or the script's) reason and no secret
- * on any stream, leaving the token store as it was.
+ * id_rsa.pub, and a missing file or one with several keys is refused; the
+ * token scripts refuse invalid ids before any PVE command; api-token without
+ * its user (api-access not run) fails with pveum's reason and prints no
+ * secret; api-token refuses a token that came back with privilege separation
+ * off; api-token-remove of a user that does not exist is a no-op.
  *
  * Does NOT prove: real pveum/pve-access-control behaviour (fake of
- * test/fakes/sbin following API2/User.pm), that the token works against a
+ * test/fakes/sbin following its API2 modules), that the token works against a
  * real API.
  */
 import * as assert from "node:assert/strict";
@@ -27,14 +26,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startHosts, type Hosts } from "../harness/hosts";
-import { clusterFile, created, fakeCommands, refused, step } from "./cluster-steps";
+import { clusterFile, created, fakeCommands, ok, refused, step } from "./cluster-steps";
+import { API_ROLE, API_USER, apiPrivilegeList } from "../../components/hosts/steps";
+import { scriptInvocation } from "../../components/remote";
 
 const LINKS = ["127.0.7.11", "address=10.9.9.11,priority=20"];
 
 describe("cluster-create on a single node (real SSH, fake PVE)", () => {
     let site: Hosts;
     let standardFp = "";
-    const tokens = () => clusterFile(site, "priv/fake-pveum-tokens.json");
     const pveumSince = (from: number) => fakeCommands(site, "pve1", from).filter((c) => c.startsWith("pveum"));
 
     before(async () => {
@@ -42,35 +42,30 @@ describe("cluster-create on a single node (real SSH, fake PVE)", () => {
     });
     after(async () => site?.close());
 
-    it("refuses bad names, links and token arguments before running any PVE command", async () => {
+    it("refuses bad names and links (and the previous version's token argument) before running any PVE command", async () => {
         const cases: [(string | number)[], RegExp][] = [
-            [["Bad_Name", "-", "127.0.7.11"], /^cluster-create: invalid cluster name 'Bad_Name'/],
-            [["lab", "-", "127.0.7.11;reboot"], /^cluster-create: invalid link '127\.0\.7\.11;reboot'/],
-            [["lab", "-"], /^cluster-create: usage: cluster-create\.sh/],
-            // The call of the previous version (no token argument) is refused, not misread.
-            [["lab", "127.0.7.11"], /^cluster-create: usage: cluster-create\.sh/],
-            [["lab", ...LINKS], /^cluster-create: invalid token argument '127\.0\.7\.11' \(expected <userid>!<tokenid>/],
-            [["lab", "root@pam", "127.0.7.11"], /^cluster-create: invalid token argument 'root@pam'/],
-            [["lab", "root!pulumi", "127.0.7.11"], /^cluster-create: invalid user id 'root'/],
-            [["lab", "root@pam!1bad", "127.0.7.11"], /^cluster-create: invalid token id '1bad'/],
-            [["lab", "root@pam!bad;rm", "127.0.7.11"], /^cluster-create: invalid token id 'bad;rm'/],
+            [["Bad_Name", "127.0.7.11"], /^cluster-create: invalid cluster name 'Bad_Name'/],
+            [["lab", "127.0.7.11;reboot"], /^cluster-create: invalid link '127\.0\.7\.11;reboot'/],
+            [["lab"], /^cluster-create: usage: cluster-create\.sh/],
+            // The previous version's call (a token argument before the links) is refused, not misread.
+            [["lab", "-", "127.0.7.11"], /^cluster-create: invalid link '-'/],
+            [["lab", "root@pam!pulumi", "127.0.7.11"], /^cluster-create: invalid link 'root@pam!pulumi'/],
         ];
         for (const [args, reason] of cases) refused(await step(site, "pve1", "cluster-create", args), reason, args.join(" "));
         assert.deepEqual(fakeCommands(site, "pve1"), [], "no PVE command ran");
         assert.ok(!fs.existsSync(path.join(site.stateDir, "hosts", "pve1", "pve-local", "corosync.conf")));
     });
 
-    it("reports a create task that failed with exit 0 (no token made); the re-run creates, links in order", async () => {
+    it("reports a create task that failed with exit 0; the re-run creates, links in order, and no pveum runs", async () => {
         // pvecm create's worker fails (exit 0, message on stderr): reported; the re-run creates.
         site.fault("pve1", "create-task-error", "can't create shared ssh key database '/etc/pve/priv/authorized_keys'");
         refused(
-            await step(site, "pve1", "cluster-create", ["lab", "root@pam!pulumi", ...LINKS]),
+            await step(site, "pve1", "cluster-create", ["lab", ...LINKS]),
             /^cluster-create: pvecm create failed \(exit 0, no \/etc\/pve\/corosync\.conf afterwards\): can't create shared ssh key database '\/etc\/pve\/priv\/authorized_keys'$/,
             "create task error",
         );
-        assert.deepEqual(pveumSince(0), [], "no token is made when the create failed");
 
-        const c = created(await step(site, "pve1", "cluster-create", ["lab", "root@pam!pulumi", ...LINKS]), "create", true);
+        const c = created(await step(site, "pve1", "cluster-create", ["lab", ...LINKS]), "create");
         assert.deepEqual([c.cluster, c.action], ["lab", "created"]);
         const create = site.calls("pve1").find((x) => x.argv[1] === "create");
         assert.deepEqual(create?.argv.slice(1), ["create", "lab", "--link0", "127.0.7.11", "--link1", "address=10.9.9.11,priority=20"]);
@@ -78,68 +73,28 @@ describe("cluster-create on a single node (real SSH, fake PVE)", () => {
         assert.match(conf, /ring0_addr: 127\.0\.7\.11\n\s+ring1_addr: 10\.9\.9\.11/);
         assert.match(conf, /interface \{\n\s+knet_link_priority: 20\n\s+linknumber: 1\n/);
 
-        // What it printed: the certificate's fingerprint, root's key as on disk, a privsep-off token the fake stores.
+        // What it printed: the certificate's fingerprint, root's key as on disk; no token is cluster-create's business.
         standardFp = c.fingerprint;
         assert.equal(c.fingerprint, new crypto.X509Certificate(clusterFile(site, "nodes/pve1/pve-ssl.pem")).fingerprint256);
         assert.equal(c.pubkey, fs.readFileSync(path.join(site.host("pve1").dir, "root-ssh", "id_rsa.pub"), "utf8").trim());
-        const db = JSON.parse(tokens());
-        assert.deepEqual(db.users["root@pam"].tokens, { pulumi: { privsep: "0" } });
-        assert.deepEqual(db.secrets, { "root@pam!pulumi": c.token!.split("=")[1] });
+        assert.deepEqual(pveumSince(0), [], "cluster-create calls no pveum");
     });
 
-    it("a re-run replaces a hand-made privilege-separated token and prints the new secret", async () => {
-        const made = await site.run(
-            "pve1",
-            "pveum user token remove root@pam pulumi && pveum user token add root@pam pulumi --privsep 1 --output-format json",
-        );
-        assert.equal(made.code, 0, made.stderr);
-        const old = JSON.parse(made.stdout).value as string;
-        const c = created(await step(site, "pve1", "cluster-create", ["lab", "root@pam!pulumi", ...LINKS]), "create again", true);
-        assert.equal(c.action, "exists");
-        const [id, secret] = [c.token!.slice(0, c.token!.indexOf("=")), c.token!.slice(c.token!.indexOf("=") + 1)];
-        assert.equal(id, "root@pam!pulumi");
-        assert.notEqual(secret, old);
-        const db = JSON.parse(tokens());
-        assert.deepEqual(db.users["root@pam"].tokens, { pulumi: { privsep: "0" } });
-        assert.deepEqual(db.secrets, { "root@pam!pulumi": secret });
-    });
-
-    it("refuses unknown users and invalid ids without printing a secret, leaving the tokens alone", async () => {
-        const db = tokens();
-        const secret = (JSON.parse(db).secrets as Record<string, string>)["root@pam!pulumi"]!;
-        const cases: [string, RegExp][] = [
-            ["nobody@pve!pulumi", /^cluster-create: cannot list the tokens of nobody@pve: no such user \('nobody@pve'\)$/],
-            ["root!pulumi", /invalid user id 'root'/],
-            ["root@pam!1bad", /invalid token id '1bad'/],
-            ["root@pam!bad;rm", /invalid token id/],
-        ];
-        for (const [token, reason] of cases) {
-            const r = await step(site, "pve1", "cluster-create", ["lab", token, ...LINKS]);
-            refused(r, reason, token);
-            assert.ok(!r.stderr.includes(secret));
-        }
-        assert.equal(tokens(), db);
-    });
-
-    it("refuses a missing public key or one with several keys, before touching the token", async () => {
-        const db = tokens();
-        const from = site.calls("pve1").length;
+    it("refuses a missing public key or one with several keys", async () => {
         await site.run("pve1", "mv /root/.ssh/id_rsa.pub /root/.ssh/id_rsa.pub.aside");
         refused(
-            await step(site, "pve1", "cluster-create", ["lab", "root@pam!pulumi", ...LINKS]),
+            await step(site, "pve1", "cluster-create", ["lab", ...LINKS]),
             /^cluster-create: \/root\/\.ssh\/id_rsa\.pub does not exist \(pvecm create creates it when missing/,
             "missing",
         );
         await site.run("pve1", "cat /root/.ssh/id_rsa.pub.aside /root/.ssh/id_rsa.pub.aside > /root/.ssh/id_rsa.pub");
         refused(
-            await step(site, "pve1", "cluster-create", ["lab", "root@pam!pulumi", ...LINKS]),
+            await step(site, "pve1", "cluster-create", ["lab", ...LINKS]),
             /^cluster-create: \/root\/\.ssh\/id_rsa\.pub must hold exactly one key line, found 2$/,
             "two keys",
         );
-        assert.deepEqual(pveumSince(from), [], "the token is not touched when the key cannot be read");
-        assert.equal(tokens(), db);
         await site.run("pve1", "mv /root/.ssh/id_rsa.pub.aside /root/.ssh/id_rsa.pub");
-        const c = created(await step(site, "pve1", "cluster-create", ["lab", "-", ...LINKS]), "key restored", false);
+        const c = created(await step(site, "pve1", "cluster-create", ["lab", ...LINKS]), "key restored");
         assert.equal(c.pubkey, fs.readFileSync(path.join(site.host("pve1").dir, "root-ssh", "id_rsa.pub"), "utf8").trim());
     });
 
@@ -150,8 +105,51 @@ describe("cluster-create on a single node (real SSH, fake PVE)", () => {
                 "-keyout /etc/pve/nodes/pve1/pveproxy-ssl.key -out /etc/pve/nodes/pve1/pveproxy-ssl.pem 2>/dev/null",
         );
         assert.equal(gen.code, 0, gen.stderr);
-        const custom = created(await step(site, "pve1", "cluster-create", ["lab", "-", ...LINKS]), "custom cert", false).fingerprint;
+        const custom = created(await step(site, "pve1", "cluster-create", ["lab", ...LINKS]), "custom cert").fingerprint;
         assert.equal(custom, new crypto.X509Certificate(clusterFile(site, "nodes/pve1/pveproxy-ssl.pem")).fingerprint256);
         assert.notEqual(custom, standardFp);
+    });
+
+    it("the token scripts refuse invalid ids before any PVE command", async () => {
+        const from = site.calls("pve1").length;
+        const cases: [string, (string | number)[], RegExp][] = [
+            ["api-access", [API_USER, API_ROLE, apiPrivilegeList()], /^api-access: usage: api-access\.sh/],
+            ["api-access", ["root", API_ROLE, apiPrivilegeList(), "pulumi-1"], /^api-access: invalid user id 'root'/],
+            ["api-access", [API_USER, "bad role", apiPrivilegeList(), "pulumi-1"], /^api-access: invalid role id 'bad role'/],
+            ["api-access", [API_USER, API_ROLE, "Sys.Audit;reboot", "pulumi-1"], /^api-access: invalid privilege list/],
+            ["api-token", [API_USER, "1bad", API_ROLE], /^api-token: invalid token id '1bad'/],
+            ["api-token", [API_USER, "bad;rm", API_ROLE], /^api-token: invalid token id 'bad;rm'/],
+            ["api-token", ["nobody!x", "pulumi-1", API_ROLE], /^api-token: invalid user id 'nobody!x'/],
+            ["api-token-remove", [API_USER], /^api-token-remove: usage/],
+        ];
+        for (const [script, args, reason] of cases) refused(await step(site, "pve1", script, args), reason, `${script} ${args.join(" ")}`);
+        assert.deepEqual(pveumSince(from), [], "no pveum ran");
+    });
+
+    it("api-token without its user fails with pveum's reason and prints no secret; remove of an unknown user is a no-op", async () => {
+        refused(
+            await step(site, "pve1", "api-token", ["nobody@pve", "pulumi-1", API_ROLE]),
+            /^api-token: cannot list the tokens of nobody@pve \(did api-access run\?\): no such user \('nobody@pve'\)$/,
+            "no user",
+        );
+        assert.deepEqual(ok(await step(site, "pve1", "api-token-remove", ["nobody@pve", "pulumi-1"]), "remove"), {
+            token: "nobody@pve!pulumi-1",
+            action: "absent",
+        });
+    });
+
+    it("api-token refuses a token that came back with privilege separation off, printing no secret", async () => {
+        ok(await step(site, "pve1", "api-access", [API_USER, API_ROLE, apiPrivilegeList(), "pulumi-1"]), "access");
+        // A pveum whose add ignores --privsep 1 (the fake honours the option; a wrapper drops it, as a misbehaving pveum would).
+        const wrap = await site.run(
+            "pve1",
+            "mkdir -p /root/wrap && printf '%s\\n' '#!/bin/bash' 'args=(); for a in \"$@\"; do [[ $a == 1 && ${args[-1]:-} == --privsep ]] && a=0; args+=(\"$a\"); done; exec /usr/local/sbin/pveum \"${args[@]}\"' > /root/wrap/pveum && chmod +x /root/wrap/pveum && command -v pveum",
+        );
+        assert.equal(wrap.code, 0, wrap.stderr);
+        const r = await site.run("pve1", `PATH=/root/wrap:$PATH ${scriptInvocation("api-token", [API_USER, "pulumi-1", API_ROLE])}`);
+        assert.notEqual(r.code, 0);
+        assert.equal(r.stdout, "");
+        assert.match(r.stderr, /^api-token: the token was created with privilege separation off\n$/);
+        await site.run("pve1", "rm -rf /root/wrap");
     });
 });

@@ -55,7 +55,7 @@ describe("QDevice setup (real SSH, fake PVE)", () => {
         ]);
         qnetdKey = site.host("qnetd").hostKey;
         qnetdInstalled(site, "qnetd");
-        const c = created(await step(site, "prox1", "cluster-create", ["prod", "-", "127.0.4.11"]), "create", false);
+        const c = created(await step(site, "prox1", "cluster-create", ["prod", "127.0.4.11"]), "create");
         ok(await step(site, "prox2", "cluster-join", ["prod", "127.0.4.11", c.fingerprint, "127.0.4.12"], `${PASSWORD}\n`), "join");
         pubkey = c.pubkey;
     });

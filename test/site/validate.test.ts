@@ -575,7 +575,7 @@ describe("reporting", () => {
             [
                 [
                     "proxmox-ha:guestz",
-                    "unknown key; did you mean proxmox-ha:guests? (known keys: cluster, nodes, qdevice, storage, replication, guests, haRules, network, firewall, alerts, zrepl, apiInsecure, import, example, apiNode, apiToken, rootPassword, sshPrivateKey, apiCertificate, apiCertificateKey)",
+                    "unknown key; did you mean proxmox-ha:guests? (known keys: cluster, nodes, qdevice, storage, replication, guests, haRules, network, firewall, alerts, zrepl, apiInsecure, import, example, apiNode, apiTokenRotation, apiToken, rootPassword, sshPrivateKey, sshKeyPassphrase, apiCertificate, apiCertificateKey)",
                 ],
                 ["proxmox-ha:nodes[0].zfs", "unknown key 'pooll'; remove or correct it"],
             ],

@@ -10,8 +10,9 @@
  * stack-discovery step, executed here for real, yields exactly the
  * Pulumi.<stack>.yaml stacks of the repository, and that list is the matrix of
  * both the preview and the up job.
- * Does not prove: that GitHub accepts the files (no runner here; actionlint is
- * not available), that the runner reaches a site, nor that the secrets exist.
+ * Does not prove: that the runner reaches a site, nor that the secrets exist
+ * (test/workflows/parser.test.ts checks the files against GitHub's own
+ * workflow parser; credentials.test.ts which credentials each job holds).
  */
 import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
@@ -159,9 +160,9 @@ describe("deploy workflow", () => {
     const up = () => w().jobs.up!;
 
     it("runs the checks first, then `pulumi up` per stack behind the stack's environment, one update per stack at a time", () => {
-        assert.deepEqual(Object.keys(w().jobs), ["checks", "up"]);
+        assert.deepEqual(Object.keys(w().jobs), ["checks", "protection", "up"]);
         assert.equal(w().jobs.checks!.uses, "./.github/workflows/checks.yml");
-        assert.equal(up().needs, "checks");
+        assert.deepEqual(up().needs, ["checks", "protection"], "no up before every stack's environment was found protected");
         assert.equal(up().strategy?.matrix?.stack, MATRIX);
         assert.equal(up().environment, "${{ matrix.stack }}");
         assert.deepEqual(up().concurrency, { group: "pulumi-up-${{ matrix.stack }}", "cancel-in-progress": false });
@@ -186,7 +187,13 @@ describe("permissions", () => {
         for (const { file, id, job } of allJobs()) {
             assert.ok(job.permissions, `${file} ${id} declares its permissions`);
             const comments = (job.steps ?? []).some((s) => s.with?.["comment-on-pr"] === true);
-            const expected = comments ? { contents: "read", "pull-requests": "write" } : { contents: "read" };
+            // The protection check reads the environment's settings (GitHub REST: environments need `actions: read`).
+            const reads = file === "deploy.yml" && id === "protection";
+            const expected = comments
+                ? { contents: "read", "pull-requests": "write" }
+                : reads
+                  ? { contents: "read", actions: "read" }
+                  : { contents: "read" };
             assert.deepEqual(job.permissions, expected, `${file} ${id}`);
         }
         const commenting = allJobs().filter(({ job }) => job.permissions?.["pull-requests"] === "write");
@@ -219,7 +226,7 @@ describe("secrets", () => {
     });
     it("stay out of git: every checkout drops its credentials", () => {
         const checkouts = allSteps().filter(({ step }) => step.uses?.startsWith("actions/checkout@"));
-        assert.equal(checkouts.length, 3);
+        assert.equal(checkouts.length, 4);
         for (const { step } of checkouts) assert.equal(step.with?.["persist-credentials"], false);
     });
 });

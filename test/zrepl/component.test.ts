@@ -51,7 +51,7 @@ async function build(site: Site, count?: number) {
     return evaluate(
         () => {
             const after = stages(site, count);
-            const zr = new ZreplReplication("zr", { site, sshPrivateKey: pulumi.secret(KEY), after }, {});
+            const zr = new ZreplReplication("zr", { site, ssh: { privateKey: pulumi.secret(KEY), previewOnly: false }, after }, {});
             return { zr };
         },
         { config: {} },
@@ -110,11 +110,18 @@ describe("ZreplReplication under mocks", () => {
                     update: text,
                     ...(del ? { delete: del } : {}),
                     logging: "stderr",
-                    triggers: [node.name, node.address, node.sshHostKey],
+                    // With a delete script, a new address or host key is an update, not a replacement
+                    // (a replacement would run zrepl-disable on the old identity): components/remote.ts commandTriggers.
+                    triggers: del ? [node.name] : [node.name, node.address, node.sshHostKey],
                 });
             expectInputs(install, install.inputs.create as string);
             expectInputs(config, config.inputs.create as string, scriptInvocation("zrepl-disable", ["daemon"]));
             expectInputs(repair, repair.inputs.create as string, scriptInvocation("zrepl-disable", ["repair-timer"]));
+            // A replacement (new node name) deletes first: the old command's zrepl-disable never runs after the new config.
+            assert.deepEqual(
+                [install, config, repair].map((r) => r.deleteBeforeReplace),
+                [false, true, true],
+            );
             for (const r of [install, config, repair]) {
                 assert.deepEqual(r.secretInputs, ["connection"]);
                 assert.ok(!String(r.inputs.create).includes("not-a-real-key"), "no secret in the command text");

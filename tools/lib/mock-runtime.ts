@@ -36,6 +36,7 @@ export interface RecordedResource {
     readonly provider?: string;
     readonly protect: boolean;
     readonly retainOnDelete: boolean;
+    readonly deleteBeforeReplace: boolean;
     readonly ignoreChanges: readonly string[];
     readonly replaceOnChanges: readonly string[];
     readonly additionalSecretOutputs: readonly string[];
@@ -57,6 +58,8 @@ export interface EvaluateOptions {
     readonly secretKeys?: readonly string[];
     /** Extra output properties per resource (e.g. a command's stdout). */
     readonly outputs?: OutputsFn;
+    /** Evaluate as `pulumi preview` does (pulumi.runtime.isDryRun() is true). */
+    readonly preview?: boolean;
 }
 
 export interface Evaluation<T> {
@@ -85,6 +88,7 @@ interface RegisterRequest {
     getPropertydependenciesMap(): { forEach(cb: (v: { getUrnsList(): string[] }, k: string) => void): void };
     getProtect(): boolean;
     getRetainondelete(): boolean;
+    getDeletebeforereplace(): boolean;
     getIgnorechangesList(): string[];
     getReplaceonchangesList(): string[];
     getAdditionalsecretoutputsList(): string[];
@@ -121,7 +125,7 @@ async function evaluateRecorded<T>(program: () => T, o: EvaluateOptions): Promis
         },
         o.project ?? "proxmox-ha",
         o.stack ?? "test",
-        false,
+        o.preview ?? false,
     );
     const monitor = settings.getMonitor() as {
         registerResource(req: RegisterRequest, cb: (err: unknown, res: { getUrn(): string } | undefined) => void): unknown;
@@ -155,6 +159,7 @@ async function evaluateRecorded<T>(program: () => T, o: EvaluateOptions): Promis
                     ...(req.getProvider() ? { provider: req.getProvider() } : {}),
                     protect: req.getProtect(),
                     retainOnDelete: req.getRetainondelete(),
+                    deleteBeforeReplace: req.getDeletebeforereplace(),
                     ignoreChanges: req.getIgnorechangesList(),
                     replaceOnChanges: req.getReplaceonchangesList(),
                     additionalSecretOutputs: req.getAdditionalsecretoutputsList(),

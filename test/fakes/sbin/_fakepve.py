@@ -1064,9 +1064,42 @@ def pvesh(args):
 
 
 # --------------------------------------------------------------------------
-# pveum user token (pve-access-control API2/User.pm generate_token,
-# remove_token, token_index; pve-docs pveum.1 synopsis). Token state is kept in
-# the fake's own file under /etc/pve/priv, so it follows the cluster filesystem.
+# pveum: users, roles, ACLs and API tokens, as far as the bootstrap uses them.
+# Sources (proxmox/pve-access-control): src/PVE/CLI/pveum.pm (command map:
+# user add/list, role add/modify/list, acl modify/list, user token
+# add/list/remove), src/PVE/API2/User.pm (create_user: "user '%s' already
+# exists"; generate_token: privsep defaults to 1, "Token already exists.";
+# remove_token), src/PVE/API2/Role.pm (create_role: "role '%s' already exists";
+# update_role: --privs replaces the list unless --append; index: privs as a
+# sorted comma list), src/PVE/API2/ACL.pm (update_acl: users must exist,
+# tokens must exist via check_token_exist, propagate defaults to 1; read_acl:
+# {path, type, ugid, roleid, propagate}), src/PVE/AccessControl.pm
+# ($privgroups: the valid privilege names; add_role_privs: "invalid privilege
+# '%s'"; check_user_exist / check_token_exist messages; parse of user.cfg
+# ignores ACLs of tokens that no longer exist, so removing a token drops them).
+# State lives in the fake's own file under /etc/pve/priv, so it follows the
+# cluster filesystem. Fault "pveum-<sub>-<action>" fails that call once.
+
+VALID_PRIVS = set("""
+VM.Config.Disk VM.Config.CPU VM.Config.Memory VM.Config.Network VM.Config.HWType VM.Config.Options
+VM.Allocate VM.Clone VM.GuestAgent.Unrestricted VM.Migrate VM.Replicate VM.Snapshot VM.Snapshot.Rollback
+VM.Config.CDROM VM.Config.Cloudinit VM.Console VM.Backup VM.GuestAgent.FileRead VM.GuestAgent.FileSystemMgmt
+VM.GuestAgent.FileWrite VM.PowerMgmt VM.Audit VM.GuestAgent.Audit
+Sys.PowerMgmt Sys.Modify Sys.Incoming Sys.AccessNetwork Sys.Console Sys.Syslog Sys.Audit
+Datastore.Allocate Datastore.AllocateTemplate Datastore.AllocateSpace Datastore.Audit
+SDN.Allocate SDN.Audit SDN.Use Realm.Allocate User.Modify Group.Allocate Realm.AllocateUser
+Pool.Allocate Pool.Audit Mapping.Modify Mapping.Use Mapping.Audit Permissions.Modify
+""".split())
+
+
+def _pveum_json(opts, data):
+    if opts.get("output-format", "text") not in ("json", "json-pretty"):
+        raise Die("fake pveum: only --output-format json is simulated\n")
+    out(json.dumps(data))
+
+
+def _split_list(v):
+    return [x for x in re.split(r"[,;\s]+", v or "") if x]
 
 
 # Privileges PVE 8 had and PVE 9 dropped (pve-access-control AccessControl.pm's privilege
@@ -1095,26 +1128,101 @@ def user_cfg_warnings():
 
 def pveum(args):
     user_cfg_warnings()
-    if args[:2] != ["user", "token"] or len(args) < 3:
-        raise Die("fake pveum: only 'pveum user token add|list|remove|delete' is simulated\n")
-    sub = args[2]
-    pos, opts = parse_args(args[3:])
+    if len(args) < 2:
+        raise Die("fake pveum: usage pveum user|role|acl ...\n")
     path = os.path.join(PVE, "priv", "fake-pveum-tokens.json")
     os.makedirs(os.path.dirname(path), exist_ok=True)
+    group, rest = args[0], args[1:]
+    if group == "user" and rest[0] == "token":
+        group, rest = "token", rest[1:]
+    if not rest:
+        raise Die("400 not enough arguments\n")
+    sub = rest[0]
+    pos, opts = parse_args(rest[1:])
+    fault = take_fault("pveum-%s-%s" % (group, sub))
+    if fault:
+        raise Die(fault + "\n")
     with locked():
         db = read_json(path, {"users": {"root@pam": {"tokens": {}}}, "secrets": {}})
+        db.setdefault("roles", {})
+        db.setdefault("acl", [])
+        if group == "user":
+            if sub == "list":
+                _pveum_json(opts, [{"userid": u, "enable": 1} for u in sorted(db["users"])])
+                return 0
+            if sub == "add":
+                if len(pos) != 1:
+                    raise Die("400 not enough arguments\n")
+                userid = pos[0]
+                if not re.match(r"^[^\s:/!@]+@[A-Za-z][A-Za-z0-9.\-_]+$", userid):
+                    raise Die("400 Parameter verification failed.\nuserid: value does not look like a valid user name\n")
+                if userid in db["users"]:
+                    raise Die("create user failed: user '%s' already exists\n" % userid)
+                db["users"][userid] = {"tokens": {}, **({"comment": opts["comment"]} if opts.get("comment") else {})}
+                write_json(path, db)
+                return 0
+            raise Die("fake pveum: 'user %s' is not simulated\n" % sub)
+        if group == "role":
+            if sub == "list":
+                _pveum_json(opts, [{"roleid": r, "privs": ",".join(sorted(p)), "special": 0} for r, p in sorted(db["roles"].items())])
+                return 0
+            if sub in ("add", "modify"):
+                if len(pos) != 1:
+                    raise Die("400 not enough arguments\n")
+                role = pos[0]
+                if sub == "add" and role in db["roles"]:
+                    raise Die("create role failed: role '%s' already exists\n" % role)
+                if sub == "modify" and role not in db["roles"]:
+                    raise Die("update role failed: role '%s' does not exist\n" % role)
+                privs = _split_list(opts.get("privs"))
+                for priv in privs:
+                    if priv not in VALID_PRIVS:
+                        raise Die("%s role failed: invalid privilege '%s'\n" % ("create" if sub == "add" else "update", priv))
+                base = db["roles"].get(role, []) if (sub == "modify" and opts.get("append") in ("1", "true")) else []
+                db["roles"][role] = sorted(set(base) | set(privs))
+                write_json(path, db)
+                return 0
+            raise Die("fake pveum: 'role %s' is not simulated\n" % sub)
+        if group == "acl":
+            if sub == "list":
+                _pveum_json(opts, db["acl"])
+                return 0
+            if sub == "modify":
+                if len(pos) != 1:
+                    raise Die("400 not enough arguments\n")
+                acl_path = pos[0]
+                users, tokens = _split_list(opts.get("users")), _split_list(opts.get("tokens"))
+                if not (users or tokens or opts.get("groups")):
+                    raise Die("400 Parameter verification failed.\nusers: either 'users', 'groups' or 'tokens' is required.\n")
+                propagate = 0 if opts.get("propagate") in ("0", "false") else 1
+                for role in _split_list(opts.get("roles")):
+                    if role not in db["roles"] and role not in ("Administrator", "PVEAuditor", "NoAccess"):
+                        raise Die("role '%s' does not exist\n" % role)
+                    entries = [("user", u) for u in users] + [("token", t) for t in tokens]
+                    for kind, ugid in entries:
+                        if kind == "user" and ugid not in db["users"]:
+                            raise Die("user '%s' does not exist\n" % ugid)
+                        if kind == "token":
+                            uid, _, tid = ugid.partition("!")
+                            if uid not in db["users"]:
+                                raise Die("no such user ('%s')\n" % uid)
+                            if tid not in db["users"][uid]["tokens"]:
+                                raise Die("no such token '%s' for user '%s'\n" % (tid, uid))
+                        db["acl"] = [a for a in db["acl"] if not (a["path"] == acl_path and a["type"] == kind and a["ugid"] == ugid and a["roleid"] == role)]
+                        db["acl"].append({"path": acl_path, "type": kind, "ugid": ugid, "roleid": role, "propagate": propagate})
+                write_json(path, db)
+                return 0
+            raise Die("fake pveum: 'acl %s' is not simulated\n" % sub)
+        if group != "token":
+            raise Die("fake pveum: '%s' is not simulated\n" % group)
         if not pos:
             raise Die("400 not enough arguments\n")
         userid = pos[0]
         user = db["users"].get(userid)
         if user is None:
             raise Die("no such user ('%s')\n" % userid)
-        fmt = opts.get("output-format", "text")
         if sub == "list":
-            res = [dict(t, tokenid=k) for k, t in sorted(user["tokens"].items())]
-            if fmt not in ("json", "json-pretty"):
-                raise Die("fake pveum: only --output-format json is simulated\n")
-            out(json.dumps(res))
+            _pveum_json(opts, [dict(t, tokenid=k) for k, t in sorted(user["tokens"].items())])
             return 0
         if len(pos) != 2:
             raise Die("400 not enough arguments\n")
@@ -1125,7 +1233,7 @@ def pveum(args):
         if sub == "add":
             if tokenid in user["tokens"]:
                 raise Die("400 Parameter verification failed.\ntokenid: Token already exists.\n")
-            token = {"privsep": opts.get("privsep", 1)}
+            token = {"privsep": int(opts.get("privsep", 1))}
             if "expire" in opts:
                 token["expire"] = opts["expire"]
             if opts.get("comment"):
@@ -1134,15 +1242,14 @@ def pveum(args):
             user["tokens"][tokenid] = token
             db["secrets"][full] = value
             write_json(path, db)
-            if fmt not in ("json", "json-pretty"):
-                raise Die("fake pveum: only --output-format json is simulated\n")
-            out(json.dumps({"full-tokenid": full, "info": token, "value": value}))
+            _pveum_json(opts, {"full-tokenid": full, "info": token, "value": value})
             return 0
         if sub in ("remove", "delete"):
             if tokenid not in user["tokens"]:
                 raise Die("no such token '%s' for user '%s'\n" % (tokenid, userid))
             del user["tokens"][tokenid]
             db["secrets"].pop(full, None)
+            db["acl"] = [a for a in db["acl"] if not (a["type"] == "token" and a["ugid"] == full)]
             write_json(path, db)
             return 0
     raise Die("fake pveum: 'user token %s' is not simulated\n" % sub)

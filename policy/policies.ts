@@ -71,6 +71,27 @@ export interface SiteConfig {
     readonly rpoTarget?: string;
     /** Secret config keys that are set (full key, e.g. `proxmox-ha:rootPassword`) → value. */
     readonly secrets: Readonly<Record<string, string>>;
+    /**
+     * Every IP address written in `proxmox-ha:nodes` and `proxmox-ha:network`
+     * (management, links, VLAN/bridge addresses, VXLAN peers): the cluster's
+     * own addresses, which admit the nodes, not the operators.
+     */
+    readonly nodeAddresses?: readonly string[];
+}
+
+const IP_LIKE = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+)(?:\/\d{1,3})?$/;
+
+/** Every IP-like string in a config value (host part of a CIDR), walking objects and arrays. */
+function ipStrings(v: unknown, out: Set<string>): Set<string> {
+    if (typeof v === "string") {
+        for (const part of v.split(",")) {
+            const m = /^(?:address=)?([^,]+)$/.exec(part.trim());
+            const ip = m?.[1];
+            if (ip && IP_LIKE.test(ip)) out.add(ip.split("/")[0]!.toLowerCase());
+        }
+    } else if (Array.isArray(v)) v.forEach((x) => ipStrings(x, out));
+    else if (v !== null && typeof v === "object") Object.values(v).forEach((x) => ipStrings(x, out));
+    return out;
 }
 
 function parseJson(text: string | undefined): unknown {
@@ -102,6 +123,7 @@ export function siteConfigFrom(config: Readonly<Record<string, string>>): SiteCo
             : {}),
         ...(typeof rpoTarget === "string" ? { rpoTarget } : {}),
         secrets,
+        nodeAddresses: [...ipStrings([nodes, parseJson(config[`${PROJECT}:network`])], new Set())],
     };
 }
 
@@ -333,13 +355,22 @@ export const MIN_SECRET_LENGTH = 6;
 /** Lines of a multi-line secret (e.g. a private key's body) are searched for when at least this long. */
 export const MIN_SECRET_LINE_LENGTH = 16;
 
+/**
+ * The forms a secret takes in a command text: as is, and as POSIX single
+ * quoting writes it (each `'` becomes `'\\''`, components/remote.ts shq), which
+ * is how every argument reaches a script's text.
+ */
 function needles(value: string): string[] {
     const out = new Set<string>();
-    if (value.trim().length >= MIN_SECRET_LENGTH) out.add(value.trim());
+    const add = (v: string) => {
+        out.add(v);
+        if (v.includes("'")) out.add(v.replace(/'/g, "'\\''"));
+    };
+    if (value.trim().length >= MIN_SECRET_LENGTH) add(value.trim());
     for (const line of value.split(/\r?\n/)) {
         const l = line.trim();
         // PEM/OpenSSH armour lines are public boilerplate, not the secret.
-        if (l.length >= MIN_SECRET_LINE_LENGTH && !/^-----(BEGIN|END) [A-Z0-9 ]+-----$/.test(l)) out.add(l);
+        if (l.length >= MIN_SECRET_LINE_LENGTH && !/^-----(BEGIN|END) [A-Z0-9 ]+-----$/.test(l)) add(l);
     }
     return [...out];
 }
@@ -398,28 +429,57 @@ function secretInTextPolicy(site: () => SiteConfig): StackValidationPolicy {
     };
 }
 
-function secretLoggingPolicy(): ResourceValidationPolicy {
+/**
+ * Where a command's output is a secret although it takes no stdin: another
+ * resource's credential (a provider's token or password, a command's stdin or
+ * connection secret) is computed from it (the engine's property
+ * dependencies), e.g. the API token a bootstrap step prints.
+ */
+function outputFeedsSecret(c: PolicyResource, resources: readonly PolicyResource[]): string | undefined {
+    for (const r of resources) {
+        const fields = COMMAND_TYPES.includes(r.type)
+            ? ["stdin", "connection"]
+            : r.type.startsWith("pulumi:providers:")
+              ? [...PROVIDER_SECRETS, "ssh"]
+              : [];
+        for (const f of fields) {
+            if ((r.propertyDependencies?.[f] ?? []).some((d) => d.urn === c.urn)) return `${f} of ${r.name}`;
+        }
+    }
+    return undefined;
+}
+
+function secretLoggingPolicy(): StackValidationPolicy {
     return {
         name: POLICY.secretLogging,
-        description: 'A command that takes a secret on stdin logs nothing (logging: "none") and its stdout and stderr are secret outputs.',
+        description:
+            'A command that takes a secret on stdin, or whose output another resource uses as a credential, logs nothing (logging: "none") ' +
+            "and its stdout and stderr are secret outputs.",
         enforcementLevel: "mandatory",
-        validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-            if (!COMMAND_TYPES.includes(args.type)) return;
-            const stdin = peek(() => args.props.stdin);
-            // Unknown during a preview still means "set".
-            if (stdin.known && (typeof stdin.value !== "string" || stdin.value === "")) return;
-            const logging = peek(() => args.props.logging);
-            if (logging.known && logging.value !== "none") {
-                const shown = logging.value === undefined ? "unset (stdoutAndStderr)" : `"${String(logging.value)}"`;
-                report(`command ${args.name} takes a secret on stdin but its logging is ${shown}: set logging: "none"`);
-            }
-            const secretOutputs = args.opts.additionalSecretOutputs ?? [];
-            const missing = ["stdout", "stderr"].filter((o) => !secretOutputs.includes(o));
-            if (missing.length > 0) {
-                report(
-                    `command ${args.name} takes a secret on stdin but ${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} ` +
-                        `not a secret output: add additionalSecretOutputs: ["stdout", "stderr"]`,
-                );
+        validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+            const commands = args.resources.filter((r) => COMMAND_TYPES.includes(r.type));
+            if (commands.length === 0) args.notApplicable("the stack has no commands");
+            for (const c of commands) {
+                const stdin = peek(() => c.props.stdin);
+                // Unknown during a preview still means "set".
+                const takesStdin = !stdin.known || (typeof stdin.value === "string" && stdin.value !== "");
+                const feeds = takesStdin ? undefined : outputFeedsSecret(c, args.resources);
+                if (!takesStdin && feeds === undefined) continue;
+                const why = takesStdin ? "takes a secret on stdin" : `prints a secret (its output feeds the ${feeds})`;
+                const logging = peek(() => c.props.logging);
+                if (logging.known && logging.value !== "none") {
+                    const shown = logging.value === undefined ? "unset (stdoutAndStderr)" : `"${String(logging.value)}"`;
+                    report(`command ${c.name} ${why} but its logging is ${shown}: set logging: "none"`, c.urn);
+                }
+                const secretOutputs = c.opts.additionalSecretOutputs ?? [];
+                const missing = ["stdout", "stderr"].filter((o) => !secretOutputs.includes(o));
+                if (missing.length > 0) {
+                    report(
+                        `command ${c.name} ${why} but ${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} ` +
+                            `not a secret output: add additionalSecretOutputs: ["stdout", "stderr"]`,
+                        c.urn,
+                    );
+                }
             }
         },
     };
@@ -446,22 +506,28 @@ const MANAGEMENT_PORTS = [
     { port: 8006, what: "the web UI and API" },
 ] as const;
 
-function firewallAllowlistPolicy(): StackValidationPolicy {
+function firewallAllowlistPolicy(site: () => SiteConfig): StackValidationPolicy {
     return {
         name: POLICY.firewallAllowlist,
         description:
             "An enabled cluster firewall has a non-empty management allowlist: an IP set that rules admit SSH (22) and the " +
-            "web UI/API (8006) from. Otherwise enabling it locks the operators out.",
+            "web UI/API (8006) from, holding an address that is not one of the cluster nodes' own. Otherwise enabling it " +
+            "locks the operators out.",
         enforcementLevel: "mandatory",
         validateStack: (args: StackValidationArgs, report: ReportViolation) => {
             const enabled = ofType(args.resources, TYPES.clusterFirewall).filter((r) => knownValue(() => r.props.enabled) === true);
             if (enabled.length === 0) args.notApplicable("the cluster firewall is not enabled");
-            // IP set name → number of entries that admit (nomatch entries exclude).
+            // IP set name → number of entries that admit someone other than the nodes themselves (nomatch entries
+            // exclude; a set of the nodes' own addresses, like the program's cluster-nodes set, admits no operator).
+            const own = new Set(site().nodeAddresses ?? []);
             const entries = new Map<string, number>();
             for (const s of ofType(args.resources, TYPES.ipset).filter(clusterLevel)) {
                 const name = knownString(() => s.props.name);
-                const cidrs = knownValue(() => s.props.cidrs as { nomatch?: boolean }[] | undefined) ?? [];
-                if (name !== undefined) entries.set(name, (entries.get(name) ?? 0) + cidrs.filter((c) => c?.nomatch !== true).length);
+                const cidrs = knownValue(() => s.props.cidrs as { name?: unknown; nomatch?: boolean }[] | undefined) ?? [];
+                const operators = cidrs.filter(
+                    (c) => c?.nomatch !== true && !(typeof c?.name === "string" && own.has(c.name.split("/")[0]!.toLowerCase())),
+                );
+                if (name !== undefined) entries.set(name, (entries.get(name) ?? 0) + operators.length);
             }
             const rules = ofType(args.resources, TYPES.firewallRules)
                 .filter(clusterLevel)
@@ -485,8 +551,8 @@ function firewallAllowlistPolicy(): StackValidationPolicy {
                 );
                 if (admitted) continue;
                 report(
-                    `the cluster firewall is enabled, but no rule admits ${what} (tcp/${port}) from a non-empty IP set: ` +
-                        `the operators would be locked out. List their networks in firewall.managementAllowlist`,
+                    `the cluster firewall is enabled, but no rule admits ${what} (tcp/${port}) from an IP set holding an address ` +
+                        `other than the cluster nodes' own: the operators would be locked out. List their networks in firewall.managementAllowlist`,
                     enabled[0]!.urn,
                 );
             }
@@ -603,7 +669,7 @@ export function guardrails(site: () => SiteConfig): Policies {
         zfsCleanupPolicy(),
         secretInTextPolicy(site),
         secretLoggingPolicy(),
-        firewallAllowlistPolicy(),
+        firewallAllowlistPolicy(site),
         rpoPolicy(site),
         haMediaPolicy(site),
     ];

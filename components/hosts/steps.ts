@@ -69,7 +69,53 @@ export const API_PRIVILEGES: readonly { readonly privilege: string; readonly for
     { privilege: "VM.GuestAgent.Audit", for: "read the guest agent's network interfaces (agent enabled)" },
     // pve-manager PVE/API2/ReplicationConfig.pm create/update/delete (VM.Replicate on /vms/{vmid}), read (VM.Audit).
     { privilege: "VM.Replicate", for: "storage replication jobs" },
+    // qemu-server Qemu.pm (cloud-init options: VM.Config.Cloudinit); pve-container src/PVE/API2/LXC.pm create_vm/update_vm
+    // (the same VM.* privileges on /vms/{vmid}; nesting: VM.Allocate, src/PVE/LXC.pm check_ct_modify_config_perm).
+    { privilege: "VM.Config.Cloudinit", for: "cloud-init user, keys and network of VMs and containers" },
+    // qemu-server Qemu.pm check_usb_perm/check_hostpci_perm: a device by mapping needs Mapping.Use on /mapping/{usb,pci}/<id>.
+    { privilege: "Mapping.Use", for: "USB and PCI devices given by a resource mapping" },
+    // pve-storage src/PVE/API2/Storage/Status.pm download_url: Datastore.AllocateTemplate on /storage/{storage} and
+    // Sys.Audit + Sys.Modify on / (or Sys.AccessNetwork on /nodes/{node}); the file's read/delete use the content API.
+    { privilege: "Datastore.AllocateTemplate", for: "download installer ISOs, cloud images and container templates (download.File)" },
+    { privilege: "Sys.AccessNetwork", for: "download.File fetches a URL from the node" },
 ];
+
+/**
+ * Settings only root@pam may make, whatever its privileges (so the dedicated
+ * token cannot): each with the stack key and the source of the rule. The
+ * program refuses them unless the stack gives its own apiToken.
+ */
+export function rootOnlySettings(site: Pick<Site, "guests">): { path: (string | number)[]; message: string }[] {
+    const out: { path: (string | number)[]; message: string }[] = [];
+    site.guests.forEach((g, i) => {
+        if (g.type === "vm") {
+            // qemu-server src/PVE/API2/Qemu.pm check_usb_perm: "only root can set 'usbN' config for real devices".
+            g.usb.forEach((u, j) => {
+                if (u.host !== undefined && !/^spice$/i.test(u.host))
+                    out.push({
+                        path: [i, "usb", j, "host"],
+                        message: "a host USB device can be set only by root@pam (qemu-server check_usb_perm)",
+                    });
+            });
+            // qemu-server Qemu.pm check_hostpci_perm: "only root can set 'hostpciN' config for non-mapped devices".
+            g.pci.forEach((p, j) => {
+                if (p.id !== undefined)
+                    out.push({
+                        path: [i, "pci", j, "id"],
+                        message: "a non-mapped PCI device can be set only by root@pam (qemu-server check_hostpci_perm)",
+                    });
+            });
+        } else if (!g.unprivileged) {
+            // pve-container src/PVE/LXC.pm check_ct_modify_config_perm: feature flags of a privileged container are root@pam's.
+            out.push({
+                path: [i, "unprivileged"],
+                message:
+                    "a privileged container's feature flags (nesting) can be set only by root@pam (pve-container check_ct_modify_config_perm)",
+            });
+        }
+    });
+    return out;
+}
 
 /** `priv1,priv2,…` for `pveum role add|modify --privs`. */
 export function apiPrivilegeList(): string {

@@ -43,6 +43,7 @@ function rec(name: string, dependsOn: string[] = [], extra: Partial<RecordedReso
         secretInputs: [],
         protect: false,
         retainOnDelete: false,
+        propertyDependencies: {},
         deleteBeforeReplace: false,
         ignoreChanges: [],
         replaceOnChanges: [],

@@ -26,6 +26,7 @@ function rec(name: string, extra: Partial<RecordedResource> = {}): RecordedResou
         secretInputs: [],
         protect: false,
         retainOnDelete: false,
+        propertyDependencies: {},
         deleteBeforeReplace: false,
         ignoreChanges: [],
         replaceOnChanges: [],

@@ -35,6 +35,8 @@ export interface ResourceSpec {
     readonly parent?: string;
     /** Resources (in the same list) this one depends on, by URN or by name. */
     readonly dependsOn?: readonly string[];
+    /** Per input property, the resources (URN or name) its value was computed from. */
+    readonly propertyDependencies?: Readonly<Record<string, readonly string[]>>;
     /** Defaults to a URN built from type and name. */
     readonly urn?: string;
 }
@@ -106,11 +108,13 @@ export function stackArgs(specs: readonly ResourceSpec[]): StackValidationArgs {
     });
     specs.forEach((spec, i) => {
         const r = resources[i]!;
-        r.dependencies = (spec.dependsOn ?? []).map((n) => {
+        const resolve = (n: string) => {
             const d = byKey.get(n);
             if (!d) throw new Error(`test: ${spec.name} depends on unknown resource ${n}`);
             return d;
-        });
+        };
+        r.dependencies = (spec.dependsOn ?? []).map(resolve);
+        r.propertyDependencies = Object.fromEntries(Object.entries(spec.propertyDependencies ?? {}).map(([k, v]) => [k, v.map(resolve)]));
         const parent = resources.find((p) => p.urn === spec.parent);
         if (parent) r.parent = parent;
     });

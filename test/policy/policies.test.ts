@@ -13,6 +13,7 @@ import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { dportCovers, guardrails, POLICY, siteConfigFrom, TYPES, type SiteConfig } from "../../policy/policies";
+import { scriptInvocation } from "../../components/remote";
 import { readStack } from "../../tools/lib/stack";
 import {
     byName,
@@ -420,6 +421,21 @@ describe(POLICY.secretInText, () => {
             message("prod-hosts-prox2-join", "create", "secret config proxmox-ha:rootPassword"),
         ]);
     });
+    it("reports a secret with a quote after POSIX single quoting ('\\'' form), as every script argument is written", async () => {
+        const quoted = `it's-a-secret-${"x".repeat(8)}`;
+        const cfg = { ...siteConfig(), secrets: { ...siteConfig().secrets, "proxmox-ha:rootPassword": quoted } };
+        const specs = mutate(
+            "prod-hosts-qdevice-setup",
+            (p) => void (p.create = scriptInvocation("qdevice-setup", ["10.0.0.120", quoted])),
+        );
+        const joinFixed = specs.map((x) =>
+            x.name === "prod-hosts-prox2-join" ? { ...x, props: { ...x.props, stdin: `${quoted}\n` } } : x,
+        );
+        assert.ok(!String(spec(joinFixed, "prod-hosts-qdevice-setup").props.create).includes(quoted), "the raw value is not in the text");
+        assert.deepEqual(await stackMessages(POLICY.secretInText, joinFixed, cfg), [
+            message("prod-hosts-qdevice-setup", "create", "secret config proxmox-ha:rootPassword"),
+        ]);
+    });
     it("reports one line of a private key in a delete text", async () => {
         const line = SSH_KEY.split("\n")[1]!;
         const specs = mutate("prod-hosts-qdevice-setup", (p) => void (p.delete = `printf '%s' '${line}' > /root/.ssh/id`));
@@ -476,20 +492,17 @@ describe(POLICY.secretInText, () => {
 
 describe(POLICY.secretLogging, () => {
     const join = (edit: (p: Record<string, unknown>) => void, aso?: string[]) =>
-        spec(
-            mutate("prod-hosts-prox2-join", (p) => {
-                edit(p);
-                return aso === undefined ? {} : { additionalSecretOutputs: aso };
-            }),
-            "prod-hosts-prox2-join",
-        );
+        mutate("prod-hosts-prox2-join", (p) => {
+            edit(p);
+            return aso === undefined ? {} : { additionalSecretOutputs: aso };
+        });
 
     it("accepts a command with stdin, logging none and secret outputs", async () => {
-        assert.deepEqual(await resourceMessages(POLICY.secretLogging, spec(happyResources(), "prod-hosts-prox2-join")), []);
+        assert.deepEqual(await stackMessages(POLICY.secretLogging, happyResources()), []);
     });
     it("reports logging that shows output", async () => {
         assert.deepEqual(
-            await resourceMessages(
+            await stackMessages(
                 POLICY.secretLogging,
                 join((p) => void (p.logging = "stderr")),
             ),
@@ -498,7 +511,7 @@ describe(POLICY.secretLogging, () => {
     });
     it("reports logging left at the default", async () => {
         assert.deepEqual(
-            await resourceMessages(
+            await stackMessages(
                 POLICY.secretLogging,
                 join((p) => void delete p.logging),
             ),
@@ -507,7 +520,7 @@ describe(POLICY.secretLogging, () => {
     });
     it("reports stderr that is not a secret output", async () => {
         assert.deepEqual(
-            await resourceMessages(
+            await stackMessages(
                 POLICY.secretLogging,
                 join(() => undefined, ["stdout"]),
             ),
@@ -518,7 +531,7 @@ describe(POLICY.secretLogging, () => {
     });
     it("reports stdout and stderr that are not secret outputs", async () => {
         assert.deepEqual(
-            await resourceMessages(
+            await stackMessages(
                 POLICY.secretLogging,
                 join(() => undefined, []),
             ),
@@ -529,7 +542,7 @@ describe(POLICY.secretLogging, () => {
     });
     it("treats a stdin that is unknown during a preview as set", async () => {
         assert.deepEqual(
-            await resourceMessages(
+            await stackMessages(
                 POLICY.secretLogging,
                 join((p) => void Object.assign(p, { stdin: UNKNOWN_STRING, logging: "stderr" })),
             ),
@@ -537,14 +550,49 @@ describe(POLICY.secretLogging, () => {
         );
     });
     it("leaves commands without stdin alone", async () => {
-        assert.deepEqual(await resourceMessages(POLICY.secretLogging, spec(happyResources(), "prod-hosts-qdevice-setup")), []);
+        assert.deepEqual(await stackMessages(POLICY.secretLogging, happyResources()), []);
+    });
+    // A command whose output is a credential, without any stdin: the bootstrapped API token.
+    const tokenStep = (edit: (s: ResourceSpec) => Partial<ResourceSpec>) => {
+        const specs = happyResources();
+        const step: ResourceSpec = {
+            type: TYPES.remoteCommand,
+            name: "prod-hosts-api-token",
+            props: { connection: connection("10.0.0.11"), create: "bash -c 'api-token'", logging: "none" },
+            additionalSecretOutputs: ["stdout", "stderr"],
+        };
+        specs.push({ ...step, ...edit(step) });
+        const p = specs.findIndex((s) => s.type === TYPES.proxmoxProvider);
+        specs[p] = { ...specs[p]!, propertyDependencies: { apiToken: ["prod-hosts-api-token"] } };
+        return specs;
+    };
+    it("accepts a command whose output feeds a provider's token when it logs nothing and its outputs are secret", async () => {
+        assert.deepEqual(
+            await stackMessages(
+                POLICY.secretLogging,
+                tokenStep(() => ({})),
+            ),
+            [],
+        );
+    });
+    it("reports such a command (no stdin) that logs its output or leaves it plain", async () => {
+        assert.deepEqual(
+            await stackMessages(
+                POLICY.secretLogging,
+                tokenStep((s) => ({ props: { ...s.props, logging: "stderr" }, additionalSecretOutputs: [] })),
+            ),
+            [
+                'command prod-hosts-api-token prints a secret (its output feeds the apiToken of prod-api-provider) but its logging is "stderr": set logging: "none"',
+                'command prod-hosts-api-token prints a secret (its output feeds the apiToken of prod-api-provider) but stdout and stderr are not a secret output: add additionalSecretOutputs: ["stdout", "stderr"]',
+            ],
+        );
     });
 });
 
 describe(POLICY.firewallAllowlist, () => {
     const locked = (what: string, port: number) =>
-        `the cluster firewall is enabled, but no rule admits ${what} (tcp/${port}) from a non-empty IP set: the operators would be locked out. ` +
-        `List their networks in firewall.managementAllowlist`;
+        `the cluster firewall is enabled, but no rule admits ${what} (tcp/${port}) from an IP set holding an address other than the cluster ` +
+        `nodes' own: the operators would be locked out. List their networks in firewall.managementAllowlist`;
 
     it("reports an empty allowlist", async () => {
         const specs = mutate("prod-api-fw-ipset-allowlist", (p) => void (p.cidrs = []));
@@ -553,6 +601,45 @@ describe(POLICY.firewallAllowlist, () => {
     it("does not count nomatch (excluding) entries", async () => {
         const specs = mutate("prod-api-fw-ipset-allowlist", (p) => void (p.cidrs = [{ name: "10.0.0.0/24", nomatch: true }]));
         assert.deepEqual(await stackMessages(POLICY.firewallAllowlist, specs), [locked("SSH", 22), locked("the web UI and API", 8006)]);
+    });
+    it("does not count an IP set of the nodes' own addresses (as the program's cluster-nodes set), whose rules admit 22 and 8006", async () => {
+        const cfg = { ...siteConfig(), nodeAddresses: ["10.0.0.11", "10.0.0.12"] };
+        const specs = mutate("prod-api-fw-ipset-allowlist", (p) => void (p.cidrs = []));
+        specs.push({
+            type: TYPES.ipset,
+            name: "prod-api-fw-ipset-nodes",
+            props: {
+                name: "cluster-nodes",
+                cidrs: [
+                    { name: "10.0.0.11", comment: "prox1" },
+                    { name: "10.0.0.12/32", comment: "prox2" },
+                ],
+            },
+        });
+        const rules = specs.find((x) => x.name === "prod-api-fw-rules")!;
+        (rules.props.rules as Record<string, unknown>[]).push(
+            { action: "ACCEPT", type: "in", proto: "tcp", dport: "22", source: "+cluster-nodes" },
+            { action: "ACCEPT", type: "in", proto: "tcp", dport: "8006", source: "+cluster-nodes" },
+        );
+        assert.deepEqual(await stackMessages(POLICY.firewallAllowlist, specs, cfg), [
+            locked("SSH", 22),
+            locked("the web UI and API", 8006),
+        ]);
+        // An operator's address in that set does count.
+        (specs.at(-1)!.props.cidrs as { name: string }[]).push({ name: "192.0.2.0/28" });
+        assert.deepEqual(await stackMessages(POLICY.firewallAllowlist, specs, cfg), []);
+    });
+    it("reads the nodes' own addresses from the stack config (addresses, links, VLAN/bridge CIDRs, VXLAN peers)", () => {
+        const cfg = siteConfigFrom({
+            "proxmox-ha:nodes": JSON.stringify([
+                { name: "prox1", address: "10.0.0.11", links: [{ address: "10.10.10.11", priority: 20 }], zfs: { disks: ["/dev/sda"] } },
+            ]),
+            "proxmox-ha:network": JSON.stringify({
+                vlans: [{ tag: 40, addresses: { prox1: "10.40.0.11/24" } }],
+                vxlan: { peers: { prox1: "fd00::11" } },
+            }),
+        });
+        assert.deepEqual([...(cfg.nodeAddresses ?? [])].sort(), ["10.0.0.11", "10.10.10.11", "10.40.0.11", "fd00::11"]);
     });
     it("reports a port no rule admits from the allowlist", async () => {
         const specs = mutate(
@@ -644,7 +731,25 @@ describe(POLICY.rpo, () => {
 describe("siteConfigFrom", () => {
     it("reads nodes and the RPO target from a committed stack, as the engine passes config", () => {
         const cfg = siteConfigFrom(readStack("dc2").config);
-        assert.deepEqual(cfg, { nodes: ["dca-pve1", "dcb-pve1"], rpoTarget: "10m", secrets: {} });
+        assert.deepEqual(
+            { ...cfg, nodeAddresses: [...(cfg.nodeAddresses ?? [])].sort() },
+            {
+                nodes: ["dca-pve1", "dcb-pve1"],
+                rpoTarget: "10m",
+                secrets: {},
+                // Management, corosync links and the VLAN addresses of both nodes.
+                nodeAddresses: [
+                    "172.16.1.11",
+                    "172.16.2.11",
+                    "172.31.1.11",
+                    "172.31.1.12",
+                    "172.31.2.11",
+                    "172.31.2.12",
+                    "172.31.3.11",
+                    "172.31.3.12",
+                ],
+            },
+        );
     });
     it("reads the secret config keys and nothing else as secrets", () => {
         const cfg = siteConfigFrom({
@@ -654,7 +759,7 @@ describe("siteConfigFrom", () => {
             "proxmox-ha:cluster": JSON.stringify({ name: "x" }),
             "proxmoxve:password": "not-ours",
         });
-        assert.deepEqual(cfg, { nodes: ["a", "b"], secrets: { "proxmox-ha:rootPassword": ROOT_PASSWORD } });
+        assert.deepEqual(cfg, { nodes: ["a", "b"], secrets: { "proxmox-ha:rootPassword": ROOT_PASSWORD }, nodeAddresses: [] });
     });
 });
 

@@ -73,6 +73,9 @@ function toSpec(r: RecordedResource): ResourceSpec {
         additionalSecretOutputs: r.additionalSecretOutputs,
         ...(r.parent ? { parent: r.parent } : {}),
         dependsOn: r.dependsOn.filter((u) => u.startsWith("urn:")),
+        propertyDependencies: Object.fromEntries(
+            Object.entries(r.propertyDependencies).map(([k, v]) => [k, v.filter((u) => u.startsWith("urn:"))]),
+        ),
     };
 }
 
@@ -117,4 +120,137 @@ describe("the policy pack over every committed stack", () => {
             assert.ok(applied(POLICY.secretInText), `${POLICY.secretInText} applied`);
         });
     }
+});
+
+/**
+ * Every policy fails on the real program's output with one mutation: the
+ * recorded resources of a committed stack, changed in one place the way a
+ * careless edit of the program would change them. So no policy can only pass
+ * (firewall-needs-management-allowlist could not fail on the program's own
+ * output before: its node IP set admits 22 and 8006).
+ */
+describe("one mutation of the real program's resources per policy", () => {
+    const cache = new Map<string, Promise<{ config: Record<string, string>; specs: ResourceSpec[] }>>();
+    const real = (stack: string) => {
+        if (!cache.has(stack))
+            cache.set(
+                stack,
+                evaluateStack(stack).then(({ config, records }) => ({ config, specs: records.map(toSpec) })),
+            );
+        return cache.get(stack)!.then(({ config, specs }) => ({ config, specs: structuredClone(specs) }));
+    };
+    const named = (specs: ResourceSpec[], suffix: string) => {
+        const s = specs.filter((x) => x.name.endsWith(suffix));
+        assert.equal(s.length, 1, `one resource named *${suffix}: ${s.map((x) => x.name).join(", ")}`);
+        return s[0]!;
+    };
+    const drop = (specs: ResourceSpec[], keep: (s: ResourceSpec) => boolean): ResourceSpec[] => {
+        const gone = new Set(specs.filter((s) => !keep(s)).map((s) => s.urn!));
+        assert.ok(gone.size > 0, "the mutation removes something");
+        return specs.filter(keep).map((s) => ({
+            ...s,
+            dependsOn: (s.dependsOn ?? []).filter((u) => !gone.has(u)),
+            propertyDependencies: Object.fromEntries(
+                Object.entries(s.propertyDependencies ?? {}).map(([k, v]) => [k, v.filter((u) => !gone.has(u))]),
+            ),
+        }));
+    };
+    const check = async (
+        stack: string,
+        policy: string,
+        mutate: (specs: ResourceSpec[], config: Record<string, string>) => ResourceSpec[] | void,
+        expect: RegExp,
+    ) => {
+        const { config, specs } = await real(stack);
+        const before = await runAll(
+            guardrails(() => siteConfigFrom(config)),
+            specs,
+        );
+        assert.deepEqual(before.violations, [], "the unmutated output passes");
+        const mutated = mutate(specs, config) ?? specs;
+        const { violations } = await runAll(
+            guardrails(() => siteConfigFrom(config)),
+            mutated,
+        );
+        const ours = violations.filter((v) => v.startsWith(`${policy}: `));
+        assert.ok(ours.length > 0, `${policy} reports the mutation; all violations: ${JSON.stringify(violations)}`);
+        for (const v of ours) assert.match(v, expect);
+    };
+
+    it(`${POLICY.haReplication}: an HA guest loses its replication job`, () =>
+        check("prod", POLICY.haReplication, (specs) => drop(specs, (s) => s.type !== TYPES.replication), /has no replication job to/));
+    it(`${POLICY.qdevice}: the QDevice step goes`, () =>
+        check("prod", POLICY.qdevice, (specs) => drop(specs, (s) => !s.name.endsWith("-qdevice-setup")), /QDevice|qdevice/));
+    it(`${POLICY.zfsCleanup}: a node.disk.Zfs with cleanupDisks appears`, () =>
+        check(
+            "prod",
+            POLICY.zfsCleanup,
+            (specs) =>
+                void specs.push({
+                    type: TYPES.zfs,
+                    name: "prod-zfs-prox1",
+                    props: { name: "pool1", nodeName: "prox1", devices: ["/dev/sdb", "/dev/sdc"], raidLevel: "mirror", cleanupDisks: true },
+                }),
+            /sets cleanupDisks/,
+        ));
+    it(`${POLICY.secretInText}: the root password, shell-quoted, lands in a script's arguments`, () =>
+        check(
+            "prod",
+            POLICY.secretInText,
+            (specs, config) => {
+                const zpool = named(specs, "-prox1-zpool");
+                zpool.props.create = `${String(zpool.props.create)} '${config[`${PROJECT}:rootPassword`]!.replace(/'/g, "'\\''")}'`;
+            },
+            /its create text contains the value of secret config proxmox-ha:rootPassword/,
+        ));
+    it(`${POLICY.secretLogging}: the token step (stdout is the provider's token, no stdin) logs its output`, () =>
+        check(
+            "prod",
+            POLICY.secretLogging,
+            (specs) => {
+                const token = named(specs, "-api-token");
+                const provider = specs.find((s) => s.type === TYPES.proxmoxProvider)!;
+                assert.deepEqual(
+                    provider.propertyDependencies?.apiToken,
+                    [token.urn],
+                    "the recorded provider token comes from the token step",
+                );
+                assert.equal(token.props.stdin, undefined, "the token step takes no stdin");
+                token.props.logging = "stdoutAndStderr";
+            },
+            /command prod-hosts-api-token prints a secret \(its output feeds the apiToken of prod-api-provider\) but its logging is "stdoutAndStderr"/,
+        ));
+    it(`${POLICY.firewallAllowlist}: the operators' allowlist is emptied (the nodes' own IP set still admits 22 and 8006)`, () =>
+        check(
+            "prod",
+            POLICY.firewallAllowlist,
+            (specs) => {
+                const sets = specs.filter((s) => s.type === TYPES.ipset);
+                assert.ok(
+                    sets.some((s) => s.props.name === "cluster-nodes"),
+                    "the program's node IP set is there",
+                );
+                for (const s of sets.filter((x) => x.name.endsWith("-fw-ipset-allowlist"))) s.props.cidrs = [];
+            },
+            /no rule admits .* from an IP set holding an address other than the cluster nodes' own/,
+        ));
+    it(`${POLICY.rpo}: a replication schedule beyond the stack's rpoTarget`, () =>
+        check(
+            "dc2",
+            POLICY.rpo,
+            (specs) => {
+                for (const s of specs.filter((x) => x.type === TYPES.replication)) s.props.schedule = "*/30";
+            },
+            /rpoTarget|RPO/,
+        ));
+    it(`${POLICY.haMedia}: an HA VM's CD drive holds an ISO no download puts on its nodes`, () =>
+        check(
+            "prod",
+            POLICY.haMedia,
+            (specs) => {
+                const vm = specs.find((s) => s.type === TYPES.vmLegacy && s.props.vmId === 101)!;
+                vm.props.cdrom = { fileId: "local:iso/rescue.iso", interface: "ide2" };
+            },
+            /its CD drive holds local:iso\/rescue\.iso and no download puts that file there/,
+        ));
 });

@@ -166,3 +166,41 @@ describe("pulumi up: how it logs in", () => {
         );
     });
 });
+
+describe("what only root@pam may set", () => {
+    const withPci = (apiToken: boolean) => {
+        const cfg = readStack("lab");
+        const guests = JSON.parse(cfg.config[`${PROJECT}:guests`]!) as Record<string, unknown>[];
+        guests[0] = { ...guests[0], pci: [{ id: "0000:01:00.0" }] };
+        const config: Record<string, string> = {
+            ...cfg.config,
+            [`${PROJECT}:guests`]: JSON.stringify(guests),
+            [`${PROJECT}:sshPrivateKey`]: KEY,
+            [`${PROJECT}:rootPassword`]: PASSWORD,
+        };
+        const secretKeys = [...cfg.secretKeys, `${PROJECT}:sshPrivateKey`, `${PROJECT}:rootPassword`];
+        if (apiToken) {
+            config[`${PROJECT}:apiToken`] = "root@pam!ci=0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0";
+            secretKeys.push(`${PROJECT}:apiToken`);
+        }
+        return evaluate(() => main(), { config, secretKeys, stack: "lab", outputs: () => ({ stdout: "", stderr: "" }) });
+    };
+
+    it("refuses a raw PCI device with the bootstrapped (non-root) token, naming the key and both fixes", async () => {
+        env({});
+        await assert.rejects(withPci(false), (e: unknown) => {
+            assert.ok(e instanceof SiteValidationError);
+            assert.match(
+                e.message,
+                /proxmox-ha:guests\[0\]\.pci\[0\]\.id: a non-mapped PCI device can be set only by root@pam \(qemu-server check_hostpci_perm\), .*use a resource mapping \(mapping:\) .*or set apiToken to a root@pam token/,
+            );
+            return true;
+        });
+    });
+
+    it("accepts it when the stack gives its own token", async () => {
+        env({});
+        const r = await withPci(true);
+        assert.ok(r.resources.some((x) => x.type === "proxmoxve:index/vmLegacy:VmLegacy"));
+    });
+});

@@ -30,6 +30,8 @@ export interface RecordedResource {
     readonly parent?: string;
     /** URNs this resource depends on explicitly or through its inputs. */
     readonly dependsOn: readonly string[];
+    /** Per input property, the URNs its value was computed from (the engine's property dependencies). */
+    readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
     readonly inputs: Record<string, unknown>;
     /** Input paths whose value was a secret, e.g. `connection`, `stdin`. */
     readonly secretInputs: readonly string[];
@@ -140,7 +142,12 @@ async function evaluateRecorded<T>(program: () => T, o: EvaluateOptions): Promis
                 const secrets: string[] = [];
                 secretPaths(raw, "", secrets);
                 const deps = new Set(req.getDependenciesList());
-                req.getPropertydependenciesMap().forEach((v) => v.getUrnsList().forEach((u) => deps.add(u)));
+                const propertyDependencies: Record<string, string[]> = {};
+                req.getPropertydependenciesMap().forEach((v, k) => {
+                    const urns = v.getUrnsList();
+                    urns.forEach((u) => deps.add(u));
+                    if (urns.length) propertyDependencies[k] = [...urns].sort();
+                });
                 const ct = req.getCustomtimeouts();
                 const timeouts = ct
                     ? Object.fromEntries(
@@ -154,6 +161,7 @@ async function evaluateRecorded<T>(program: () => T, o: EvaluateOptions): Promis
                     custom: req.getCustom(),
                     ...(req.getParent() ? { parent: req.getParent() } : {}),
                     dependsOn: [...deps].sort(),
+                    propertyDependencies,
                     inputs: rpc.deserializeProperties(req.getObject()),
                     secretInputs: secrets.sort(),
                     ...(req.getProvider() ? { provider: req.getProvider() } : {}),

@@ -101,7 +101,7 @@ export interface ScriptCommandArgs {
      * new command's create, so a replacement never undoes what the new
      * command just configured (create-then-delete would).
      */
-    readonly deleteScript?: { script: string; args?: readonly (string | number)[] };
+    readonly deleteScript?: { script: string; args?: readonly pulumi.Input<string | number>[] };
     /** Extra values that replace the command when they change (the host identity is always included). */
     readonly triggers?: pulumi.Input<unknown>[];
     /**
@@ -127,6 +127,12 @@ export const DOWN_CONNECTION = { dialErrorLimit: 1, perDialTimeout: 5 } as const
 /** Every input of a script command: none of them may plan work on a host declared down. */
 export const DOWN_IGNORE_CHANGES = ["connection", "create", "update", "delete", "stdin", "triggers", "logging", "addPreviousOutputInEnv"];
 
+/** `scriptInvocation`, an Output when an argument is one (e.g. a value parsed from an earlier command's stdout). */
+function invocation(script: string, args: readonly pulumi.Input<string | number>[]): pulumi.Input<string> {
+    const plain = args.every((x): x is string | number => typeof x === "string" || typeof x === "number");
+    return plain ? scriptInvocation(script, args) : pulumi.all([...args]).apply((values) => scriptInvocation(script, values));
+}
+
 /**
  * What replaces a command. A command is bound to one machine: a new host
  * identity (address, host key) means a new command, not an update — except
@@ -147,11 +153,7 @@ export function commandTriggers(a: Pick<ScriptCommandArgs, "host" | "deleteScrip
  * idempotent script, so a changed script or argument converges the host.
  */
 export function scriptCommand(name: string, a: ScriptCommandArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
-    const args = a.args ?? [];
-    const plain = args.every((x): x is string | number => typeof x === "string" || typeof x === "number");
-    const text: pulumi.Input<string> = plain
-        ? scriptInvocation(a.script, args)
-        : pulumi.all([...args]).apply((values) => scriptInvocation(a.script, values));
+    const text = invocation(a.script, a.args ?? []);
     const secret = a.secretOutput === true || a.stdin !== undefined;
     const connection = a.down ? { ...a.connection, ...DOWN_CONNECTION } : a.connection;
     const ignoreChanges = [
@@ -173,7 +175,7 @@ export function scriptCommand(name: string, a: ScriptCommandArgs, opts: pulumi.C
             connection: connectionFor(a.host, a.ssh, connection),
             create: text,
             update: text,
-            ...(a.deleteScript ? { delete: scriptInvocation(a.deleteScript.script, a.deleteScript.args ?? []) } : {}),
+            ...(a.deleteScript ? { delete: invocation(a.deleteScript.script, a.deleteScript.args ?? []) } : {}),
             ...(a.stdin ? { stdin: a.stdin } : {}),
             addPreviousOutputInEnv: false,
             // stderr carries the one-line reason on failure; stdout is data. With secrets, nothing is logged.

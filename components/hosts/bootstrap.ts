@@ -57,6 +57,7 @@ import {
     apiTokenId,
     corosyncVlans,
     linkArg,
+    nodeSourceAddresses,
     qnetdHost,
     stdoutValue,
     zpoolArgs,
@@ -287,7 +288,12 @@ export class HostBootstrap extends pulumi.ComponentResource {
         let qdevice: command.remote.Command | undefined;
         if (qnetd) {
             const qnetdPackages = step("qnetd-packages", qnetd, "packages", [], { args: [QNETD_PACKAGE] });
-            const authorize = step("qnetd-authorize", qnetd, "qnetd-authorize", [qnetdPackages, create], { args: [pubkey] });
+            // The key only from the nodes' addresses, restricted (scripts/qnetd-authorize.sh); removing the
+            // QDevice from the stack removes the line again (qnetd-deauthorize.sh, delete-first on a key change).
+            const authorize = step("qnetd-authorize", qnetd, "qnetd-authorize", [qnetdPackages, create], {
+                args: [pubkey, nodeSourceAddresses(site).join(",")],
+                deleteScript: { script: "qnetd-deauthorize", args: [pubkey] },
+            });
             qdevice = step("qdevice-setup", first, "qdevice-setup", [...cluster, ...nodePackages, authorize], {
                 // The stack's tie-breaker: pvecm writes none (corosync-qdevice then favours the lowest node id).
                 args: [qnetd.address, qnetd.sshHostKey, quorumFacts(site).expectedVotes, site.qdevice?.tieBreaker ?? "lowest"],

@@ -134,6 +134,15 @@ export function linkArg(link: Link): string {
     return link.priority === undefined ? link.address : `address=${link.address},priority=${link.priority}`;
 }
 
+/**
+ * Every address a node may reach the qnetd host from: each node's management
+ * address and corosync link addresses, once, in node order (the `from=` of
+ * the first node's key there, scripts/qnetd-authorize.sh).
+ */
+export function nodeSourceAddresses(site: Pick<Site, "nodes">): string[] {
+    return [...new Set(site.nodes.flatMap((n) => [n.address, ...n.links.map((l) => l.address)]))];
+}
+
 /** The qnetd host as an SSH target (absent without a QDevice). */
 export function qnetdHost(site: Site): SshHost | undefined {
     const q = site.qdevice;

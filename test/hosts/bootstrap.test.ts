@@ -251,7 +251,8 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
                     "address=10.0.0.12,priority=10",
                 ],
             ],
-            "qnetd-authorize": ["qnetd-authorize", [PUBKEY]],
+            // Restricted to the nodes' management and link addresses (steps.ts nodeSourceAddresses).
+            "qnetd-authorize": ["qnetd-authorize", [PUBKEY, "10.0.0.11,10.10.10.11,10.0.0.12,10.10.10.12"]],
             "qdevice-setup": [
                 "qdevice-setup",
                 ["10.0.0.120", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAuPy3I59t7g+4LeGfv+VWS+sD3UyZYkF3IIKlzolgRo", 3, "lowest"],
@@ -261,7 +262,13 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
             const r = get(run, role);
             assert.equal(r.inputs.create, scriptInvocation(script, args), role);
             assert.equal(r.inputs.update, r.inputs.create, `${role}: update re-runs the same idempotent script`);
-            assert.equal(r.inputs.delete, undefined, `${role}: no delete script`);
+            // Only qnetd-authorize has a delete script: removing the QDevice removes the key on the qnetd host.
+            assert.equal(
+                r.inputs.delete,
+                role === "qnetd-authorize" ? scriptInvocation("qnetd-deauthorize", [PUBKEY]) : undefined,
+                `${role}: delete script`,
+            );
+            assert.equal(r.deleteBeforeReplace, role === "qnetd-authorize", `${role}: delete-first only with a delete script`);
             assert.equal(r.inputs.addPreviousOutputInEnv, false, role);
         }
     });
@@ -289,9 +296,11 @@ describe("prod: two nodes, QDevice, apiToken from the stack", () => {
             assert.equal(conn.hostKey, h.sshHostKey, `${role}: host key pinned`);
             assert.equal(conn.privateKey, SSH_KEY, role);
             assert.ok(r.secretInputs.includes("connection"), `${role}: the connection (private key) is secret`);
+            // A command with a delete script takes a new address or host key as an update (the delete would run
+            // on the old identity): only the host's name replaces it (components/remote.ts commandTriggers).
             assert.deepEqual(
-                (r.inputs.triggers as string[]).slice(0, 3),
-                [h.name, h.address, h.sshHostKey],
+                r.inputs.delete === undefined ? (r.inputs.triggers as string[]).slice(0, 3) : r.inputs.triggers,
+                r.inputs.delete === undefined ? [h.name, h.address, h.sshHostKey] : [h.name],
                 `${role}: triggers carry the host identity`,
             );
             if (role.endsWith("ssh-ready") || role === "cluster-create" || role.endsWith("-join-check")) {
@@ -509,7 +518,7 @@ describe("lab: no apiToken in the stack, dataset below the pool", () => {
             join.inputs.create,
             scriptInvocation("cluster-join", ["--peer-link", "192.168.122.11", "lab", "192.168.122.11", FP_NOW, "192.168.122.12"]),
         );
-        assert.equal(authorize.inputs.create, scriptInvocation("qnetd-authorize", [PUBKEY]));
+        assert.equal(authorize.inputs.create, scriptInvocation("qnetd-authorize", [PUBKEY, "192.168.122.11,192.168.122.12"]));
         for (const r of [join, authorize]) {
             for (const f of ["create", "update"]) assert.ok(!r.secretInputs.includes(f), `${r.name}.${f} is not secret`);
         }

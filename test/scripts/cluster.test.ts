@@ -56,6 +56,8 @@ import { API_PRIVILEGES, API_ROLE, API_USER, apiPrivilegeList, stdoutValue } fro
 
 // Quotes, spaces, a dollar and a backslash: the password must survive stdin untouched.
 const PASSWORD = `pa$$ w'rd "x" \\ ;x`;
+/** The nodes' addresses, as the component's nodeSourceAddresses lists them: management then link, per node. */
+const FROM = "127.0.3.11,10.40.1.11,127.0.3.12,10.40.1.12";
 const STATE_CHANGING = /^(pvecm (create|add|qdevice)|pveum (user (add|token (add|remove|delete))|role (add|modify)|acl modify)|ifreload)/;
 /** What the component sends (components/hosts/steps.ts API_USER, API_ROLE, apiPrivilegeList, apiTokenId). */
 const USER = API_USER;
@@ -187,9 +189,13 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
     });
 
     it("qnetd-authorize trusts that key on the qnetd host", async () => {
-        assert.deepEqual(ok(await step(site, "qnetd", "qnetd-authorize", [pubkey]), "authorize"), { authorized: "yes", action: "added" });
+        assert.deepEqual(ok(await step(site, "qnetd", "qnetd-authorize", [pubkey, FROM]), "authorize"), {
+            authorized: "yes",
+            action: "added",
+        });
         const keys = fs.readFileSync(path.join(site.host("qnetd").dir, "root-ssh", "authorized_keys"), "utf8");
-        assert.equal(keys.split("\n").filter((l) => l === pubkey).length, 1);
+        // Restricted to the nodes' addresses (the component's nodeSourceAddresses), no forwarding or PTY.
+        assert.equal(keys.split("\n").filter((l) => l === `from="${FROM}",restrict ${pubkey}`).length, 1);
     });
 
     it("qdevice-setup adds the QDevice: quorate with Qdevice, expected votes 3, on both nodes", async () => {
@@ -269,7 +275,10 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
             ok(await step(site, "prox2", "cluster-join", ["prod", "127.0.3.11", fingerprint, "10.40.1.12"], `${PASSWORD}\n`), "join"),
             { node: "prox2", action: "member" },
         );
-        assert.deepEqual(ok(await step(site, "qnetd", "qnetd-authorize", [pubkey]), "authorize"), { authorized: "yes", action: "present" });
+        assert.deepEqual(ok(await step(site, "qnetd", "qnetd-authorize", [pubkey, FROM]), "authorize"), {
+            authorized: "yes",
+            action: "present",
+        });
         assert.deepEqual(ok(await step(site, "prox1", "qdevice-setup", ["127.0.3.20", qnetdKey, 3, "lowest"]), "qdevice"), {
             qdevice: "127.0.3.20",
             action: "present",

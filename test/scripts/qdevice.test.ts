@@ -37,12 +37,15 @@ import { clusterFile, created, lastLine, ok, pvecmStatus, qnetdInstalled, refuse
 
 const PASSWORD = "qdevice-test-pw";
 const QNETD = "127.0.4.20";
+/** The nodes' addresses as the component lists them (management, then links: here the same). */
+const FROM = "127.0.4.11,127.0.4.12";
 
 describe("QDevice setup (real SSH, fake PVE)", () => {
     let site: Hosts;
     let pubkey = "";
     let qnetdKey = "";
     const keysFile = () => path.join(site.host("qnetd").dir, "root-ssh", "authorized_keys");
+    const restricted = (from: string) => `from="${from}",restrict ${pubkey}`;
     const setup = (address = QNETD, hostKey = qnetdKey) => step(site, "prox1", "qdevice-setup", [address, hostKey, 3, "lowest"]);
     const hasDevice = () => /device \{/.test(clusterFile(site, "corosync.conf"));
     const nssdbEntries = () => fs.readdirSync(path.join(site.stateDir, "hosts", "prox1", "corosync", "qdevice", "net")).sort();
@@ -83,23 +86,69 @@ describe("QDevice setup (real SSH, fake PVE)", () => {
             ["", /not a public key line/],
         ];
         for (const [line, reason] of cases) {
-            refused(await step(site, "qnetd", "qnetd-authorize", [line]), reason, JSON.stringify(line.slice(0, 30)));
+            refused(await step(site, "qnetd", "qnetd-authorize", [line, FROM]), reason, JSON.stringify(line.slice(0, 30)));
+        }
+        for (const from of ["", "127.0.4.11;reboot", '127.0.4.11",command="/bin/sh']) {
+            refused(
+                await step(site, "qnetd", "qnetd-authorize", [pubkey, from]),
+                /^qnetd-authorize: invalid from-list/,
+                JSON.stringify(from),
+            );
         }
         assert.equal(fs.readFileSync(keysFile(), "utf8"), before);
     });
 
-    it("qnetd-authorize appends the key once, after a last line without newline", async () => {
+    it("qnetd-authorize appends the key once, restricted, after a last line without newline", async () => {
         // Drop the final newline of the existing file (the harness client key).
         const before = fs.readFileSync(keysFile(), "utf8");
         fs.writeFileSync(keysFile(), before.trimEnd());
-        assert.deepEqual(ok(await step(site, "qnetd", "qnetd-authorize", [pubkey]), "authorize"), { authorized: "yes", action: "added" });
-        assert.equal(fs.readFileSync(keysFile(), "utf8"), `${before.trimEnd()}\n${pubkey}\n`);
+        assert.deepEqual(ok(await step(site, "qnetd", "qnetd-authorize", [pubkey, FROM]), "authorize"), {
+            authorized: "yes",
+            action: "added",
+        });
+        assert.equal(fs.readFileSync(keysFile(), "utf8"), `${before.trimEnd()}\n${restricted(FROM)}\n`);
         const otherComment = pubkey.replace(/ root@prox1$/, " renamed@elsewhere");
-        assert.deepEqual(ok(await step(site, "qnetd", "qnetd-authorize", [otherComment]), "authorize"), {
+        assert.deepEqual(ok(await step(site, "qnetd", "qnetd-authorize", [otherComment, FROM]), "authorize"), {
             authorized: "yes",
             action: "present",
         });
-        assert.equal(fs.readFileSync(keysFile(), "utf8"), `${before.trimEnd()}\n${pubkey}\n`);
+        assert.equal(fs.readFileSync(keysFile(), "utf8"), `${before.trimEnd()}\n${restricted(FROM)}\n`);
+    });
+
+    it("sshd enforces the restriction: not from another address, no PTY, no forwarding; commands as pvecm runs them work", async () => {
+        const ssh = (extra: string) =>
+            site.run("prox1", `ssh -o BatchMode=yes ${extra} -lroot ${QNETD} corosync-qnetd-certutil -h >/dev/null 2>&1; echo rc=$?`);
+        // From the node's own address: pvecm's plain command runs (corosync-qnetd-certutil -h exits 0 or 1, not ssh's 255).
+        assert.doesNotMatch((await ssh("")).stdout, /rc=255/);
+        const pty = await site.run("prox1", `ssh -tt -o BatchMode=yes -lroot ${QNETD} true 2>&1`);
+        assert.match(pty.stdout, /PTY allocation request failed/);
+        const fwd = await site.run(
+            "prox1",
+            `ssh -o BatchMode=yes -o ExitOnForwardFailure=yes -R 0:127.0.0.1:22 -lroot ${QNETD} true 2>&1; echo rc=$?`,
+        );
+        assert.match(fwd.stdout, /remote port forwarding failed[\s\S]*rc=255/);
+        // Another from= list: the same key is refused outright.
+        assert.equal(ok(await step(site, "qnetd", "qnetd-authorize", [pubkey, "192.0.2.7"]), "elsewhere").action, "restricted");
+        assert.match((await ssh("")).stdout, /rc=255/);
+        assert.equal(ok(await step(site, "qnetd", "qnetd-authorize", [pubkey, FROM]), "back").action, "restricted");
+        assert.doesNotMatch((await ssh("")).stdout, /rc=255/);
+    });
+
+    it("an older unrestricted line is rewritten in place; qnetd-deauthorize removes the key and keeps the rest", async () => {
+        const others = fs
+            .readFileSync(keysFile(), "utf8")
+            .split("\n")
+            .filter((l) => l !== "" && !l.includes(pubkey.split(" ")[1]!));
+        fs.writeFileSync(keysFile(), [...others, pubkey, "# a comment"].join("\n") + "\n");
+        assert.equal(ok(await step(site, "qnetd", "qnetd-authorize", [pubkey, FROM]), "rewrite").action, "restricted");
+        assert.equal(fs.readFileSync(keysFile(), "utf8"), [...others, restricted(FROM), "# a comment"].join("\n") + "\n");
+        assert.deepEqual(ok(await step(site, "qnetd", "qnetd-deauthorize", [pubkey]), "remove"), {
+            deauthorized: "yes",
+            action: "removed",
+        });
+        assert.equal(fs.readFileSync(keysFile(), "utf8"), [...others, "# a comment"].join("\n") + "\n");
+        assert.deepEqual(ok(await step(site, "qnetd", "qnetd-deauthorize", [pubkey]), "again"), { deauthorized: "yes", action: "absent" });
+        assert.equal(ok(await step(site, "qnetd", "qnetd-authorize", [pubkey, FROM]), "re-add").action, "added");
     });
 
     it("an interrupted setup leaves a certificate store: pvecm alone refuses, the script's re-run recovers", async () => {

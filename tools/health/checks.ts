@@ -31,6 +31,8 @@ import {
     type Parsed,
     type ReplicationJobStatus,
 } from "./parsers";
+import { zreplChecks } from "./zrepl";
+import { pullTargets } from "../../components/zrepl/config";
 
 export type Verdict = "ok" | "fail" | "unknown";
 
@@ -643,6 +645,12 @@ export function evaluate(
                 ...poolChecks(node, probe),
                 ...watchdogChecks(node, probe),
                 ...lrmChecks(site, node, probe, authoritative),
+                ...zreplChecks(
+                    site,
+                    node,
+                    pullTargets(site, node).map((t) => t.job),
+                    probe.results,
+                ),
             ],
         });
         views.push({

@@ -4,6 +4,7 @@
  * `LC_ALL=C` keeps the output in the documented (English) format.
  */
 import type { Site, SiteNode } from "../../components/model";
+import { ZREPL_COMMANDS, type ZreplCommand } from "./zrepl";
 
 /**
  * POSIX single-quote quoting, as components/remote.ts `shq` (not imported
@@ -14,7 +15,8 @@ export function shq(value: string): string {
     return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-export type NodeCommand = "pvecm" | "qdevice" | "pvesr" | "clock" | "zpoolList" | "zpoolStatus" | "ha" | "watchdogConf" | "watchdogInUse";
+export type NodeCommand =
+    "pvecm" | "qdevice" | "pvesr" | "clock" | "zpoolList" | "zpoolStatus" | "ha" | "watchdogConf" | "watchdogInUse" | ZreplCommand;
 export type QnetdCommand = "qnetd";
 
 const C = "LC_ALL=C ";
@@ -54,6 +56,7 @@ export function nodeCommands(site: Site, node: SiteNode): Partial<Record<NodeCom
         // A missing file is the shipped default (softdog): print nothing rather than fail.
         watchdogConf: `if [ -e /etc/default/pve-ha-manager ]; then cat /etc/default/pve-ha-manager; fi`,
         watchdogInUse: watchdogProbe(node.watchdog),
+        ...(site.zrepl.enabled ? ZREPL_COMMANDS : {}),
     };
 }
 

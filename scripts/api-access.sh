@@ -2,10 +2,12 @@
 # api-access.sh <userid> <role> <privileges> <tokenid>
 #
 # On the first node: the Proxmox user, role and ACLs of the Pulumi provider's
-# API token (the token itself is api-token.sh's, created once per rotation).
-# Idempotent and cheap, so it re-runs whenever the program's privilege list
-# changes: a new program version that needs one more privilege gets it here,
-# before any API resource is touched.
+# API token (the token itself is api-token.sh's, created once per rotation,
+# which also makes the user and role on a fresh site). Idempotent and cheap,
+# so it re-runs whenever the program's privilege list changes: a new program
+# version that needs one more privilege gets it here, before any API resource
+# is touched. When nothing differs it only reads (no /etc/pve write), so it
+# may run while a node joins (pmxcfs is then read-only on this node).
 #
 #   <userid>      e.g. proxmox-ha@pve: a user of the built-in pve realm,
 #                 created without a password (it can hold tokens, never log in).

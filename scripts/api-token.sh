@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# api-token.sh <userid> <tokenid> <role>
+# api-token.sh <userid> <tokenid> <role> <privileges>
 #
-# On the first node: creates the Pulumi provider's API token <userid>!<tokenid>
-# with privilege separation on, grants it <role> on `/` (the user and role
-# come from api-access.sh, which runs first), and prints its secret.
+# On the first node, before the cluster exists: creates the Pulumi provider's
+# API token <userid>!<tokenid> with privilege separation on, grants it <role>
+# on `/`, and prints its secret. When the user or the role does not exist yet
+# (a fresh site) it creates them too, with <privileges> and the user's ACL on
+# `/`, so that the token works as soon as this step ends; an existing role is
+# left to api-access.sh, which converges it to the program's privileges and
+# re-runs whenever they change. One step instead of access-then-token keeps
+# the fresh site's path one stage shorter (the create waits for this step).
 #
 # This step runs once per token id. The component never re-runs it for a
 # changed script, argument or connection (ignoreChanges); only a new
@@ -35,14 +40,34 @@ die() {
 }
 oneline() { tr -s '\n\t ' '   ' <<<"$1" | sed 's/^ //; s/ $//'; }
 
-(($# == 3)) || die "usage: api-token.sh <userid> <tokenid> <role>"
-userid=$1 tokenid=$2 role=$3
+(($# == 4)) || die "usage: api-token.sh <userid> <tokenid> <role> <priv,priv,…>"
+userid=$1 tokenid=$2 role=$3 privs=$4
 [[ $userid =~ ^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+$ ]] || die "invalid user id '$userid' (name@realm)"
 [[ $tokenid =~ ^[A-Za-z][A-Za-z0-9._-]+$ ]] || die "invalid token id '$tokenid' (a letter, then letters, digits, '.', '-', '_')"
 [[ $role =~ ^[A-Za-z0-9_][A-Za-z0-9._-]*$ ]] || die "invalid role id '$role'"
+[[ $privs =~ ^[A-Za-z]+(\.[A-Za-z]+)+(,[A-Za-z]+(\.[A-Za-z]+)+)*$ ]] || die "invalid privilege list '$privs'"
 cd /
 
-list=$(pveum user token list "$userid" --output-format json 2>&1) || die "cannot list the tokens of $userid (did api-access run?): $(oneline "$list")"
+# The user, its role and ACL, only when missing (api-access.sh owns their later changes).
+has() {
+    perl -MJSON::PP -e '
+        my $d = eval { JSON::PP->new->decode(join("", <STDIN>)) };
+        exit 2 if ref($d) ne "ARRAY";
+        my ($k, $v) = @ARGV;
+        print((grep { ($_->{$k} // "") eq $v } @$d) ? "yes" : "no");
+    ' "$@"
+}
+users=$(pveum user list --output-format json 2>&1) || die "cannot list users: $(oneline "$users")"
+[[ $(has userid "$userid" <<<"$users") == yes ]] || {
+    msg=$(pveum user add "$userid" --comment "Pulumi proxmox-ha provider (API tokens only)" 2>&1) || die "pveum user add $userid failed: $(oneline "$msg")"
+}
+roles=$(pveum role list --output-format json 2>&1) || die "cannot list roles: $(oneline "$roles")"
+[[ $(has roleid "$role" <<<"$roles") == yes ]] || {
+    msg=$(pveum role add "$role" --privs "$privs" 2>&1) || die "pveum role add $role failed: $(oneline "$msg")"
+    msg=$(pveum acl modify / --users "$userid" --roles "$role" --propagate 1 2>&1) || die "pveum acl modify / for $userid failed: $(oneline "$msg")"
+}
+
+list=$(pveum user token list "$userid" --output-format json 2>&1) || die "cannot list the tokens of $userid: $(oneline "$list")"
 exists=$(perl -MJSON::PP -e '
     my $d = eval { JSON::PP->new->decode(join("", <STDIN>)) };
     exit 2 if ref($d) ne "ARRAY";

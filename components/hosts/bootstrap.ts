@@ -4,13 +4,13 @@
  * with only the true dependencies as edges:
  *
  *   ssh-ready(host)  ─▶ every other step on that host, except the first node's
- *                       api-access and cluster-create (they poll themselves)
+ *                       api-token and cluster-create (they poll themselves)
  *   packages(node), packages(qnetd)        (only with a QDevice; on nodes it
  *                                           also selects cluster.repository)
  *   zpool(node), watchdog(node), corosync-vlan(node, tag)   parallel across nodes
- *   api-access(nodes[0]) ─▶ api-token(nodes[0])   (only when the stack has no
- *     │   apiToken: user, role, ACLs; then the token, once per rotation)
- *     ▼   both before the cluster exists or any node joins: /etc/pve writes
+ *   api-token(nodes[0])   (only when the stack has no apiToken: once per
+ *     │   rotation; user, role, ACL on a fresh site; before the cluster exists:
+ *     ▼   /etc/pve writes; polls itself)      api-access after it and the create
  *   cluster-create(nodes[0])  ◀─ its corosync VLANs; dials with ssh-ready's
  *     │                          retry itself (a first step, not a wait)
  *     │  prints public key (the token is api-token's, the fingerprint join-check's)
@@ -180,36 +180,29 @@ export class HostBootstrap extends pulumi.ComponentResource {
 
         // ---- the provider's API token (only when the stack gives none), before the
         // cluster exists: a standalone node's /etc/pve is writable, `pvecm create`
-        // keeps it as the cluster's, and no join overlaps these writes (while a
-        // node joins, the first node alone is not quorate and pmxcfs is read-only).
-        let apiAccess: command.remote.Command | undefined;
+        // keeps it as the cluster's, and no join overlaps the writes (while a node
+        // joins, the first node alone is not quorate and pmxcfs is read-only).
+        // api-token (once per rotation) also makes the user, role and ACL on a
+        // fresh site; api-access converges them later (it waits for the create and
+        // writes only when the privileges changed), and the provider waits for it.
         let apiTokenStep: command.remote.Command | undefined;
+        const tokenid = apiTokenId(site.apiTokenRotation);
         if (!secrets.apiToken) {
-            const tokenid = apiTokenId(site.apiTokenRotation);
-            apiAccess = scriptCommand(
-                `${name}-api-access`,
-                {
-                    host: first,
-                    ssh,
-                    script: "api-access",
-                    args: [API_USER, API_ROLE, apiPrivilegeList(), tokenid],
-                    connection: POLL_CONNECTION,
-                },
-                { parent: this, customTimeouts: POLL_TIMEOUTS },
-            );
             apiTokenStep = scriptCommand(
                 `${name}-api-token`,
                 {
                     host: first,
                     ssh,
                     script: "api-token",
-                    args: [API_USER, tokenid, API_ROLE],
+                    args: [API_USER, tokenid, API_ROLE, apiPrivilegeList()],
                     secretOutput: true,
                     once: true,
                     triggers: [API_USER, tokenid],
                     deleteScript: { script: "api-token-remove", args: [API_USER, tokenid] },
+                    // A first step on the host, like the create: it polls while the node boots.
+                    connection: POLL_CONNECTION,
                 },
-                { parent: this, dependsOn: [apiAccess] },
+                { parent: this, customTimeouts: POLL_TIMEOUTS },
             );
         }
 
@@ -237,6 +230,13 @@ export class HostBootstrap extends pulumi.ComponentResource {
         // the fingerprint from their own join-check, read right before each join.)
         const pubkey = create.stdout.apply((out) => stdoutValue(out, "pubkey", true));
         this.apiToken = secrets.apiToken ?? pulumi.secret(apiTokenStep!.stdout.apply((out) => stdoutValue(out, "token", true)));
+        const apiAccess = apiTokenStep
+            ? scriptCommand(
+                  `${name}-api-access`,
+                  { host: first, ssh, script: "api-access", args: [API_USER, API_ROLE, apiPrivilegeList(), tokenid] },
+                  { parent: this, dependsOn: [apiTokenStep, create] },
+              )
+            : undefined;
         this.apiReady = apiAccess ? [apiAccess] : [];
 
         const cluster: command.remote.Command[] = [create];

@@ -483,7 +483,7 @@ describe("lab: no apiToken in the stack, dataset below the pool", () => {
         const create = get(run, "cluster-create");
         assert.equal(create.inputs.create, scriptInvocation("cluster-create", ["lab", "192.168.122.11"]));
         assert.equal(access.inputs.create, scriptInvocation("api-access", [API_USER, API_ROLE, apiPrivilegeList(), "pulumi-1"]));
-        assert.equal(token.inputs.create, scriptInvocation("api-token", [API_USER, "pulumi-1", API_ROLE]));
+        assert.equal(token.inputs.create, scriptInvocation("api-token", [API_USER, "pulumi-1", API_ROLE, apiPrivilegeList()]));
         assert.equal(token.inputs.delete, scriptInvocation("api-token-remove", [API_USER, "pulumi-1"]));
         assert.equal((token.inputs.connection as Record<string, unknown>).host, "192.168.122.11");
         assert.equal(token.inputs.logging, "none");
@@ -500,8 +500,9 @@ describe("lab: no apiToken in the stack, dataset below the pool", () => {
         assert.equal(token.deleteBeforeReplace, false);
         assert.equal(create.inputs.logging, "stderr", "cluster-create prints no secret any more");
         // pveum writes /etc/pve: never overlapping `pvecm create` or a join (the first node alone is not quorate then).
-        assert.ok(waits(run, "api-token", "api-access"));
         assert.ok(waits(run, "cluster-create", "api-token"), "the create waits for the token");
+        assert.ok(waits(run, "api-access", "api-token") && waits(run, "api-access", "cluster-create"), "api-access converges after both");
+        assert.equal((token.inputs.connection as Record<string, unknown>).dialErrorLimit, -1, "the token step polls like the create");
         // The provider's first call waits for the role and ACLs.
         const provider = run.all.find((r) => r.type === "pulumi:providers:proxmoxve")!;
         assert.ok(provider.dependsOn.includes(access.urn), "the provider waits for api-access");

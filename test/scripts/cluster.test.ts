@@ -2,9 +2,10 @@
  * A fresh two-node site from nothing to quorate-with-QDevice, over real OpenSSH
  * on loopback, running the shipped scripts with the exact command text the
  * components send (`scriptInvocation`), in the order of the bootstrap's graph:
- * corosync-vlan, api-access → api-token (the provider's user, role, ACLs and
+ * corosync-vlan, api-token (the provider's user, role, ACLs and
  * privilege-separated token, as for a stack without apiToken, on the still
  * standalone first node) → cluster-create (prints fingerprint and root key) →
+ * api-access (reads only: nothing differs) →
  * cluster-join (password on stdin) → qnetd-authorize → qdevice-setup; then
  * every step again, then a token rotation and two failed ones.
  *
@@ -63,7 +64,7 @@ const STATE_CHANGING = /^(pvecm (create|add|qdevice)|pveum (user (add|token (add
 const USER = API_USER;
 const PRIVS = apiPrivilegeList();
 const accessArgs = (tokenid: string, privs = PRIVS) => [USER, API_ROLE, privs, tokenid];
-const tokenArgs = (tokenid: string) => [USER, tokenid, API_ROLE];
+const tokenArgs = (tokenid: string) => [USER, tokenid, API_ROLE, PRIVS];
 const tokenDb = (site: Hosts, cluster = true) =>
     JSON.parse(
         cluster
@@ -125,9 +126,7 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
         }
     });
 
-    it("api-access then api-token make the provider's user, role, ACLs and token on the standalone first node", async () => {
-        const a = ok(await step(site, "prox1", "api-access", accessArgs("pulumi-1")), "access");
-        assert.deepEqual(a, { access: USER, role: API_ROLE, changed: "user,role,user-acl" });
+    it("api-token makes the provider's user, role, ACLs and token on the standalone first node", async () => {
         firstToken = tokenLine(await step(site, "prox1", "api-token", tokenArgs("pulumi-1")), "token");
         assert.match(firstToken, /^proxmox-ha@pve!pulumi-1=[0-9a-f-]{36}$/);
         const db = tokenDb(site, false);
@@ -172,6 +171,19 @@ describe("fresh site to quorate with QDevice (real SSH, fake PVE)", () => {
         const db = tokenDb(site);
         assert.equal(db.secrets[`${USER}!pulumi-1`], firstToken.split("=")[1]);
         assert.equal(site.calls("prox2").filter((c) => c.argv[1] === "add").length, 0, "no node has joined yet");
+    });
+
+    it("api-access after the create finds nothing to change and writes nothing (it may overlap a join)", async () => {
+        const from = site.calls("prox1").length;
+        assert.deepEqual(ok(await step(site, "prox1", "api-access", accessArgs("pulumi-1")), "access"), {
+            access: USER,
+            role: API_ROLE,
+            changed: "none",
+        });
+        assert.deepEqual(
+            fakeCommands(site, "prox1", from).filter((c) => STATE_CHANGING.test(c)),
+            [],
+        );
     });
 
     it("cluster-join joins the second node with the password on stdin only", async () => {

@@ -11,9 +11,9 @@
  * pveproxy-ssl.pem once a custom certificate is installed (as
  * PVE::Cluster::get_node_fingerprint picks it); the public key is root's
  * id_rsa.pub, and a missing file or one with several keys is refused; the
- * token scripts refuse invalid ids before any PVE command; api-token without
- * its user (api-access not run) fails with pveum's reason and prints no
- * secret; api-token refuses a token that came back with privilege separation
+ * token scripts refuse invalid ids before any PVE command; api-token leaves an
+ * existing role alone (api-access owns it) and fails with pveum's reason for a
+ * privilege pveum refuses; api-token refuses a token that came back with privilege separation
  * off; api-token-remove of a user that does not exist is a no-op.
  *
  * Does NOT prove: real pveum/pve-access-control behaviour (fake of
@@ -117,36 +117,51 @@ describe("cluster-create on a single node (real SSH, fake PVE)", () => {
             ["api-access", ["root", API_ROLE, apiPrivilegeList(), "pulumi-1"], /^api-access: invalid user id 'root'/],
             ["api-access", [API_USER, "bad role", apiPrivilegeList(), "pulumi-1"], /^api-access: invalid role id 'bad role'/],
             ["api-access", [API_USER, API_ROLE, "Sys.Audit;reboot", "pulumi-1"], /^api-access: invalid privilege list/],
-            ["api-token", [API_USER, "1bad", API_ROLE], /^api-token: invalid token id '1bad'/],
-            ["api-token", [API_USER, "bad;rm", API_ROLE], /^api-token: invalid token id 'bad;rm'/],
-            ["api-token", ["nobody!x", "pulumi-1", API_ROLE], /^api-token: invalid user id 'nobody!x'/],
+            ["api-token", [API_USER, "pulumi-1", API_ROLE], /^api-token: usage: api-token\.sh/],
+            ["api-token", [API_USER, "1bad", API_ROLE, apiPrivilegeList()], /^api-token: invalid token id '1bad'/],
+            ["api-token", [API_USER, "bad;rm", API_ROLE, apiPrivilegeList()], /^api-token: invalid token id 'bad;rm'/],
+            ["api-token", ["nobody!x", "pulumi-1", API_ROLE, apiPrivilegeList()], /^api-token: invalid user id 'nobody!x'/],
+            ["api-token", [API_USER, "pulumi-1", API_ROLE, "Sys.Audit;x"], /^api-token: invalid privilege list/],
             ["api-token-remove", [API_USER], /^api-token-remove: usage/],
         ];
         for (const [script, args, reason] of cases) refused(await step(site, "pve1", script, args), reason, `${script} ${args.join(" ")}`);
         assert.deepEqual(pveumSince(from), [], "no pveum ran");
     });
 
-    it("api-token without its user fails with pveum's reason and prints no secret; remove of an unknown user is a no-op", async () => {
-        refused(
-            await step(site, "pve1", "api-token", ["nobody@pve", "pulumi-1", API_ROLE]),
-            /^api-token: cannot list the tokens of nobody@pve \(did api-access run\?\): no such user \('nobody@pve'\)$/,
-            "no user",
+    it("api-token leaves an existing role to api-access; a role pveum refuses fails with its reason; remove of an unknown user is a no-op", async () => {
+        // An existing role with other privileges is not touched by api-token (api-access converges it).
+        const made = await site.run("pve1", "pveum user add other@pve && pveum role add Other --privs Sys.Audit");
+        assert.equal(made.code, 0, made.stderr);
+        const t = await step(site, "pve1", "api-token", ["other@pve", "pulumi-1", "Other", apiPrivilegeList()]);
+        assert.equal(t.code, 0, t.stderr);
+        assert.deepEqual(
+            JSON.parse((await site.run("pve1", "pveum role list --output-format json")).stdout).find(
+                (r: { roleid: string }) => r.roleid === "Other",
+            ),
+            { roleid: "Other", privs: "Sys.Audit", special: 0 },
         );
-        assert.deepEqual(ok(await step(site, "pve1", "api-token-remove", ["nobody@pve", "pulumi-1"]), "remove"), {
-            token: "nobody@pve!pulumi-1",
+        refused(
+            await step(site, "pve1", "api-token", ["third@pve", "pulumi-1", "Third", "Sys.Audit,VM.Monitor"]),
+            /^api-token: pveum role add Third failed: create role failed: invalid privilege 'VM\.Monitor'$/,
+            "invalid privilege",
+        );
+        assert.deepEqual(ok(await step(site, "pve1", "api-token-remove", ["ghost@pve", "pulumi-1"]), "remove"), {
+            token: "ghost@pve!pulumi-1",
             action: "absent",
         });
     });
 
     it("api-token refuses a token that came back with privilege separation off, printing no secret", async () => {
-        ok(await step(site, "pve1", "api-access", [API_USER, API_ROLE, apiPrivilegeList(), "pulumi-1"]), "access");
         // A pveum whose add ignores --privsep 1 (the fake honours the option; a wrapper drops it, as a misbehaving pveum would).
         const wrap = await site.run(
             "pve1",
             "mkdir -p /root/wrap && printf '%s\\n' '#!/bin/bash' 'args=(); for a in \"$@\"; do [[ $a == 1 && ${args[-1]:-} == --privsep ]] && a=0; args+=(\"$a\"); done; exec /usr/local/sbin/pveum \"${args[@]}\"' > /root/wrap/pveum && chmod +x /root/wrap/pveum && command -v pveum",
         );
         assert.equal(wrap.code, 0, wrap.stderr);
-        const r = await site.run("pve1", `PATH=/root/wrap:$PATH ${scriptInvocation("api-token", [API_USER, "pulumi-1", API_ROLE])}`);
+        const r = await site.run(
+            "pve1",
+            `PATH=/root/wrap:$PATH ${scriptInvocation("api-token", [API_USER, "pulumi-1", API_ROLE, apiPrivilegeList()])}`,
+        );
         assert.notEqual(r.code, 0);
         assert.equal(r.stdout, "");
         assert.match(r.stderr, /^api-token: the token was created with privilege separation off\n$/);

@@ -43,6 +43,10 @@ userid=$1 role=$2 privs=$3 tokenid=$4
 [[ $privs =~ ^[A-Za-z]+(\.[A-Za-z]+)+(,[A-Za-z]+(\.[A-Za-z]+)+)*$ ]] || die "invalid privilege list '$privs'"
 [[ $tokenid =~ ^[A-Za-z][A-Za-z0-9._-]+$ ]] || die "invalid token id '$tokenid'"
 cd /
+# pveum's stdout is the JSON; its stderr is kept apart (every pveum call may warn there about user.cfg
+# entries it ignores: pve-access-control AccessControl.pm parse_user_config) and shown only on failure.
+errf=$(mktemp)
+trap 'rm -f "$errf"' EXIT
 
 # jq-free JSON: perl's core JSON::PP (every PVE node has it).
 json_query() {
@@ -64,7 +68,7 @@ json_query() {
 }
 pveum_json() {
     local out
-    out=$(pveum "$@" --output-format json 2>&1) || die "pveum $* failed: $(oneline "$out")"
+    out=$(pveum "$@" --output-format json 2>"$errf") || die "pveum $* failed: $(oneline "$(<"$errf")")"
     printf '%s' "$out"
 }
 

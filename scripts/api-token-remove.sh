@@ -21,11 +21,18 @@ userid=$1 tokenid=$2
 [[ $userid =~ ^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+$ ]] || die "invalid user id '$userid' (name@realm)"
 [[ $tokenid =~ ^[A-Za-z][A-Za-z0-9._-]+$ ]] || die "invalid token id '$tokenid'"
 cd /
+# pveum's stdout is the JSON; its stderr is kept apart (every pveum call may warn there about user.cfg
+# entries it ignores: pve-access-control AccessControl.pm parse_user_config) and shown only on failure.
+errf=$(mktemp)
+trap 'rm -f "$errf"' EXIT
 
-list=$(pveum user token list "$userid" --output-format json 2>&1) || {
+list=$(pveum user token list "$userid" --output-format json 2>"$errf") || {
     # No such user: no token either.
-    [[ $list == *"no such user"* ]] && { printf 'token=%s!%s action=absent\n' "$userid" "$tokenid"; exit 0; }
-    die "cannot list the tokens of $userid: $(oneline "$list")"
+    if grep -q "no such user" "$errf"; then
+        printf 'token=%s!%s action=absent\n' "$userid" "$tokenid"
+        exit 0
+    fi
+    die "cannot list the tokens of $userid: $(oneline "$(<"$errf")")"
 }
 exists=$(perl -MJSON::PP -e '
     my $d = eval { JSON::PP->new->decode(join("", <STDIN>)) };

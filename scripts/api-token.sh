@@ -47,6 +47,10 @@ userid=$1 tokenid=$2 role=$3 privs=$4
 [[ $role =~ ^[A-Za-z0-9_][A-Za-z0-9._-]*$ ]] || die "invalid role id '$role'"
 [[ $privs =~ ^[A-Za-z]+(\.[A-Za-z]+)+(,[A-Za-z]+(\.[A-Za-z]+)+)*$ ]] || die "invalid privilege list '$privs'"
 cd /
+# pveum's stdout is the JSON; its stderr is kept apart (every pveum call may warn there about user.cfg
+# entries it ignores: pve-access-control AccessControl.pm parse_user_config) and shown only on failure.
+errf=$(mktemp)
+trap 'rm -f "$errf"' EXIT
 
 # The user, its role and ACL, only when missing (api-access.sh owns their later changes).
 has() {
@@ -57,17 +61,17 @@ has() {
         print((grep { ($_->{$k} // "") eq $v } @$d) ? "yes" : "no");
     ' "$@"
 }
-users=$(pveum user list --output-format json 2>&1) || die "cannot list users: $(oneline "$users")"
+users=$(pveum user list --output-format json 2>"$errf") || die "cannot list users: $(oneline "$(<"$errf")")"
 [[ $(has userid "$userid" <<<"$users") == yes ]] || {
     msg=$(pveum user add "$userid" --comment "Pulumi proxmox-ha provider (API tokens only)" 2>&1) || die "pveum user add $userid failed: $(oneline "$msg")"
 }
-roles=$(pveum role list --output-format json 2>&1) || die "cannot list roles: $(oneline "$roles")"
+roles=$(pveum role list --output-format json 2>"$errf") || die "cannot list roles: $(oneline "$(<"$errf")")"
 [[ $(has roleid "$role" <<<"$roles") == yes ]] || {
     msg=$(pveum role add "$role" --privs "$privs" 2>&1) || die "pveum role add $role failed: $(oneline "$msg")"
     msg=$(pveum acl modify / --users "$userid" --roles "$role" --propagate 1 2>&1) || die "pveum acl modify / for $userid failed: $(oneline "$msg")"
 }
 
-list=$(pveum user token list "$userid" --output-format json 2>&1) || die "cannot list the tokens of $userid: $(oneline "$list")"
+list=$(pveum user token list "$userid" --output-format json 2>"$errf") || die "cannot list the tokens of $userid: $(oneline "$(<"$errf")")"
 exists=$(perl -MJSON::PP -e '
     my $d = eval { JSON::PP->new->decode(join("", <STDIN>)) };
     exit 2 if ref($d) ne "ARRAY";
@@ -77,8 +81,8 @@ if [[ $exists == yes ]]; then
     msg=$(pveum user token remove "$userid" "$tokenid" 2>&1) || die "cannot remove the unrecorded token $userid!$tokenid to re-create it: $(oneline "$msg")"
 fi
 
-json=$(pveum user token add "$userid" "$tokenid" --privsep 1 --comment "Pulumi proxmox-ha" --output-format json 2>&1) ||
-    die "pveum user token add $userid $tokenid failed: $(oneline "$json")"
+json=$(pveum user token add "$userid" "$tokenid" --privsep 1 --comment "Pulumi proxmox-ha" --output-format json 2>"$errf") ||
+    die "pveum user token add $userid $tokenid failed: $(oneline "$(<"$errf")")"
 # Parse without ever printing the value on an error path; the JSON goes through
 # a pipe from the printf builtin (never a temp file, never an argument).
 token_line=$(printf '%s' "$json" | perl -MJSON::PP -e '

@@ -49,7 +49,7 @@ describe("join bounded in time, links checked first (real SSH, real corosync, fa
         ]);
         ok(await step(site, "prox1", "corosync-vlan", ["vmbr0", 90, "10.90.0.11/24", ""]), "vlan prox1");
         ok(await step(site, "prox2", "corosync-vlan", ["vmbr0", 90, "10.90.0.12/24", ""]), "vlan prox2");
-        fp = created(await step(site, "prox1", "cluster-create", ["prod", "-", "10.90.0.11"]), "create", false).fingerprint;
+        fp = created(await step(site, "prox1", "cluster-create", ["prod", "10.90.0.11"]), "create").fingerprint;
     });
     after(async () => site?.close());
 

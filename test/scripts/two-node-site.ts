@@ -39,9 +39,10 @@ export async function twoNodeSite(label: string, net: string, linkNet: string): 
     const link = { prox1: `${linkNet}.11`, prox2: `${linkNet}.12` };
     qnetdInstalled(site, "qnetd");
     for (const n of NODES) ok(await step(site, n, "corosync-vlan", ["vmbr0", 4001, `${link[n]}/24`, ""]), `vlan ${n}`);
-    const c = created(await step(site, "prox1", "cluster-create", ["prod", "-", link.prox1]), "create", false);
+    const c = created(await step(site, "prox1", "cluster-create", ["prod", link.prox1]), "create");
     ok(await step(site, "prox2", "cluster-join", ["prod", `${net}.11`, c.fingerprint, link.prox2], `${label}-pw\n`), "join");
-    ok(await step(site, "qnetd", "qnetd-authorize", [c.pubkey]), "authorize");
+    // From the nodes' addresses, as the component lists them (components/hosts/steps.ts nodeSourceAddresses).
+    ok(await step(site, "qnetd", "qnetd-authorize", [c.pubkey, `${net}.11,${link.prox1},${net}.12,${link.prox2}`]), "authorize");
     const qnetd = `${net}.20`;
     return { site, qnetd, link, net, qdeviceArgs: (tb) => [qnetd, site.host("qnetd").hostKey, 3, tb] };
 }

@@ -174,7 +174,8 @@ export function loadSite(options: LoadOptions = {}): LoadedSite {
     if (problems.length > 0 || !site) throw new SiteValidationError(problems);
     const config = new pulumi.Config(PROJECT);
     const apiToken = config.getSecret("apiToken");
-    const rootPassword = config.getSecret("rootPassword") ?? (proc.rootPassword !== undefined ? pulumi.secret(proc.rootPassword) : undefined);
+    const rootPassword =
+        config.getSecret("rootPassword") ?? (proc.rootPassword !== undefined ? pulumi.secret(proc.rootPassword) : undefined);
     const privateKey = config.getSecret("sshPrivateKey");
     const privateKeyPassword = config.getSecret("sshKeyPassphrase");
     // A preview without the login or the password the commands would need: nothing connects, nothing is diffed on them.

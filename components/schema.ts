@@ -686,7 +686,14 @@ export type SectionName = keyof typeof SECTIONS;
 export const REQUIRED_SECTIONS: readonly SectionName[] = ["cluster", "nodes", "storage"];
 
 /** Secret keys: never part of the parsed object, read with requireSecret. */
-export const SECRET_KEYS = ["apiToken", "rootPassword", "sshPrivateKey", "sshKeyPassphrase", "apiCertificate", "apiCertificateKey"] as const;
+export const SECRET_KEYS = [
+    "apiToken",
+    "rootPassword",
+    "sshPrivateKey",
+    "sshKeyPassphrase",
+    "apiCertificate",
+    "apiCertificateKey",
+] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 export type ParsedSections = { [K in SectionName]: z.output<(typeof SECTIONS)[K]> };

@@ -19,7 +19,6 @@
  *   CRM became master (scripts/ha-manager-ready.sh). That is one stage more
  *   on the critical path of a site with such rules, accepted for this reason.
  */
-import type * as pulumi from "@pulumi/pulumi";
 import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import type * as command from "@pulumi/command";
 import { planHaRules, type PlannedRule } from "../haplan";
@@ -47,11 +46,7 @@ export function siteHaPlan(site: Site): PlannedRule[] {
     return planHaRules(haGuests, site.haRules);
 }
 
-export function createHaRules(
-    ctx: ApiContext,
-    haResources: ReadonlyMap<number, proxmox.Haresource>,
-    ssh: SshCredentials,
-): HaRules {
+export function createHaRules(ctx: ApiContext, haResources: ReadonlyMap<number, proxmox.Haresource>, ssh: SshCredentials): HaRules {
     const { site, name } = ctx;
     const plan = siteHaPlan(site);
     const haOf = (r: PlannedRule) =>

@@ -699,7 +699,11 @@ describe("variants", () => {
             /^Error: HostBootstrap: the rootPassword secret is required to join nodes: pulumi config set --secret rootPassword$/,
         );
         assert.throws(
-            () => new HostBootstrap("x", { site: raw(() => undefined), secrets: { sshPrivateKey, rootPassword: pulumi.secret(ROOT_PW) } }),
+            () =>
+                new HostBootstrap("x", {
+                    site: raw(() => undefined),
+                    secrets: { ssh: { privateKey: sshPrivateKey, previewOnly: false }, rootPassword: pulumi.secret(ROOT_PW) },
+                }),
             /^Error: HostBootstrap: verified TLS needs the apiCertificate and apiCertificateKey secrets \(or apiInsecure: true\)/,
         );
     });

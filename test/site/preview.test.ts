@@ -54,6 +54,11 @@ async function run(stack: string, o: { preview: boolean; secrets: Partial<Record
     const cfg = readStack(stack);
     const config = { ...cfg.config };
     const secretKeys = [...cfg.secretKeys];
+    // The TLS certificate secrets (w11-tls) are not what this file is about: placeholders, as the offline plan uses.
+    for (const k of ["apiCertificate", "apiCertificateKey"]) {
+        config[`${PROJECT}:${k}`] = `placeholder-${k}`;
+        secretKeys.push(`${PROJECT}:${k}`);
+    }
     for (const [k, v] of Object.entries(o.secrets)) {
         config[`${PROJECT}:${k}`] = v;
         secretKeys.push(`${PROJECT}:${k}`);

@@ -130,8 +130,8 @@ export function checkSiteCertificate(
     now: Date,
     store: TrustStore | undefined = systemTrustStore(),
 ): CertificateCheck {
-    if (site.api.tls !== "certificate" || certText === undefined || keyText === undefined) return { problems: [] };
-    if (!certText.includes("-----BEGIN") && !keyText.includes("-----BEGIN")) return { problems: [] };
+    if (site.api.tls !== "certificate" || certText === undefined) return { problems: [] };
+    if (!certText.includes("-----BEGIN") && !keyText?.includes("-----BEGIN")) return { problems: [] };
     const r = checkCertificate(
         certText,
         keyText,

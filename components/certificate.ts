@@ -55,7 +55,8 @@ export function namesAddress(leaf: crypto.X509Certificate, address: string): boo
  */
 export function checkCertificate(
     certText: string,
-    keyText: string,
+    /** The certificate's key; undefined in a preview, which never holds it (nothing is installed). */
+    keyText: string | undefined,
     addresses: readonly { node: string; address: string }[],
     now: Date,
 ): { facts?: CertificateFacts; problems: CertificateProblem[] } {
@@ -80,7 +81,7 @@ export function checkCertificate(
     const leaf = chain[0]!;
     let key: crypto.KeyObject | undefined;
     try {
-        key = crypto.createPrivateKey(keyText);
+        if (keyText !== undefined) key = crypto.createPrivateKey(keyText);
     } catch (e) {
         problems.push({
             key: "apiCertificateKey",

@@ -126,6 +126,9 @@ export function loadSite(options: LoadOptions = {}): LoadedSite {
                 });
             continue;
         }
+        // The certificate's private key is what the install step hands pveproxy: `up` only. A
+        // preview still needs the certificate itself, to verify TLS and check it against the nodes.
+        if (key === "apiCertificateKey" && proc.preview) continue;
         if (key === "rootPassword") {
             if (!proc.preview && !hasPassword)
                 problems.push({

@@ -97,7 +97,7 @@ function checkArgs({ site, secrets }: HostBootstrapArgs): void {
     if (site.nodes.length > 1 && !secrets.rootPassword && !secrets.ssh.previewOnly) {
         throw new Error("HostBootstrap: the rootPassword secret is required to join nodes: pulumi config set --secret rootPassword");
     }
-    if (site.api.tls === "certificate" && (!secrets.apiCertificate || !secrets.apiCertificateKey)) {
+    if (site.api.tls === "certificate" && (!secrets.apiCertificate || (!secrets.apiCertificateKey && !secrets.ssh.previewOnly))) {
         throw new Error(
             "HostBootstrap: verified TLS needs the apiCertificate and apiCertificateKey secrets (or apiInsecure: true): pulumi config set --secret apiCertificate < fullchain.pem",
         );
@@ -308,8 +308,10 @@ export class HostBootstrap extends pulumi.ComponentResource {
         // from the first node until the new vote arrives.
         let apiCertificates: command.remote.Command[] | undefined;
         if (site.api.tls === "certificate") {
+            // A preview has no key (it installs nothing; stdin is out of its diff): the certificate alone.
+            const key = secrets.apiCertificateKey ?? pulumi.output("");
             const pem = pulumi.secret(
-                pulumi.all([secrets.apiCertificate!, secrets.apiCertificateKey!]).apply(([cert, key]) => `${cert.trim()}\n${key.trim()}\n`),
+                pulumi.all([secrets.apiCertificate!, key]).apply(([cert, k]) => (k ? `${cert.trim()}\n${k.trim()}\n` : `${cert.trim()}\n`)),
             );
             apiCertificates = site.nodes.map((n) =>
                 step(`${n.name}-api-certificate`, n, "api-certificate", cluster, { args: [n.name, n.address], stdin: pem }),

@@ -50,12 +50,15 @@ function env(vars: Record<string, string | undefined>) {
     for (const [k, v] of Object.entries(vars)) if (v !== undefined) process.env[k] = v;
 }
 
-async function run(stack: string, o: { preview: boolean; secrets: Partial<Record<(typeof SECRET_KEYS)[number], string>> }) {
+async function run(
+    stack: string,
+    o: { preview: boolean; secrets: Partial<Record<(typeof SECRET_KEYS)[number], string>>; withoutCertificateKey?: boolean },
+) {
     const cfg = readStack(stack);
     const config = { ...cfg.config };
     const secretKeys = [...cfg.secretKeys];
     // The TLS certificate secrets (w11-tls) are not what this file is about: placeholders, as the offline plan uses.
-    for (const k of ["apiCertificate", "apiCertificateKey"]) {
+    for (const k of o.withoutCertificateKey ? ["apiCertificate"] : ["apiCertificate", "apiCertificateKey"]) {
         config[`${PROJECT}:${k}`] = `placeholder-${k}`;
         secretKeys.push(`${PROJECT}:${k}`);
     }
@@ -103,6 +106,23 @@ describe("pulumi preview without the deploy secrets", () => {
             assert.ok(!JSON.stringify(preview.resources).includes(PASSWORD));
         });
     }
+
+    it("needs the TLS certificate but never its private key (it installs nothing); up without the key is refused", async () => {
+        env({});
+        const preview = await run("prod", { preview: true, secrets: {}, withoutCertificateKey: true });
+        const certSteps = commands(preview.resources).filter((r) => r.name.endsWith("-api-certificate"));
+        assert.ok(certSteps.length > 0, "the install steps are still shown");
+        for (const r of certSteps) assert.ok(r.ignoreChanges.includes("stdin"), r.name);
+        assert.ok(!JSON.stringify(preview.resources).includes("placeholder-apiCertificateKey"));
+        await assert.rejects(
+            run("prod", { preview: false, secrets: { sshPrivateKey: KEY, rootPassword: PASSWORD }, withoutCertificateKey: true }),
+            (e: unknown) => {
+                assert.ok(e instanceof SiteValidationError);
+                assert.match(e.message, /apiCertificateKey: is required/);
+                return true;
+            },
+        );
+    });
 
     it("uses the read-only preview token for the provider, and up ignores it", async () => {
         env({ [PREVIEW_API_TOKEN_ENV]: AUDITOR });

@@ -21,7 +21,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { listStacks, ROOT } from "../../tools/lib/stack";
+import { listStacks, readStack, ROOT } from "../../tools/lib/stack";
 
 // ---------- reading the workflows ---------------------------------------------------
 
@@ -135,7 +135,7 @@ describe("pull-request workflow", () => {
         assert.deepEqual(Object.keys(w().jobs), ["checks", "preview"]);
         assert.equal(w().jobs.checks!.uses, "./.github/workflows/checks.yml");
         assert.equal(preview().needs, "checks");
-        assert.equal(preview().if, SAME_REPO);
+        assert.equal(preview().if, `${SAME_REPO} && needs.checks.outputs.stacks != '[]'`);
         assert.equal(preview().strategy?.matrix?.stack, MATRIX);
         assert.equal(preview().strategy?.["fail-fast"], false, "one site's failure does not hide the others' previews");
     });
@@ -327,7 +327,7 @@ describe("the stack matrix", () => {
         fs.writeFileSync(out, "");
         try {
             const r = spawnSync("bash", ["-e", "-c", discovery()], { cwd, encoding: "utf8", env: { ...process.env, GITHUB_OUTPUT: out } });
-            return { status: r.status, stderr: r.stderr, output: fs.readFileSync(out, "utf8") };
+            return { status: r.status, stderr: r.stderr, stdout: r.stdout, output: fs.readFileSync(out, "utf8") };
         } finally {
             fs.rmSync(path.dirname(out), { recursive: true, force: true });
         }
@@ -338,16 +338,32 @@ describe("the stack matrix", () => {
         return JSON.parse(m[1]!) as string[];
     };
 
-    it("run here against the repository, is exactly the Pulumi.<stack>.yaml stacks", () => {
+    it("run here against the repository, is exactly the Pulumi.<stack>.yaml stacks that are not examples", () => {
         const r = discover(ROOT);
         assert.equal(r.status, 0, r.stderr);
-        const fromFiles = fs
-            .readdirSync(ROOT)
-            .filter((f) => f.startsWith("Pulumi.") && f.endsWith(".yaml") && f !== "Pulumi.yaml")
-            .map((f) => f.slice("Pulumi.".length, -".yaml".length))
-            .sort();
-        assert.deepEqual([...stacksOf(r.output)].sort(), fromFiles);
-        assert.deepEqual([...stacksOf(r.output)].sort(), listStacks());
+        // The program refuses example stacks under pulumi (proxmox-ha:example: true): they are planned only.
+        const sites = listStacks().filter((s) => readStack(s).config["proxmox-ha:example"] !== "true");
+        assert.deepEqual([...stacksOf(r.output)].sort(), sites);
+        for (const s of listStacks().filter((x) => !sites.includes(x)))
+            assert.match(r.stdout, new RegExp(`example stack, planned only: ${s}`));
+    });
+    it("skips example stacks; only examples is an empty matrix, and every job over it is skipped then", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wf-stacks-"));
+        try {
+            fs.writeFileSync(path.join(dir, "Pulumi.demo.yaml"), "config:\n  # an example\n  proxmox-ha:example: true\n");
+            assert.deepEqual(stacksOf(discover(dir).output), []);
+            fs.writeFileSync(path.join(dir, "Pulumi.site.yaml"), "config:\n  proxmox-ha:example: false\n");
+            assert.deepEqual(stacksOf(discover(dir).output), ["site"]);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+        for (const [file, jobs] of [
+            ["pull-request.yml", ["preview"]],
+            ["deploy.yml", ["protection", "up"]],
+        ] as const) {
+            const w = wf(file);
+            for (const j of jobs) assert.match(w.jobs[j]!.if ?? "", /needs\.checks\.outputs\.stacks != '\[\]'/, `${file} ${j}`);
+        }
     });
     it("follows the files: a new stack file is a new matrix entry; Pulumi.yaml and other names are not stacks", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wf-stacks-"));
@@ -380,7 +396,7 @@ describe("the stack matrix", () => {
         const checks = wf("checks.yml");
         assert.equal(checks.jobs.checks!.outputs?.stacks, "${{ steps.stacks.outputs.stacks }}");
         assert.deepEqual((checks.on.workflow_call as { outputs: Dict }).outputs.stacks, {
-            description: "JSON list of the site stacks, one per Pulumi.<stack>.yaml",
+            description: "JSON list of the site stacks, one per Pulumi.<stack>.yaml that is not an example",
             value: "${{ jobs.checks.outputs.stacks }}",
         });
         assert.equal(wf("pull-request.yml").jobs.preview!.strategy?.matrix?.stack, MATRIX);

@@ -279,7 +279,8 @@ def sync_corosync_conf(cluster_conf, corosync_dirs, local_dir):
         old = _version(dst)
         if old is not None and new is not None and old >= new:
             continue
-        tmp = dst + ".tmp"
+        # A name of this process's own: two hosts' fakes may sync the same directory at once.
+        tmp = "%s.tmp.%d" % (dst, os.getpid())
         shutil.copy(cluster_conf, tmp)
         os.replace(tmp, dst)
     if local_dir in corosync_dirs and running():

@@ -202,8 +202,44 @@ const secretsSection: Section = (p) =>
 // ---- API access: TLS mode and endpoint (issue #11 points 3 and 5): components/access.ts says what applies and what the operator must do.
 const accessSection: Section = (p) => ["API access (TLS and endpoint):", ...p.access!.lines.map((l) => `  ${l}`)];
 
+// ---- What stays on the hosts when a feature is off or removed (issue #14): the program never
+// undoes these; docs/operations.md "Replacing a command, and removing a feature" has the table.
+export function keptOnHosts(site: Site): string[] {
+    const corosyncVlans = site.network.vlans.filter((v) => v.purpose === "corosync");
+    return [
+        site.zrepl.enabled
+            ? "zrepl is on. Turning it off (zrepl.enabled: false) stops and disables the daemon and the repair timer; the package, /etc/zrepl/zrepl.yml, the copies and zrepl's snapshots, holds and bookmarks stay."
+            : "zrepl is off. If an earlier `pulumi up` turned it on, this one stops and disables the daemon and the repair timer; the package, /etc/zrepl/zrepl.yml, the copies and zrepl's snapshots, holds and bookmarks stay.",
+        site.alerts.email
+            ? `Alerts go to ${site.alerts.email}. Removing alerts.email stops managing them; the endpoint proxmox-ha-mail and matcher proxmox-ha-alerts stay configured (remove them in Datacenter → Notifications).`
+            : "No alerts.email. An endpoint proxmox-ha-mail and matcher proxmox-ha-alerts an earlier `pulumi up` configured stay (remove them in Datacenter → Notifications).",
+        site.qdevice
+            ? `QDevice on ${site.qdevice.address}. Removing it from the stack runs no \`pvecm qdevice remove\`: the QDevice stays in corosync until you run it (then remove the first node's key from the qnetd host's authorized_keys).`
+            : "No QDevice. One configured earlier stays in corosync until you run `pvecm qdevice remove`.",
+        corosyncVlans.length
+            ? `Corosync VLANs ${corosyncVlans.map((v) => `${v.interface}.${v.tag}`).join(", ")}: removing one from the stack leaves its stanza in /etc/network/interfaces.d (remove it and run \`ifreload -a\` once corosync no longer uses the link).`
+            : "No corosync VLANs. A stanza an earlier `pulumi up` wrote in /etc/network/interfaces.d stays.",
+    ];
+}
+
+const keptSection: Section = (p) =>
+    p.site
+        ? [
+              "What stays on the hosts when a feature is off or removed (the program never undoes these):",
+              ...keptOnHosts(p.site).map((l) => `  - ${l}`),
+          ]
+        : [];
+
 /** The plan's sections in print order: facts first, then the steps, then what to fix or supply. */
-export const SECTIONS: readonly Section[] = [factsSection, stepsSection, detailsSection, accessSection, warningsSection, secretsSection];
+export const SECTIONS: readonly Section[] = [
+    factsSection,
+    stepsSection,
+    detailsSection,
+    accessSection,
+    keptSection,
+    warningsSection,
+    secretsSection,
+];
 
 function renderText(p: Awaited<ReturnType<typeof plan>>, opts: { details: boolean }): string {
     if (!p.ok) {

@@ -173,6 +173,8 @@ export function roleOf(r: Pick<RecordedResource, "type" | "name">): string {
         const suffixes: [RegExp, string][] = [
             [/-ssh-ready$/, "ssh-ready"],
             [/-cluster-create$/, "cluster-create"],
+            [/-api-token$/, "api-token"],
+            [/-api-certificate$/, "api-certificate"],
             [/-join$/, "join"],
             [/-zpool$/, "zpool"],
             [/-watchdog$/, "watchdog"],
@@ -223,6 +225,22 @@ export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
     "zpool>storage": {
         kind: "required",
         why: "adding the storage activates it on the API node and fails without the pool (docs/proxmox-facts.md §7)",
+    },
+    "api-token>cluster-create": {
+        kind: "required",
+        why: "the bootstrapped token is an /etc/pve write (user.cfg, priv/token.cfg) that must not overlap pvecm create restarting pve-cluster, nor a join (the quorum window), so it runs once before the create (components/hosts/bootstrap.ts); a stack with its own apiToken has no such step",
+    },
+    "join>api-certificate": {
+        kind: "required",
+        why: "a join replaces the joiner's /etc/pve (where pveproxy-ssl.pem lives) by the cluster's, pvecm add checks the peer's served certificate against the create's fingerprint, and pvenode's /etc/pve write needs the quorum a join takes away (docs/performance.md, issue #11 point 3)",
+    },
+    "api-certificate>*": {
+        kind: "required",
+        why: "with verified TLS the provider checks pveproxy's certificate against the runner's trust store, which holds the stack's CA, not the cluster's own: no API call before the certificate is served (bpg/terraform-provider-proxmox proxmox/api/client.go)",
+    },
+    "file>vm": {
+        kind: "required",
+        why: "the VM's CD drive or imported disk names the downloaded file (qemu-server: a volume that does not exist is refused)",
     },
     "storage>vm": { kind: "required", why: "the VM's disks are allocated on the storage id (docs/design.md §3: storage entry ─▶ VMs)" },
     "join>vm": { kind: "required", why: `the VM's home node must be a member (API of nodes[0] forwards to it); ${QUORUM_WINDOW}` },

@@ -36,7 +36,7 @@ function hits(re: RegExp): string[] {
 }
 
 describe("nothing outside the repository", () => {
-    it("no file points to the shared folder, a work path or a steering repository", () => {
+    it("no file points to the team folder beside the repository or to a work path", () => {
         assert.deepEqual(hits(/\.\.\/shared|(^|[\s`'"(])shared\/|\/work\/|steering/i), []);
     });
     it("design and facts are cited as the project's own docs", () => {

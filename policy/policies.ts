@@ -242,6 +242,21 @@ export function isQdeviceStep(r: PolicyResource): boolean {
 
 // ---------- the policies ----------------------------------------------------------
 
+/** The stack's HA resources; a policy about them does not apply without any. */
+function haResources(args: StackValidationArgs) {
+    const ha = ofType(args.resources, TYPES.haresource);
+    if (ha.length === 0) args.notApplicable("the stack has no HA resources");
+    return ha;
+}
+
+/** The HA resources and the cluster's node names, or not applicable (in that order). */
+function haAndNodes(args: StackValidationArgs, site: () => SiteConfig) {
+    const ha = haResources(args);
+    const clusterNodes = site().nodes;
+    if (clusterNodes === undefined) args.notApplicable(`the stack config has no ${PROJECT}:nodes`);
+    return { ha, clusterNodes };
+}
+
 function haReplicationPolicy(site: () => SiteConfig): StackValidationPolicy {
     return {
         name: POLICY.haReplication,
@@ -250,10 +265,7 @@ function haReplicationPolicy(site: () => SiteConfig): StackValidationPolicy {
             "otherwise a failover to that node finds no disk.",
         enforcementLevel: "mandatory",
         validateStack: (args: StackValidationArgs, report: ReportViolation) => {
-            const ha = ofType(args.resources, TYPES.haresource);
-            if (ha.length === 0) args.notApplicable("the stack has no HA resources");
-            const clusterNodes = site().nodes;
-            if (clusterNodes === undefined) args.notApplicable(`the stack config has no ${PROJECT}:nodes`);
+            const { ha, clusterNodes } = haAndNodes(args, site);
             const jobs = ofType(args.resources, TYPES.replication)
                 .filter((r) => !isDisabled(r))
                 .map((r) => ({ id: knownString(() => r.props.resourceId), target: knownString(() => r.props.target) }));
@@ -277,7 +289,7 @@ function haReplicationPolicy(site: () => SiteConfig): StackValidationPolicy {
                 if (mine.some((j) => j.id === undefined || j.target === undefined)) continue;
                 const targets = new Set(mine.map((j) => j.target!));
                 const allowed = strictNodes(args.resources, sid);
-                for (const node of clusterNodes!) {
+                for (const node of clusterNodes) {
                     if (node === home || targets.has(node) || (allowed !== undefined && !allowed.has(node))) continue;
                     report(
                         `HA resource ${sid} may start guest ${vmid} on ${node}, but the guest (home node ${home}) has no replication job to ${node}: ` +
@@ -301,8 +313,7 @@ function qdevicePolicy(site: () => SiteConfig): StackValidationPolicy {
         validateStack: (args: StackValidationArgs, report: ReportViolation) => {
             const nodes = site().nodes;
             if (nodes === undefined || nodes.length !== 2) args.notApplicable("not a two-node cluster");
-            const ha = ofType(args.resources, TYPES.haresource);
-            if (ha.length === 0) args.notApplicable("the stack has no HA resources");
+            const ha = haResources(args);
             const steps = args.resources.filter(isQdeviceStep);
             if (steps.length === 0) {
                 const sids = ha.map((h) => haSid(h) ?? h.name).join(", ");
@@ -615,10 +626,7 @@ function haMediaPolicy(site: () => SiteConfig): StackValidationPolicy {
             'a start where the ISO is missing fails, and Proxmox refuses to migrate a VM with a local ISO (qemu-server QemuMigrate.pm, "local cdrom image").',
         enforcementLevel: "mandatory",
         validateStack: (args: StackValidationArgs, report: ReportViolation) => {
-            const ha = ofType(args.resources, TYPES.haresource);
-            if (ha.length === 0) args.notApplicable("the stack has no HA resources");
-            const clusterNodes = site().nodes;
-            if (clusterNodes === undefined) args.notApplicable(`the stack config has no ${PROJECT}:nodes`);
+            const { ha, clusterNodes } = haAndNodes(args, site);
             const downloads = ofType(args.resources, TYPES.downloadFile).map((r) => ({
                 node: knownString(() => r.props.nodeName),
                 storage: knownString(() => r.props.datastoreId),
@@ -638,7 +646,7 @@ function haMediaPolicy(site: () => SiteConfig): StackValidationPolicy {
                 if (fileId === undefined || fileId === "none" || fileId === "cdrom") continue;
                 const vol = parseVolume(fileId);
                 const allowed = strictNodes(args.resources, sid);
-                const nodes = clusterNodes!.filter((n) => allowed === undefined || allowed.has(n));
+                const nodes = clusterNodes.filter((n) => allowed === undefined || allowed.has(n));
                 const missing = nodes.filter(
                     (n) =>
                         !vol ||
